@@ -1,0 +1,1 @@
+"""Data pipeline: fetch parallel corpora, clean them, split them and train SentencePiece."""

@@ -1,0 +1,159 @@
+"""Turn one split of a catalogued corpus into a `datasets.Dataset`; the only module that downloads.
+
+Every source becomes the same Arrow-backed table, written to the `datasets` cache and
+memory-mapped, so a multi-million-pair corpus never has to fit in RAM:
+
+    indic: str        the Indic side
+    en:    list[str]  one or more English references (Post et al. 2012 has four)
+    group: str        the document a segment belongs to (its own index when unknown)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import datasets
+
+from data_prep.catalog import Corpus, pair_langs
+from seq2seq.errors import DataError
+from seq2seq.textfile import iter_lines
+
+log = logging.getLogger(__name__)
+
+FEATURES = datasets.Features({
+    "indic": datasets.Value("string"),
+    "en": datasets.Sequence(datasets.Value("string")),
+    "group": datasets.Value("string"),
+})
+
+
+def count_lines_checked(path: Path) -> int:
+    """Count the lines of a text file, raising DataError at the first line that is not UTF-8."""
+    return sum(1 for _ in iter_lines(path))
+
+
+def check_parallel(paths: list[Path]) -> int:
+    """Check that parallel files exist, are UTF-8 and have one line count; return it."""
+    counts = {}
+    for path in paths:
+        if not path.is_file():
+            raise DataError(f"{path}: file not found")
+        counts[path] = count_lines_checked(path)
+    if len(set(counts.values())) > 1:
+        detail = ", ".join(f"{p} has {n}" for p, n in counts.items())
+        raise DataError(f"parallel files have different line counts ({detail}); every line "
+                        "must pair with the line of the same number in the other files")
+    return next(iter(counts.values()))
+
+
+def _text_rows(indic_path: Path, en_paths: tuple[Path, ...], group_path: Path | None,
+               group_pattern: str) -> Iterator[dict]:
+    pattern = re.compile(group_pattern)
+    en_iters = [iter_lines(p) for p in en_paths]
+    groups = iter_lines(group_path) if group_path else None
+    for i, indic in enumerate(iter_lines(indic_path)):
+        refs = [next(it) for it in en_iters]
+        if groups is not None:
+            match = pattern.search(next(groups))
+            group = match.group(1) if match else str(i)
+        else:
+            group = str(i)
+        yield {"indic": indic, "en": refs, "group": group}
+
+
+def load_text_files(indic_path: Path, en_paths: list[Path], group_path: Path | None = None,
+                    group_pattern: str = r"^(.*)$", cache_dir: Path | None = None
+                    ) -> datasets.Dataset:
+    """Read line-aligned plain-text files into the common table (checked first: UTF-8, counts)."""
+    paths = [indic_path, *en_paths] + ([group_path] if group_path else [])
+    check_parallel(paths)
+    # The file sizes and modification times go into the generator's arguments, so the
+    # `datasets` cache fingerprint changes whenever a file does.
+    # Tuples, not lists: `datasets` would read lists as shards to parallelise over.
+    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
+    return datasets.Dataset.from_generator(
+        _stamped_rows, features=FEATURES, cache_dir=str(cache_dir) if cache_dir else None,
+        gen_kwargs={"indic_path": indic_path, "en_paths": tuple(en_paths), "group_path": group_path,
+                    "group_pattern": group_pattern, "stamp": stamp})
+
+
+def _stamped_rows(indic_path: Path, en_paths: tuple[Path, ...], group_path: Path | None,
+                  group_pattern: str, stamp: tuple) -> Iterator[dict]:
+    del stamp  # only part of the cache fingerprint
+    yield from _text_rows(indic_path, en_paths, group_path, group_pattern)
+
+
+def mirror_files(corpus: Corpus, split: str, mirror: Path) -> tuple[Path, list[Path], Path | None]:
+    """Locate a split's files in the mirror: the Indic file, the English references, groups."""
+    indic, _ = pair_langs(corpus.pair)
+    folder = mirror / corpus.pair / str(corpus.mirror_folder)
+    multi = sorted(folder.glob(f"{split}.en.[0-9]"))
+    en_paths = multi or [folder / f"{split}.en"]
+    group = folder / f"{split}.{corpus.group_suffix}" if corpus.group_suffix else None
+    return folder / f"{split}.{indic}", en_paths, group if group and group.is_file() else None
+
+
+def in_mirror(corpus: Corpus, split: str, mirror: Path | None) -> bool:
+    """Whether the mirror holds this split of the corpus."""
+    if mirror is None or corpus.mirror_folder is None:
+        return False
+    indic_path, _, _ = mirror_files(corpus, split, mirror)
+    return indic_path.is_file()
+
+
+def _from_hub(corpus: Corpus, split: str, cache_dir: Path | None) -> datasets.Dataset:
+    hub = corpus.hub
+    assert hub is not None
+    indic_lang, _ = pair_langs(corpus.pair)
+    try:
+        raw = datasets.load_dataset(hub.path, hub.config, split=hub.split_names.get(split, split),
+                                    cache_dir=str(cache_dir) if cache_dir else None)
+    except (ConnectionError, OSError) as e:     # hub unreachable, or no such dataset
+        raise DataError(f"cannot load {hub.path!r} ({corpus.name}/{split}) from the Hugging Face "
+                        f"hub: {str(e).splitlines()[0]}; offline, pass --mirror DIR with a "
+                        "local copy") from None
+
+    def convert(batch: dict, idx: list[int]) -> dict:
+        if hub.translation_column:
+            rows = batch[hub.translation_column]
+            indic = [r[indic_lang] for r in rows]
+            en = [[r["en"]] for r in rows]
+        else:
+            indic = batch[hub.indic_column]
+            en = [[e] for e in batch[hub.en_column]]
+        return {"indic": indic, "en": en, "group": [str(i) for i in idx]}
+
+    return raw.map(convert, batched=True, with_indices=True, remove_columns=raw.column_names,
+                   features=FEATURES, desc=f"reading {corpus.name}/{split}")
+
+
+def _from_url(corpus: Corpus, split: str, cache_dir: Path | None) -> datasets.Dataset:
+    source = corpus.url
+    assert source is not None
+    manager = datasets.DownloadManager(download_config=datasets.DownloadConfig(
+        cache_dir=str(cache_dir) if cache_dir else None))
+    root = Path(manager.download_and_extract(source.url))
+    indic_member, en_member = source.members[split]
+    return load_text_files(root / indic_member, [root / en_member], cache_dir=cache_dir)
+
+
+def fetch(corpus: Corpus, split: str, mirror: Path | None, cache_dir: Path | None = None
+          ) -> datasets.Dataset:
+    """Load one split of a corpus: from the mirror if it holds it, else the hub, else the URL."""
+    if in_mirror(corpus, split, mirror):
+        assert mirror is not None
+        indic_path, en_paths, group_path = mirror_files(corpus, split, mirror)
+        log.info("%s/%s: reading the mirror %s", corpus.name, split, indic_path.parent)
+        return load_text_files(indic_path, en_paths, group_path, corpus.group_pattern, cache_dir)
+    if corpus.hub is not None and split in corpus.splits:
+        log.info("%s/%s: loading %s from the hub", corpus.name, split, corpus.hub.path)
+        return _from_hub(corpus, split, cache_dir)
+    if corpus.url is not None and split in corpus.url.members:
+        log.info("%s/%s: downloading %s", corpus.name, split, corpus.url.url)
+        return _from_url(corpus, split, cache_dir)
+    where = f"the mirror {mirror}" if mirror else "no mirror (pass --mirror DIR)"
+    raise DataError(f"corpus {corpus.name!r} ({corpus.pair}) has no split {split!r} in {where}, "
+                    f"and no download source for it; its splits are {', '.join(corpus.splits)}")

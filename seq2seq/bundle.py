@@ -1,0 +1,133 @@
+"""The model bundle: one folder with everything translate, evaluate and plots need.
+
+    models/hi-en/
+      model.safetensors   weights (no pickle anywhere)
+      config.json         the resolved experiment config
+      src.spm.model       SentencePiece model of the source language
+      tgt.spm.model       SentencePiece model of the target language
+      metadata.json       format, direction, sizes, training steps, dev BLEU, file checksums
+
+Written to a temporary folder and renamed into place; loading checks every checksum, so a
+truncated or edited file is reported instead of half-loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_model, save_model
+
+from seq2seq.config import ExperimentConfig, config_from_dict, config_to_json
+from seq2seq.errors import BundleError, ConfigError
+from seq2seq.model import Seq2Seq
+from seq2seq.vocab import Vocab
+
+FORMAT = "indic-seq2seq-bundle"
+VERSION = 1
+_FILES = ("model.safetensors", "config.json", "src.spm.model", "tgt.spm.model")
+
+
+@dataclass
+class Bundle:
+    """A loaded bundle: the model in eval mode, its config, vocabularies and metadata."""
+
+    model: Seq2Seq
+    cfg: ExperimentConfig
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+    metadata: dict
+    path: Path
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_bundle(path: Path, model: Seq2Seq, cfg: ExperimentConfig, src_vocab: Vocab,
+                tgt_vocab: Vocab, info: dict) -> Path:
+    """Write a bundle folder atomically; `info` adds training facts (steps, dev BLEU, ...)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        save_model(model, str(tmp / "model.safetensors"))
+        (tmp / "config.json").write_text(config_to_json(cfg) + "\n", encoding="utf-8")
+        (tmp / "src.spm.model").write_bytes(src_vocab.model_proto)
+        (tmp / "tgt.spm.model").write_bytes(tgt_vocab.model_proto)
+        metadata = {"format": FORMAT, "version": VERSION, "direction": cfg.data.direction,
+                    "pair": cfg.data.pair, "src_lang": cfg.data.src_lang,
+                    "tgt_lang": cfg.data.tgt_lang, "src_vocab_size": len(src_vocab),
+                    "tgt_vocab_size": len(tgt_vocab), "parameters": model.num_parameters(),
+                    **info, "sha256": {name: _sha256(tmp / name) for name in _FILES}}
+        (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False)
+                                           + "\n", encoding="utf-8")
+        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def read_metadata(path: Path) -> dict:
+    """Check that `path` is a bundle folder of ours and return its metadata."""
+    meta_path = path / "metadata.json"
+    if not path.is_dir():
+        raise BundleError(f"{path}: no such model folder; train one with `make train` or pass "
+                          "--model models/<direction>")
+    if not meta_path.is_file():
+        raise BundleError(f"{path}: not a model bundle (metadata.json missing); pass a folder "
+                          "written by `seq2seq train`")
+    try:
+        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BundleError(f"{meta_path}: not valid JSON; the bundle is damaged, train or copy "
+                          "it again") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise BundleError(f"{path}: not an {FORMAT} folder (metadata.json format is "
+                          f"{metadata.get('format') if isinstance(metadata, dict) else None!r})")
+    if metadata.get("version") != VERSION:
+        raise BundleError(f"{path}: bundle version {metadata.get('version')} is not supported "
+                          f"(this toolkit reads version {VERSION})")
+    return metadata
+
+
+def load_bundle(path: Path, device: str | torch.device = "cpu") -> Bundle:
+    """Load a bundle; a missing, truncated or edited file raises BundleError."""
+    metadata = read_metadata(path)
+    for name in _FILES:
+        file = path / name
+        if not file.is_file():
+            raise BundleError(f"{file}: missing from the bundle; train or copy it again")
+        if _sha256(file) != metadata["sha256"].get(name):
+            raise BundleError(f"{file}: checksum does not match metadata.json (truncated or "
+                              "modified); train or copy the bundle again")
+    try:
+        cfg = config_from_dict(json.loads((path / "config.json").read_text(encoding="utf-8")),
+                               str(path / "config.json"))
+    except ConfigError as e:
+        raise BundleError(str(e)) from None
+    src_vocab = Vocab.from_file(path / "src.spm.model")
+    tgt_vocab = Vocab.from_file(path / "tgt.spm.model")
+    model = Seq2Seq(cfg.model, len(src_vocab), len(tgt_vocab))
+    try:
+        load_model(model, str(path / "model.safetensors"), device=str(device))
+    except (SafetensorError, RuntimeError) as e:
+        raise BundleError(f"{path / 'model.safetensors'}: cannot load weights: "
+                          f"{str(e).splitlines()[0]}") from None
+    model.to(device).eval()
+    return Bundle(model, cfg, src_vocab, tgt_vocab, metadata, path)

@@ -1,0 +1,241 @@
+"""Parallel data for training: encoded corpus, token-bucket batch sampler, collate, DataModule."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from seq2seq.config import DataConfig
+from seq2seq.errors import DataError
+from seq2seq.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
+
+log = logging.getLogger(__name__)
+
+
+class Batch(NamedTuple):
+    """A padded batch; `tgt_in` starts with BOS, `tgt_out` ends with EOS."""
+
+    src_ids: Tensor   # (B, S)
+    src_lens: Tensor  # (B,)
+    tgt_in: Tensor    # (B, T)
+    tgt_out: Tensor   # (B, T)
+    num_tokens: int   # real target tokens (EOS included)
+
+    @property
+    def num_seqs(self) -> int:
+        """Sentences in the batch."""
+        return self.src_ids.size(0)
+
+
+class PreparedPair:
+    """A prepared-data folder (`data/<pair>/`, written by `python -m data_prep`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        meta_path = root / "meta.json"
+        if not meta_path.is_file():
+            raise DataError(f"{root}: no prepared data (meta.json missing); run "
+                            f"`make data PAIR={root.name}` or `python -m data_prep {root.name}`")
+        self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+
+    def vocab(self, lang: str) -> Vocab:
+        """The SentencePiece model of one language."""
+        return Vocab.from_file(self.root / self.meta["tokenizer"][lang])
+
+    def read(self, name: str, lang: str) -> list[str]:
+        """Lines of `<name>.<lang>`, e.g. ("train", "hi") or ("test-post2012", "en.2")."""
+        path = self.root / f"{name}.{lang}"
+        if not path.is_file():
+            raise DataError(f"{path}: file missing from the prepared data; run "
+                            f"`make data PAIR={self.root.name}` again")
+        return path.read_text(encoding="utf-8").split("\n")[:-1]
+
+    def references(self, name: str, tgt_lang: str) -> list[list[str]]:
+        """Reference streams of a dev/test set: the English side may have several."""
+        if tgt_lang != "en":
+            return [self.read(name, tgt_lang)]
+        n = self.meta["dev" if name == "dev" else "tests"]
+        n_refs = n["en_refs"] if name == "dev" else n[name.removeprefix("test-")]["en_refs"]
+        return [self.read(name, "en" if k == 0 else f"en.{k}") for k in range(n_refs)]
+
+    def test_sets(self) -> list[str]:
+        """Names of the test sets, e.g. ["test-post2012", "test-vg"]."""
+        return [f"test-{name}" for name in self.meta["tests"]]
+
+
+class EncodedCorpus(Dataset):
+    """Sentence pairs as piece ids in two flat int32 arrays with offsets (compact in RAM)."""
+
+    def __init__(self, src: Sequence[list[int]], tgt: Sequence[list[int]]) -> None:
+        self._src, self._src_off = _flatten(src)
+        self._tgt, self._tgt_off = _flatten(tgt)
+        self.src_lens = np.diff(self._src_off)
+        self.tgt_lens = np.diff(self._tgt_off) + 1   # EOS (or BOS) added at collate time
+
+    @classmethod
+    def from_text(cls, src_lines: list[str], tgt_lines: list[str], src_vocab: Vocab,
+                  tgt_vocab: Vocab, max_len: int) -> EncodedCorpus:
+        """Encode parallel lines, skipping empty pairs and pairs longer than `max_len` pieces."""
+        src = src_vocab.encode_batch(src_lines)
+        tgt = tgt_vocab.encode_batch(tgt_lines)
+        keep = [i for i, (s, t) in enumerate(zip(src, tgt))
+                if 0 < len(s) <= max_len and 0 < len(t) + 1 <= max_len]
+        if len(keep) < len(src):
+            log.info("skipped %d of %d pairs (empty or over %d pieces)", len(src) - len(keep),
+                     len(src), max_len)
+        return cls([src[i] for i in keep], [tgt[i] for i in keep])
+
+    def __len__(self) -> int:
+        return len(self.src_lens)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        return (self._src[self._src_off[i]:self._src_off[i + 1]],
+                self._tgt[self._tgt_off[i]:self._tgt_off[i + 1]])
+
+
+def _flatten(seqs: Sequence[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(s) for s in seqs])
+    flat = np.fromiter((i for s in seqs for i in s), dtype=np.int32, count=int(offsets[-1]))
+    return flat, offsets
+
+
+def collate(items: list[tuple[np.ndarray, np.ndarray]]) -> Batch:
+    """Pad a list of (src ids, tgt ids) into a Batch."""
+    b = len(items)
+    s = max(len(src) for src, _ in items)
+    t = max(len(tgt) for _, tgt in items) + 1
+    src_ids = torch.full((b, s), PAD_ID, dtype=torch.long)
+    tgt_in = torch.full((b, t), PAD_ID, dtype=torch.long)
+    tgt_out = torch.full((b, t), PAD_ID, dtype=torch.long)
+    for i, (src, tgt) in enumerate(items):
+        src_ids[i, :len(src)] = torch.from_numpy(src.astype(np.int64))
+        tgt_t = torch.from_numpy(tgt.astype(np.int64))
+        tgt_in[i, 0] = BOS_ID
+        tgt_in[i, 1:len(tgt) + 1] = tgt_t
+        tgt_out[i, :len(tgt)] = tgt_t
+        tgt_out[i, len(tgt)] = EOS_ID
+    src_lens = torch.tensor([len(src) for src, _ in items], dtype=torch.long)
+    return Batch(src_ids, src_lens, tgt_in, tgt_out, int((tgt_out != PAD_ID).sum()))
+
+
+class TokenBucketSampler(Sampler[list[int]]):
+    """Batches of similar-length pairs holding about `batch_tokens` padded target tokens.
+
+    Each epoch: a seeded shuffle, then pools of ~100 batches sorted by length and cut into
+    batches, then the batches shuffled. Same seed and epoch -> same batches. Under DDP every
+    rank takes every `world_size`-th batch of the same list, and all ranks get equal counts.
+    `resume = (epoch, n)` drops the first n batches of that epoch, to resume a run exactly.
+    """
+
+    def __init__(self, src_lens: np.ndarray, tgt_lens: np.ndarray, batch_tokens: int,
+                 seed: int, shuffle: bool = True, rank: int = 0, world_size: int = 1) -> None:
+        self.src_lens, self.tgt_lens = src_lens, tgt_lens
+        self.batch_tokens, self.seed, self.shuffle = batch_tokens, seed, shuffle
+        self.rank, self.world_size = rank, world_size
+        self.epoch = 0
+        self.resume: tuple[int, int] | None = None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by Lightning at the start of each epoch."""
+        self.epoch = epoch
+
+    def _batches(self) -> list[list[int]]:
+        rng = random.Random(f"{self.seed}:{self.epoch}")
+        order = list(range(len(self.tgt_lens)))
+        if self.shuffle:
+            rng.shuffle(order)
+        pool = max(1, 100 * self.batch_tokens // max(1, int(np.mean(self.tgt_lens))))
+        batches: list[list[int]] = []
+        for start in range(0, len(order), pool):
+            chunk = sorted(order[start:start + pool],
+                           key=lambda i: (self.tgt_lens[i], self.src_lens[i]))
+            batch: list[int] = []
+            longest = 0
+            for i in chunk:
+                longest_if = max(longest, int(self.tgt_lens[i]), int(self.src_lens[i]))
+                if batch and longest_if * (len(batch) + 1) > self.batch_tokens:
+                    batches.append(batch)
+                    batch, longest_if = [], max(int(self.tgt_lens[i]), int(self.src_lens[i]))
+                batch.append(i)
+                longest = longest_if
+            if batch:
+                batches.append(batch)
+        if self.shuffle:
+            rng.shuffle(batches)
+        per_rank = len(batches) // self.world_size if self.world_size > 1 else len(batches)
+        return batches[self.rank::self.world_size][:per_rank]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self._batches()
+        skip = 0
+        if self.resume is not None and self.resume[0] == self.epoch:
+            skip = self.resume[1]
+        self.resume = None
+        yield from batches[skip:]
+
+    def __len__(self) -> int:
+        return len(self._batches())
+
+
+class TranslationData(pl.LightningDataModule):
+    """Training and dev data of one direction, read from `data/<pair>/`."""
+
+    def __init__(self, cfg: DataConfig, seed: int) -> None:
+        super().__init__()
+        self.cfg, self.seed = cfg, seed
+        self.prepared = PreparedPair(Path(cfg.root) / cfg.pair)
+        self.src_vocab = self.prepared.vocab(cfg.src_lang)
+        self.tgt_vocab = self.prepared.vocab(cfg.tgt_lang)
+        self.train_corpus: EncodedCorpus | None = None
+        self.sampler: TokenBucketSampler | None = None
+        self.resume: tuple[int, int] | None = None   # (epoch, batches done), set on resume
+
+    def setup(self, stage: str | None = None) -> None:
+        """Encode the training split (once) and the dev sources."""
+        if self.train_corpus is None:
+            c = self.cfg
+            self.train_corpus = EncodedCorpus.from_text(
+                self.prepared.read("train", c.src_lang), self.prepared.read("train", c.tgt_lang),
+                self.src_vocab, self.tgt_vocab, c.max_len)
+            if len(self.train_corpus) == 0:
+                raise DataError(f"{self.prepared.root}: no training pairs within "
+                                f"data.max_len={c.max_len} pieces")
+            dev_src = self.prepared.read("dev", c.src_lang)[:c.dev_max_sents]
+            self.dev_refs = [r[:c.dev_max_sents]
+                             for r in self.prepared.references("dev", c.tgt_lang)]
+            self.dev_src_ids = self.src_vocab.encode_batch(dev_src)
+            self.dev_tgt_ids = self.tgt_vocab.encode_batch(self.dev_refs[0])
+
+    def train_dataloader(self) -> DataLoader:
+        """Token-bucket batches over the training pairs (sharded by rank under DDP)."""
+        assert self.train_corpus is not None
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer \
+            else (0, 1)
+        self.sampler = TokenBucketSampler(self.train_corpus.src_lens, self.train_corpus.tgt_lens,
+                                          self.cfg.batch_tokens, self.seed, rank=rank,
+                                          world_size=world)
+        self.sampler.resume, self.resume = self.resume, None
+        return DataLoader(self.train_corpus, batch_sampler=self.sampler, collate_fn=collate,
+                          num_workers=self.cfg.num_workers)
+
+    def val_dataloader(self) -> DataLoader:
+        """Dev pairs in fixed batches: (sentence indices, Batch against the first reference)."""
+        return DataLoader(list(range(len(self.dev_src_ids))), batch_size=64,
+                          collate_fn=self._dev_batch)
+
+    def _dev_batch(self, indices: list[int]) -> tuple[list[int], Batch]:
+        limit = self.cfg.max_len
+        items = [(np.array(self.dev_src_ids[i][:limit] or [EOS_ID], dtype=np.int32),
+                  np.array(self.dev_tgt_ids[i][:limit - 1], dtype=np.int32)) for i in indices]
+        return indices, collate(items)

@@ -1,0 +1,213 @@
+"""The encoder-decoder: bidirectional LSTM encoder, LSTM decoder, optional Bahdanau attention.
+
+A plain `nn.Module`; training lives in `task.py`, search in `search.py`.
+
+Shape letters used in every docstring of the package:
+    B batch, S source length, T target length, E embedding size, H encoder hidden size per
+    direction, D decoder hidden size, A attention size, V vocabulary size, K beam size,
+    L decoder layers.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seq2seq.config import ModelConfig
+from seq2seq.vocab import PAD_ID
+
+
+class Memory(NamedTuple):
+    """What the decoder attends to, computed once per batch by `Seq2Seq.encode`."""
+
+    outputs: Tensor        # (B, S, 2H) encoder states h_j
+    keys: Tensor | None    # (B, S, A)  U h_j, precomputed; None without attention
+    mask: Tensor           # (B, S)     True on real source tokens
+
+    def index_select(self, index: Tensor) -> Memory:
+        """Reorder or repeat the batch rows (beam search)."""
+        keys = None if self.keys is None else self.keys.index_select(0, index)
+        return Memory(self.outputs.index_select(0, index), keys, self.mask.index_select(0, index))
+
+
+class DecoderState(NamedTuple):
+    """The decoder LSTM's state between two target positions."""
+
+    h: Tensor  # (L, B, D)
+    c: Tensor  # (L, B, D)
+
+    def index_select(self, index: Tensor) -> DecoderState:
+        """Reorder or repeat the batch rows (beam search)."""
+        return DecoderState(self.h.index_select(1, index), self.c.index_select(1, index))
+
+
+class Encoder(nn.Module):
+    """Embeddings -> multi-layer bidirectional LSTM over packed sequences."""
+
+    def __init__(self, cfg: ModelConfig, vocab_size: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, cfg.emb_dim, padding_idx=PAD_ID)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.rnn = nn.LSTM(cfg.emb_dim, cfg.hidden_dim, num_layers=cfg.enc_layers,
+                           batch_first=True, bidirectional=True,
+                           dropout=cfg.dropout if cfg.enc_layers > 1 else 0.0)
+
+    def forward(self, src_ids: Tensor, src_lens: Tensor) -> tuple[Tensor, Tensor]:
+        """Encode (B, S) ids -> outputs (B, S, 2H) and the last layer's final states (B, 2H)."""
+        emb = self.dropout(self.embed(src_ids))
+        packed = pack_padded_sequence(emb, src_lens.cpu(), batch_first=True, enforce_sorted=False)
+        out, (h_n, _) = self.rnn(packed)
+        outputs, _ = pad_packed_sequence(out, batch_first=True, total_length=src_ids.size(1))
+        final = torch.cat([h_n[-2], h_n[-1]], dim=-1)  # forward and backward of the top layer
+        return outputs, final
+
+
+class BahdanauAttention(nn.Module):
+    """Additive attention, Bahdanau, Cho & Bengio (2015), App. A.1.2."""
+
+    def __init__(self, query_dim: int, key_dim: int, attn_dim: int) -> None:
+        super().__init__()
+        self.key_proj = nn.Linear(key_dim, attn_dim, bias=False)      # U
+        self.query_proj = nn.Linear(query_dim, attn_dim, bias=True)   # W (and the bias)
+        self.v = nn.Linear(attn_dim, 1, bias=False)
+
+    def project_keys(self, outputs: Tensor) -> Tensor:
+        """U h_j for every source position, once per batch: (B, S, 2H) -> (B, S, A)."""
+        return self.key_proj(outputs)
+
+    def forward(self, query: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
+        """Context (B, 2H) and weights (B, S) for the previous decoder state query (B, D)."""
+        assert memory.keys is not None
+        # Bahdanau et al. (2015) eq. (6), App. A.1.2: e_ij = v·tanh(W s_{i-1} + U h_j)
+        scores = self.v(torch.tanh(memory.keys + self.query_proj(query).unsqueeze(1))).squeeze(2)
+        scores = scores.masked_fill(~memory.mask, float("-inf"))
+        alpha = torch.softmax(scores, dim=-1)                          # eq. (6): alpha_ij
+        context = torch.bmm(alpha.unsqueeze(1), memory.outputs).squeeze(1)  # eq. (5): c_i
+        return context, alpha
+
+
+class Decoder(nn.Module):
+    """LSTM decoder; with attention, the context of step i enters the LSTM with y_{i-1}.
+
+    The first layer's input weights are split into the embedding part, which training applies
+    to all positions in one matrix product, and the context part, applied step by step.
+    """
+
+    def __init__(self, cfg: ModelConfig, vocab_size: int) -> None:
+        super().__init__()
+        d, e, ctx = cfg.hidden_dim, cfg.emb_dim, 2 * cfg.hidden_dim
+        self.cfg = cfg
+        self.embed = nn.Embedding(vocab_size, e, padding_idx=PAD_ID)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.attention = (BahdanauAttention(d, ctx, cfg.attn_dim)
+                          if cfg.attention == "bahdanau" else None)
+        self.emb_gates = nn.Linear(e, 4 * d)                       # W_e y_{i-1} + b
+        self.ctx_gates = nn.Linear(ctx, 4 * d, bias=False) if self.attention else None
+        self.hid_gates = nn.ModuleList(nn.Linear(d, 4 * d, bias=False)
+                                       for _ in range(cfg.dec_layers))
+        self.upper_gates = nn.ModuleList(nn.Linear(d, 4 * d) for _ in range(cfg.dec_layers - 1))
+        readout_dim = e if cfg.tie_output else d
+        # Readout t_i from s_i, c_i and y_{i-1} (Bahdanau App. A.2.2, without the maxout).
+        self.readout_state = nn.Linear(d, readout_dim)
+        self.readout_ctx = nn.Linear(ctx, readout_dim, bias=False) if self.attention else None
+        self.readout_emb = nn.Linear(e, readout_dim, bias=False)
+        self.output = nn.Linear(readout_dim, vocab_size)
+        if cfg.tie_output:
+            self.output.weight = self.embed.weight
+
+    def step(self, x_gates: Tensor, state: DecoderState, memory: Memory
+             ) -> tuple[Tensor, Tensor | None, DecoderState, Tensor | None]:
+        """One target position: the only place the recurrence is computed.
+
+        x_gates (B, 4D): the embedding's share of the first layer's gates.
+        Returns the top state s_i (B, D), context c_i (B, 2H) or None, the new state and the
+        attention weights (B, S) or None.
+        """
+        context = alpha = None
+        gates = x_gates
+        if self.attention is not None:
+            context, alpha = self.attention(state.h[-1], memory)   # from s_{i-1}
+            gates = gates + self.ctx_gates(context)
+        hs, cs = [], []
+        layer_input = None
+        for layer in range(self.cfg.dec_layers):
+            if layer > 0:
+                gates = self.upper_gates[layer - 1](self.dropout(layer_input))
+            gates = gates + self.hid_gates[layer](state.h[layer])
+            i, f, g, o = gates.chunk(4, dim=-1)
+            c = torch.sigmoid(f) * state.c[layer] + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            hs.append(h)
+            cs.append(c)
+            layer_input = h
+        new_state = DecoderState(torch.stack(hs), torch.stack(cs))
+        return new_state.h[-1], context, new_state, alpha
+
+    def readout(self, s: Tensor, context: Tensor | None, emb: Tensor) -> Tensor:
+        """Logits (..., V) from states s (..., D), contexts (..., 2H) and embeddings (..., E)."""
+        t = self.readout_state(s) + self.readout_emb(emb)
+        if self.readout_ctx is not None and context is not None:
+            t = t + self.readout_ctx(context)
+        return self.output(self.dropout(torch.tanh(t)))
+
+
+class Seq2Seq(nn.Module):
+    """Encoder, bridge and decoder; `decode_step` is what greedy and beam search call."""
+
+    def __init__(self, cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg, src_vocab_size)
+        self.decoder = Decoder(cfg, tgt_vocab_size)
+        if cfg.share_embeddings:
+            if src_vocab_size != tgt_vocab_size:
+                raise ValueError("share_embeddings needs one joint vocabulary")
+            self.decoder.embed.weight = self.encoder.embed.weight
+        # Encoder final state -> initial decoder state of every layer (h and c).
+        self.bridge = nn.Linear(2 * cfg.hidden_dim, 2 * cfg.dec_layers * cfg.hidden_dim)
+        # N(0, 1/E) embeddings keep the first logits near zero when the softmax is tied to them.
+        for embed in (self.encoder.embed, self.decoder.embed):
+            nn.init.normal_(embed.weight, std=cfg.emb_dim ** -0.5)
+            with torch.no_grad():
+                embed.weight[PAD_ID].zero_()
+
+    def encode(self, src_ids: Tensor, src_lens: Tensor) -> tuple[Memory, DecoderState]:
+        """Run the encoder once: memory (keys projected) and the initial decoder state."""
+        outputs, final = self.encoder(src_ids, src_lens)
+        keys = (self.decoder.attention.project_keys(outputs)
+                if self.decoder.attention is not None else None)
+        mask = src_ids != PAD_ID
+        b, d, n = src_ids.size(0), self.cfg.hidden_dim, self.cfg.dec_layers
+        init = torch.tanh(self.bridge(final)).view(b, 2, n, d).permute(1, 2, 0, 3)
+        return Memory(outputs, keys, mask), DecoderState(init[0].contiguous(),
+                                                         init[1].contiguous())
+
+    def forward(self, src_ids: Tensor, src_lens: Tensor, tgt_in: Tensor) -> Tensor:
+        """Teacher forcing: logits (B, T, V) for target inputs (B, T) that start with BOS."""
+        memory, state = self.encode(src_ids, src_lens)
+        emb = self.decoder.dropout(self.decoder.embed(tgt_in))       # (B, T, E)
+        x_gates = self.decoder.emb_gates(emb)                          # (B, T, 4D), one product
+        states, contexts = [], []
+        for t in range(tgt_in.size(1)):
+            s, context, state, _ = self.decoder.step(x_gates[:, t], state, memory)
+            states.append(s)
+            contexts.append(context)
+        s_all = torch.stack(states, dim=1)                             # (B, T, D)
+        ctx_all = torch.stack(contexts, dim=1) if self.decoder.attention else None
+        return self.decoder.readout(s_all, ctx_all, emb)               # one output product
+
+    def decode_step(self, prev_ids: Tensor, state: DecoderState, memory: Memory
+                    ) -> tuple[Tensor, DecoderState, Tensor | None]:
+        """One position for search: log-probs (B, V), new state, attention (B, S) or None."""
+        emb = self.decoder.embed(prev_ids)
+        s, context, state, alpha = self.decoder.step(self.decoder.emb_gates(emb), state, memory)
+        logits = self.decoder.readout(s, context, emb)
+        return F.log_softmax(logits.float(), dim=-1), state, alpha
+
+    def num_parameters(self) -> int:
+        """Trainable parameters, shared weights counted once."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)

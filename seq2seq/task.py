@@ -1,0 +1,116 @@
+"""TranslationTask: the LightningModule around Seq2Seq. Loss, logging, dev BLEU, optimiser; no layers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from seq2seq.config import DecodeConfig, TrainConfig
+from seq2seq.data import Batch
+from seq2seq.metrics import corpus_bleu
+from seq2seq.model import Seq2Seq
+from seq2seq.search import greedy_search
+from seq2seq.vocab import EOS_ID, PAD_ID
+
+
+def strip_ids(ids: Sequence[int]) -> list[int]:
+    """Piece ids up to (not including) the first EOS, without padding."""
+    out = []
+    for i in ids:
+        if i == EOS_ID:
+            break
+        if i != PAD_ID:
+            out.append(i)
+    return out
+
+
+class TranslationTask(pl.LightningModule):
+    """Teacher-forced training; greedy dev BLEU (the same `greedy_search` users get)."""
+
+    def __init__(self, model: Seq2Seq, train_cfg: TrainConfig, decode_cfg: DecodeConfig,
+                 detokenize: Callable[[list[int]], str], dev_refs: Sequence[Sequence[str]]
+                 ) -> None:
+        super().__init__()
+        self.model, self.train_cfg, self.decode_cfg = model, train_cfg, decode_cfg
+        self.detokenize, self.dev_refs = detokenize, dev_refs
+        self._dev_hyps: dict[int, str] = {}
+        self.batches_in_epoch = 0
+        self._rng_to_restore: Tensor | None = None
+
+    def _loss(self, batch: Batch) -> Tensor:
+        logits = self.model(batch.src_ids, batch.src_lens, batch.tgt_in)
+        return F.cross_entropy(logits.flatten(0, 1).float(), batch.tgt_out.flatten(),
+                               ignore_index=PAD_ID, label_smoothing=self.train_cfg.label_smoothing)
+
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        loss = self._loss(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch.num_seqs)
+        self.log("train/tokens", float(batch.num_tokens), reduce_fx="sum",
+                 batch_size=batch.num_seqs)
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        self.batches_in_epoch = 0
+
+    def on_train_batch_end(self, outputs: object, batch: Batch, batch_idx: int) -> None:
+        self.batches_in_epoch = batch_idx + 1
+
+    def on_train_epoch_start(self) -> None:
+        if self._rng_to_restore is not None:   # resume: the same dropout masks as the first run
+            torch.set_rng_state(self._rng_to_restore)
+            self._rng_to_restore = None
+
+    def validation_step(self, batch: tuple[list[int], Batch], batch_idx: int) -> None:
+        indices, pairs = batch
+        loss = self._loss(pairs)
+        self.log("val/loss", loss, prog_bar=True, batch_size=pairs.num_seqs)
+        d = self.decode_cfg
+        result = greedy_search(self.model, pairs.src_ids, pairs.src_lens, d.max_len_ratio,
+                               d.max_len_offset)
+        for i, ids in zip(indices, result.ids[:, 0].tolist()):
+            self._dev_hyps[i] = self.detokenize(strip_ids(ids))
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._dev_hyps:
+            return
+        order = sorted(self._dev_hyps)
+        hyps = [self._dev_hyps[i] for i in order]
+        refs = [[stream[i] for i in order] for stream in self.dev_refs]
+        self._dev_hyps = {}
+        # Every rank decodes the whole dev set, so the score needs no gathering.
+        self.log("val/bleu", corpus_bleu(hyps, refs), prog_bar=True, sync_dist=False)
+
+    def configure_optimizers(self) -> dict:
+        c = self.train_cfg
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=c.lr)
+        if c.scheduler == "plateau":
+            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, mode="max", factor=c.plateau_factor, patience=c.plateau_patience,
+                min_lr=c.min_lr)
+            return {"optimizer": optimizer, "lr_scheduler": {
+                "scheduler": scheduler, "monitor": "val/bleu", "interval": "step",
+                "frequency": c.val_every_steps, "strict": False}}
+        if c.scheduler == "inverse_sqrt":
+            warmup = max(1, c.warmup_steps)
+            # Vaswani et al. (2017) eq. (3), scaled to peak at lr after `warmup` steps.
+            scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(
+                (step + 1) / warmup, math.sqrt(warmup / (step + 1))))
+            return {"optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {"optimizer": optimizer}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["batches_in_epoch"] = (self.current_epoch, self.batches_in_epoch)
+        checkpoint["torch_rng_state"] = torch.get_rng_state()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._rng_to_restore = checkpoint.get("torch_rng_state")
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        if datamodule is not None:
+            epoch, done = checkpoint.get("batches_in_epoch", (0, 0))
+            datamodule.resume = (epoch, done)

@@ -1,0 +1,116 @@
+"""train(cfg) -> bundle folder. The one place a Trainer and its callbacks are built."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+
+from seq2seq.bundle import save_bundle
+from seq2seq.config import ExperimentConfig, config_to_json, run_name
+from seq2seq.data import TranslationData
+from seq2seq.errors import ConfigError
+from seq2seq.model import Seq2Seq
+from seq2seq.task import TranslationTask
+
+log = logging.getLogger(__name__)
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """A short hash of every parameter's bytes: equal digests, equal weights."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _check_run_dir(run_dir: Path, cfg: ExperimentConfig, resume: bool, overwrite: bool
+                   ) -> Path | None:
+    """Decide where training starts: a fresh run, or the last checkpoint of this config's run."""
+    last = run_dir / "checkpoints" / "last.ckpt"
+    saved_cfg = run_dir / "config.json"
+    if overwrite:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    elif saved_cfg.is_file() and saved_cfg.read_text(encoding="utf-8") != config_to_json(cfg) \
+            + "\n":
+        if resume or last.is_file():
+            raise ConfigError(f"{run_dir} holds a run of a different config ({saved_cfg}); pass "
+                              "--overwrite to start again, or set train.run_dir elsewhere")
+    elif last.is_file() and not resume:
+        raise ConfigError(f"{run_dir} already holds checkpoints; pass --resume to continue that "
+                          "run or --overwrite to start again")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    saved_cfg.write_text(config_to_json(cfg) + "\n", encoding="utf-8")
+    if resume and last.is_file():
+        log.info("resuming from %s", last)
+        return last
+    return None
+
+
+def build_trainer(cfg: ExperimentConfig, run_dir: Path) -> tuple[pl.Trainer, ModelCheckpoint]:
+    """The Trainer with checkpoints, early stopping and CSV + TensorBoard logs."""
+    t = cfg.train
+    checkpoint = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints", monitor="val/bleu", mode="max", save_top_k=t.keep_best,
+        save_last=True, filename="step{step}-bleu{val/bleu:.2f}", auto_insert_metric_name=False)
+    callbacks = [checkpoint, EarlyStopping(monitor="val/bleu", mode="max",
+                                           patience=t.early_stopping_patience, check_finite=False),
+                 LearningRateMonitor(logging_interval="step")]
+    trainer = pl.Trainer(
+        accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
+        precision=t.precision, max_steps=t.max_steps, max_epochs=t.max_epochs,
+        max_time={"minutes": t.max_time_minutes} if t.max_time_minutes else None,
+        val_check_interval=t.val_every_steps, check_val_every_n_epoch=None,
+        gradient_clip_val=t.clip_norm, num_sanity_val_steps=0, log_every_n_steps=t.log_every_steps,
+        use_distributed_sampler=False, callbacks=callbacks, default_root_dir=run_dir,
+        logger=[CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tensorboard")],
+        enable_model_summary=False)
+    return trainer, checkpoint
+
+
+def train(cfg: ExperimentConfig, resume: bool = False, overwrite: bool = False) -> Path:
+    """Train a model from prepared data and write its bundle to `<output_dir>/<name>/`."""
+    t = cfg.train
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    pl.seed_everything(t.seed, workers=True, verbose=False)
+    run_dir = Path(t.run_dir) / run_name(cfg)
+    data = TranslationData(cfg.data, t.seed)
+    data.setup()
+    ckpt_path = _check_run_dir(run_dir, cfg, resume, overwrite)
+    model = Seq2Seq(cfg.model, len(data.src_vocab), len(data.tgt_vocab))
+    task = TranslationTask(model, t, cfg.decode, data.tgt_vocab.decode, data.dev_refs)
+    trainer, checkpoint = build_trainer(cfg, run_dir)
+    log.info("training %s: %d parameters, %d training pairs", cfg.data.direction,
+             model.num_parameters(), len(data.train_corpus or ()))
+    start = time.monotonic()
+    trainer.fit(task, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    seconds = time.monotonic() - start
+    log.info("rank %d weights digest %s", trainer.global_rank, weights_digest(model))
+    if checkpoint.best_model_path:
+        state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)
+        model.load_state_dict({k.removeprefix("model."): v for k, v in state["state_dict"].items()})
+        dev_bleu = float(checkpoint.best_model_score)
+        best_step = int(state["global_step"])
+    else:                                  # stopped before the first validation
+        dev_bleu = float(trainer.validate(task, datamodule=data, verbose=False)[0]["val/bleu"])
+        best_step = trainer.global_step
+    out = Path(t.output_dir) / run_name(cfg)
+    if trainer.is_global_zero:
+        info = {"training_steps": trainer.global_step, "best_step": best_step,
+                "epochs": trainer.current_epoch, "dev_bleu": round(dev_bleu, 2),
+                "train_seconds_this_run": round(seconds, 1),
+                "train_pairs": len(data.train_corpus or ())}
+        save_bundle(out, model.cpu(), cfg, data.src_vocab, data.tgt_vocab, info)
+        (run_dir / "result.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        log.info("wrote %s (dev BLEU %.2f at step %d)", out, dev_bleu, best_step)
+    return out

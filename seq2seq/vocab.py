@@ -1,0 +1,54 @@
+"""SentencePiece vocabularies: text <-> piece ids, with the reserved ids the model relies on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sentencepiece as spm
+
+from seq2seq.errors import BundleError
+
+# Fixed by data_prep.tokenizer when the models are trained.
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+
+
+class Vocab:
+    """One SentencePiece model: encode text to ids and decode ids back."""
+
+    def __init__(self, model_proto: bytes, origin: str) -> None:
+        self.model_proto = model_proto
+        self._sp = spm.SentencePieceProcessor()
+        try:
+            self._sp.LoadFromSerializedProto(model_proto)
+        except (RuntimeError, OSError) as e:
+            raise BundleError(f"{origin}: not a SentencePiece model ({e})") from None
+        if (self._sp.pad_id(), self._sp.unk_id(), self._sp.bos_id(), self._sp.eos_id()) != (
+                PAD_ID, UNK_ID, BOS_ID, EOS_ID):
+            raise BundleError(f"{origin}: SentencePiece model has other reserved ids than "
+                              "pad=0 unk=1 bos=2 eos=3; train it with python -m data_prep")
+
+    @classmethod
+    def from_file(cls, path: Path) -> Vocab:
+        """Load a `.model` file."""
+        if not path.is_file():
+            raise BundleError(f"{path}: SentencePiece model not found")
+        return cls(path.read_bytes(), str(path))
+
+    def __len__(self) -> int:
+        return self._sp.get_piece_size()
+
+    def encode(self, text: str) -> list[int]:
+        """Text to piece ids (no BOS/EOS)."""
+        return self._sp.encode(text)
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        """Many texts to piece ids at once (SentencePiece's own threads)."""
+        return self._sp.encode(texts)
+
+    def decode(self, ids: list[int]) -> str:
+        """Piece ids to text; padding, BOS and EOS are skipped."""
+        return self._sp.decode([i for i in ids if i not in (PAD_ID, BOS_ID, EOS_ID)])
+
+    def pieces(self, ids: list[int]) -> list[str]:
+        """The piece strings of ids, e.g. for attention plot labels."""
+        return [self._sp.id_to_piece(i) for i in ids]

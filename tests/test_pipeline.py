@@ -1,0 +1,167 @@
+"""The data pipeline end to end on real text: files, counts, contamination, determinism,
+SentencePiece round trips, atomic output, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import data_prep.pipeline as pipeline
+from conftest import small_options
+from data_prep.__main__ import main as data_prep_main
+from data_prep.pipeline import prepare
+from data_prep.tokenizer import TokenizerSpec
+from seq2seq.vocab import Vocab
+
+STEPS = ("dropped_empty", "dropped_too_long", "dropped_ratio", "dropped_duplicate",
+         "dropped_in_dev_or_test")
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").split("\n")[:-1]
+
+
+def test_prepared_folder_layout_and_counts(data_root: Path) -> None:
+    folder = data_root / "hi-en"
+    meta = json.loads((folder / "meta.json").read_text())
+    stats = json.loads((folder / "stats.json").read_text())
+    assert meta["tests"]["post2012"]["en_refs"] == 4
+    assert len(_lines(folder / "train.hi")) == len(_lines(folder / "train.en")) \
+        == stats["train"]["pairs"] > 0
+    for part in stats["train"]["parts"].values():
+        assert part["kept"] == part["pairs"] - sum(part[s] for s in STEPS)
+    for k in range(4):                       # four references, all filled
+        refs = _lines(folder / ("test-post2012.en" + (f".{k}" if k else "")))
+        assert len(refs) == len(_lines(folder / "test-post2012.hi")) and all(refs)
+    assert (folder / "spm.model").is_file()
+
+
+def test_no_training_pair_overlaps_dev_or_test(data_root: Path) -> None:
+    folder = data_root / "hi-en"
+    held = set()
+    for f in folder.iterdir():
+        if f.name.startswith(("dev.", "test-")):
+            held.update(s.casefold() for s in _lines(f))
+    for src, tgt in zip(_lines(folder / "train.hi"), _lines(folder / "train.en")):
+        assert src.casefold() not in held and tgt.casefold() not in held
+
+
+def test_contaminated_pair_is_removed_and_counted(mini_mirror: Path, tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    shutil.copytree(mini_mirror / "hi-en", mirror / "hi-en")
+    vg = mirror / "hi-en" / "hindi-visual-genome-1.1"
+    test_pair = (_lines(vg / "test.hi")[5], _lines(vg / "test.en")[5])
+    for lang, line in zip(("hi", "en"), test_pair):
+        with (vg / f"train.{lang}").open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+    folder = prepare("hi-en", tmp_path / "data", small_options(mirror, tmp_path / "cache"))
+    stats = json.loads((folder / "stats.json").read_text())
+    assert stats["train"]["parts"]["vg/train"]["dropped_in_dev_or_test"] >= 1
+    assert test_pair[0] not in _lines(folder / "train.hi")
+
+
+def test_same_seed_same_output(mini_mirror: Path, tmp_path: Path) -> None:
+    a = prepare("bn-en", tmp_path / "a", small_options(mini_mirror, tmp_path / "cache"))
+    b = prepare("bn-en", tmp_path / "b", small_options(mini_mirror, tmp_path / "cache"))
+    for f in sorted(a.iterdir()):
+        if f.name != "spm.model":        # it records its own training paths; its pieces:
+            assert f.read_bytes() == (b / f.name).read_bytes(), f.name
+
+
+@pytest.mark.parametrize("pair", ["hi-en", "ta-en", "bn-en"])
+def test_sentencepiece_round_trip(pair: str, mini_mirror: Path,
+                                  tmp_path_factory: pytest.TempPathFactory) -> None:
+    work = tmp_path_factory.mktemp(pair)
+    folder = prepare(pair, work / "data", small_options(mini_mirror, work / "cache"))
+    meta = json.loads((folder / "meta.json").read_text())
+    indic = pair.split("-")[0]
+    for lang in (indic, "en"):
+        vocab = Vocab.from_file(folder / meta["tokenizer"][lang])
+        lines = _lines(folder / f"train.{lang}") + _lines(folder / f"dev.{lang}")
+        assert lines
+        for line in lines:
+            assert vocab.decode(vocab.encode(line)) == line
+
+
+def test_separate_vocabularies(mini_mirror: Path, tmp_path: Path) -> None:
+    options = replace(small_options(mini_mirror, tmp_path / "cache"),
+                      tokenizer=TokenizerSpec(vocab_size=500, joint=False, model_type="bpe"))
+    folder = prepare("hi-en", tmp_path / "data", options)
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["tokenizer"] == {"hi": "spm.hi.model", "en": "spm.en.model"}
+    assert Vocab.from_file(folder / "spm.hi.model").encode("नमस्ते")
+
+
+def test_interrupted_run_leaves_previous_output(data_root: Path, mini_mirror: Path,
+                                                tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "data"
+    shutil.copytree(data_root / "hi-en", out / "hi-en")
+    before = {f.name: f.read_bytes() for f in (out / "hi-en").iterdir()}
+
+    def fail(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(pipeline, "_train_tokenizers", fail)
+    with pytest.raises(KeyboardInterrupt):
+        prepare("hi-en", out, small_options(mini_mirror, tmp_path / "cache", seed=5))
+    assert {f.name: f.read_bytes() for f in (out / "hi-en").iterdir()} == before
+    assert sorted(p.name for p in out.iterdir()) == ["hi-en"]     # no temporary folder left
+
+
+def _run(args: list[str], capsys) -> tuple[int, str]:
+    """Run the CLI; return the exit status and its error line (progress bars may precede it)."""
+    code = data_prep_main(args)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("data_prep: error:")]
+    assert len(errors) == (1 if code else 0), err[-2000:]
+    return code, errors[0] if errors else ""
+
+
+def _broken_mirror(mini_mirror: Path, tmp_path: Path) -> Path:
+    mirror = tmp_path / "mirror"
+    shutil.copytree(mini_mirror / "hi-en", mirror / "hi-en")
+    return mirror
+
+
+def test_error_mismatched_line_counts(mini_mirror: Path, tmp_path: Path, capsys) -> None:
+    mirror = _broken_mirror(mini_mirror, tmp_path)
+    en = mirror / "hi-en" / "hindi-visual-genome-1.1" / "dev.en"
+    en.write_text("".join(line + "\n" for line in _lines(en)[:-3]), encoding="utf-8")
+    code, err = _run(["hi-en", "--mirror", str(mirror), "--out", str(tmp_path / "d")], capsys)
+    assert code == 2
+    assert "different line counts" in err and str(en) in err
+    assert not (tmp_path / "d" / "hi-en").exists()
+
+
+def test_error_not_utf8_names_file_and_line(mini_mirror: Path, tmp_path: Path, capsys) -> None:
+    mirror = _broken_mirror(mini_mirror, tmp_path)
+    hi = mirror / "hi-en" / "tatoeba-manythings-anki" / "train.hi"
+    lines = hi.read_bytes().split(b"\n")
+    lines[2] = "café".encode("latin-1")
+    hi.write_bytes(b"\n".join(lines))
+    code, err = _run(["hi-en", "--mirror", str(mirror), "--out", str(tmp_path / "d")], capsys)
+    assert code == 2
+    assert f"{hi}:3: not valid UTF-8" in err
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["xx-en"], "unknown pair 'xx-en': choose one of hi-en, ta-en, bn-en"),
+    (["hi-en", "--extra-train", "nope"], "unknown corpus 'nope' for hi-en: known corpora are"),
+    (["hi-en", "--mirror", "/nonexistent/mirror"], "mirror folder /nonexistent/mirror does not exist"),
+])
+def test_error_names_what_is_wrong(args: list[str], expected: str, tmp_path: Path,
+                                   capsys) -> None:
+    code, err = _run(args + ["--out", str(tmp_path / "d")], capsys)
+    assert code == 2 and expected in err
+
+
+def test_error_empty_after_filtering(mini_mirror: Path, tmp_path: Path, capsys) -> None:
+    code, err = _run(["hi-en", "--mirror", str(mini_mirror), "--out", str(tmp_path / "d"),
+                      "--max-words", "0", "--cache-dir", str(tmp_path / "c")], capsys)
+    assert code == 2
+    assert "no training pairs left after filtering" in err
+    assert not (tmp_path / "d" / "hi-en").exists()

@@ -1,0 +1,54 @@
+"""Splits: seeded, document-aware carving; de-duplication; held-out overlap."""
+
+from __future__ import annotations
+
+import datasets
+
+from data_prep.split import Deduplicator, HeldOut, carve
+
+
+def _table(groups: list[str]) -> datasets.Dataset:
+    return datasets.Dataset.from_dict({"indic": [f"s{i}" for i in range(len(groups))],
+                                       "en": [[f"e{i}"] for i in range(len(groups))],
+                                       "group": groups})
+
+
+def test_carve_is_deterministic_and_complementary() -> None:
+    ds = _table([f"doc{i // 5}" for i in range(100)])          # 20 documents of 5
+    head = carve(ds, "c/dev", seed=7, head=23).to_dict()
+    rest = carve(ds, "c/dev", seed=7, skip=23).to_dict()
+    assert head == carve(ds, "c/dev", seed=7, head=23).to_dict()
+    assert sorted(head["indic"] + rest["indic"]) == sorted(ds.to_dict()["indic"])
+    assert not set(head["indic"]) & set(rest["indic"])
+    assert 23 <= len(head["indic"]) < 23 + 5                   # whole documents only
+    assert not set(head["group"]) & set(rest["group"])
+
+
+def test_carve_depends_on_seed_and_keeps_order() -> None:
+    ds = _table([str(i) for i in range(200)])
+    a = list(carve(ds, "c/train", seed=1, head=50)["indic"])
+    b = list(carve(ds, "c/train", seed=2, head=50)["indic"])
+    assert a != b
+    assert a == sorted(a, key=lambda s: int(s[1:]))
+
+
+def test_carve_skip_then_head() -> None:
+    ds = _table([str(i) for i in range(30)])
+    test = carve(ds, "bible", seed=1, head=10)
+    dev = carve(ds, "bible", seed=1, skip=10, head=5)
+    train = carve(ds, "bible", seed=1, skip=15)
+    assert (len(test), len(dev), len(train)) == (10, 5, 15)
+    parts = [list(part["indic"]) for part in (test, dev, train)]
+    assert sorted(parts[0] + parts[1] + parts[2]) == sorted(ds["indic"])
+
+
+def test_deduplicator_keeps_first() -> None:
+    d = Deduplicator()
+    assert [d.is_new(*p) for p in [("a", "b"), ("a", "c"), ("a", "b")]] == [True, True, False]
+
+
+def test_held_out_matches_either_side_case_insensitively() -> None:
+    held = HeldOut(["A tree", "पेड़"])
+    assert held.overlaps("x", "a tree")
+    assert held.overlaps("पेड़", "something")
+    assert not held.overlaps("x", "a tree here")
