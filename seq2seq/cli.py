@@ -15,6 +15,13 @@ from seq2seq.errors import ConfigError, Seq2SeqError
 from seq2seq.textfile import decode_lines, iter_lines
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (the program, the error, where to look)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _positive(name: str):
     def parse(value: str) -> int:
         try:
@@ -156,9 +163,9 @@ def _add_decode_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """One subparser per command."""
-    parser = argparse.ArgumentParser(prog="seq2seq", description="English-Indic LSTM translation")
+    parser = _Parser(prog="seq2seq", description="English-Indic LSTM translation")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("train", help="train a model from a YAML config")
     p.add_argument("--config", required=True, help="e.g. configs/hi-en.yaml")

@@ -51,6 +51,7 @@ class Encoder(nn.Module):
     def __init__(self, cfg: ModelConfig, vocab_size: int) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, cfg.emb_dim, padding_idx=PAD_ID)
+        self.embed_scale = cfg.emb_dim ** 0.5
         self.dropout = nn.Dropout(cfg.dropout)
         self.rnn = nn.LSTM(cfg.emb_dim, cfg.hidden_dim, num_layers=cfg.enc_layers,
                            batch_first=True, bidirectional=True,
@@ -58,7 +59,7 @@ class Encoder(nn.Module):
 
     def forward(self, src_ids: Tensor, src_lens: Tensor) -> tuple[Tensor, Tensor]:
         """Encode (B, S) ids -> outputs (B, S, 2H) and the last layer's final states (B, 2H)."""
-        emb = self.dropout(self.embed(src_ids))
+        emb = self.dropout(self.embed(src_ids) * self.embed_scale)
         packed = pack_padded_sequence(emb, src_lens.cpu(), batch_first=True, enforce_sorted=False)
         out, (h_n, _) = self.rnn(packed)
         outputs, _ = pad_packed_sequence(out, batch_first=True, total_length=src_ids.size(1))
@@ -102,6 +103,7 @@ class Decoder(nn.Module):
         d, e, ctx = cfg.hidden_dim, cfg.emb_dim, 2 * cfg.hidden_dim
         self.cfg = cfg
         self.embed = nn.Embedding(vocab_size, e, padding_idx=PAD_ID)
+        self.embed_scale = e ** 0.5
         self.dropout = nn.Dropout(cfg.dropout)
         self.attention = (BahdanauAttention(d, ctx, cfg.attn_dim)
                           if cfg.attention == "bahdanau" else None)
@@ -167,9 +169,12 @@ class Seq2Seq(nn.Module):
             if src_vocab_size != tgt_vocab_size:
                 raise ValueError("share_embeddings needs one joint vocabulary")
             self.decoder.embed.weight = self.encoder.embed.weight
+            if cfg.tie_output:
+                self.decoder.output.weight = self.encoder.embed.weight
         # Encoder final state -> initial decoder state of every layer (h and c).
         self.bridge = nn.Linear(2 * cfg.hidden_dim, 2 * cfg.dec_layers * cfg.hidden_dim)
-        # N(0, 1/E) embeddings keep the first logits near zero when the softmax is tied to them.
+        # Embeddings start N(0, 1/E) and are scaled by sqrt(E) on input (as in Vaswani et al.
+        # 2017, sec. 3.4): inputs of unit scale, and small first logits when the softmax is tied.
         for embed in (self.encoder.embed, self.decoder.embed):
             nn.init.normal_(embed.weight, std=cfg.emb_dim ** -0.5)
             with torch.no_grad():
@@ -189,7 +194,7 @@ class Seq2Seq(nn.Module):
     def forward(self, src_ids: Tensor, src_lens: Tensor, tgt_in: Tensor) -> Tensor:
         """Teacher forcing: logits (B, T, V) for target inputs (B, T) that start with BOS."""
         memory, state = self.encode(src_ids, src_lens)
-        emb = self.decoder.dropout(self.decoder.embed(tgt_in))       # (B, T, E)
+        emb = self.decoder.dropout(self.decoder.embed(tgt_in) * self.decoder.embed_scale)  # (B,T,E)
         x_gates = self.decoder.emb_gates(emb)                          # (B, T, 4D), one product
         states, contexts = [], []
         for t in range(tgt_in.size(1)):
@@ -203,7 +208,7 @@ class Seq2Seq(nn.Module):
     def decode_step(self, prev_ids: Tensor, state: DecoderState, memory: Memory
                     ) -> tuple[Tensor, DecoderState, Tensor | None]:
         """One position for search: log-probs (B, V), new state, attention (B, S) or None."""
-        emb = self.decoder.embed(prev_ids)
+        emb = self.decoder.embed(prev_ids) * self.decoder.embed_scale
         s, context, state, alpha = self.decoder.step(self.decoder.emb_gates(emb), state, memory)
         logits = self.decoder.readout(s, context, emb)
         return F.log_softmax(logits.float(), dim=-1), state, alpha

@@ -60,8 +60,10 @@ class TranslationTask(pl.LightningModule):
     def on_train_batch_end(self, outputs: object, batch: Batch, batch_idx: int) -> None:
         self.batches_in_epoch = batch_idx + 1
 
-    def on_train_epoch_start(self) -> None:
-        if self._rng_to_restore is not None:   # resume: the same dropout masks as the first run
+    def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
+        # Resume: the same dropout masks as the uninterrupted run. Restored here, after the
+        # data loader's iterator has drawn its own seed from the global generator.
+        if self._rng_to_restore is not None:
             torch.set_rng_state(self._rng_to_restore)
             self._rng_to_restore = None
 

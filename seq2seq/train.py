@@ -7,6 +7,7 @@ import json
 import logging
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -15,7 +16,8 @@ from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, Mode
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
 from seq2seq.bundle import save_bundle
-from seq2seq.config import ExperimentConfig, config_to_json, run_name
+from seq2seq.config import (DecodeConfig, ExperimentConfig, TrainConfig, config_to_json,
+                            run_name)
 from seq2seq.data import TranslationData
 from seq2seq.errors import ConfigError
 from seq2seq.model import Seq2Seq
@@ -33,23 +35,29 @@ def weights_digest(model: torch.nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
+def _run_identity(cfg: ExperimentConfig) -> str:
+    """What a checkpoint depends on: data and model. Training and decoding settings may change
+    between a run and its resumption (e.g. a larger max_steps to train longer)."""
+    return config_to_json(replace(cfg, train=TrainConfig(), decode=DecodeConfig()))
+
+
 def _check_run_dir(run_dir: Path, cfg: ExperimentConfig, resume: bool, overwrite: bool
                    ) -> Path | None:
     """Decide where training starts: a fresh run, or the last checkpoint of this config's run."""
     last = run_dir / "checkpoints" / "last.ckpt"
-    saved_cfg = run_dir / "config.json"
+    saved = run_dir / "run.json"
     if overwrite:
         shutil.rmtree(run_dir, ignore_errors=True)
-    elif saved_cfg.is_file() and saved_cfg.read_text(encoding="utf-8") != config_to_json(cfg) \
-            + "\n":
-        if resume or last.is_file():
-            raise ConfigError(f"{run_dir} holds a run of a different config ({saved_cfg}); pass "
-                              "--overwrite to start again, or set train.run_dir elsewhere")
     elif last.is_file() and not resume:
         raise ConfigError(f"{run_dir} already holds checkpoints; pass --resume to continue that "
                           "run or --overwrite to start again")
+    elif last.is_file() and saved.is_file() and \
+            saved.read_text(encoding="utf-8") != _run_identity(cfg):
+        raise ConfigError(f"{run_dir} holds a run with other data or model settings ({saved}); "
+                          "pass --overwrite to start again, or set train.run_dir elsewhere")
     run_dir.mkdir(parents=True, exist_ok=True)
-    saved_cfg.write_text(config_to_json(cfg) + "\n", encoding="utf-8")
+    saved.write_text(_run_identity(cfg), encoding="utf-8")
+    (run_dir / "config.json").write_text(config_to_json(cfg) + "\n", encoding="utf-8")
     if resume and last.is_file():
         log.info("resuming from %s", last)
         return last

@@ -78,7 +78,7 @@ def tiny_config(data_root: Path, work: Path, **sections) -> object:
         "data": {"src_lang": "hi", "tgt_lang": "en", "root": str(data_root),
                  "batch_tokens": 600, "max_len": 60, "dev_max_sents": 40},
         "model": {"emb_dim": 64, "hidden_dim": 64, "attn_dim": 64, "dropout": 0.1},
-        "train": {"max_steps": 60, "val_every_steps": 30, "lr": 0.005, "threads": 2,
+        "train": {"max_steps": 100, "val_every_steps": 50, "lr": 0.005, "threads": 2,
                   "run_dir": str(work / "runs"), "output_dir": str(work / "models"),
                   "log_every_steps": 10},
         "decode": {"beam_size": 3, "batch_size": 16},
@@ -93,7 +93,7 @@ def tiny_config(data_root: Path, work: Path, **sections) -> object:
 
 @pytest.fixture(scope="session")
 def tiny_bundle(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A hi->en bundle with attention, trained for 60 steps (once per session)."""
+    """A hi->en bundle with attention, trained for 100 steps (once per session)."""
     from seq2seq.train import train
     work = tmp_path_factory.mktemp("tiny")
     return train(tiny_config(data_root, work))

@@ -1,0 +1,91 @@
+"""The model: teacher forcing equals the step-by-step decoder, padding is masked, and both
+attention variants can overfit a tiny real set."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seq2seq.config import ModelConfig
+from seq2seq.data import EncodedCorpus, collate
+from seq2seq.model import Seq2Seq
+from seq2seq.vocab import PAD_ID, Vocab
+
+
+def _model(attention: str, **kw) -> Seq2Seq:
+    torch.manual_seed(0)
+    cfg = ModelConfig(emb_dim=32, hidden_dim=32, attn_dim=32, dropout=0.0, attention=attention,
+                      **kw)
+    return Seq2Seq(cfg, 50, 60).eval()
+
+
+def _batch(seed: int = 0, b: int = 4, s: int = 7, t: int = 6):
+    g = torch.Generator().manual_seed(seed)
+    src = torch.randint(4, 50, (b, s), generator=g)
+    lens = torch.tensor([s, s - 2, 3, 1][:b])
+    for i, n in enumerate(lens):
+        src[i, n:] = PAD_ID
+    tgt = torch.randint(4, 60, (b, t), generator=g)
+    return src, lens, tgt
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "none"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_forward_equals_decode_steps(attention: str, layers: int) -> None:
+    model = _model(attention, enc_layers=layers, dec_layers=layers)
+    src, lens, tgt = _batch()
+    with torch.no_grad():
+        logits = model(src, lens, tgt)
+        memory, state = model.encode(src, lens)
+        for t in range(tgt.size(1)):
+            log_probs, state, alpha = model.decode_step(tgt[:, t], state, memory)
+            torch.testing.assert_close(log_probs, F.log_softmax(logits[:, t], -1))
+            assert (alpha is None) == (attention == "none")
+
+
+def test_padding_does_not_change_a_sentence() -> None:
+    model = _model("bahdanau")
+    src, lens, tgt = _batch()
+    with torch.no_grad():
+        batched = model(src, lens, tgt)
+        alone = model(src[2:3, :3], lens[2:3], tgt[2:3])
+    torch.testing.assert_close(batched[2], alone[0])
+
+
+def test_attention_ignores_padding_and_sums_to_one() -> None:
+    model = _model("bahdanau")
+    src, lens, tgt = _batch()
+    with torch.no_grad():
+        memory, state = model.encode(src, lens)
+        _, _, alpha = model.decode_step(tgt[:, 0], state, memory)
+    torch.testing.assert_close(alpha.sum(-1), torch.ones(4))
+    assert float(alpha[~memory.mask].abs().sum()) == 0.0
+
+
+def test_tied_and_shared_embeddings() -> None:
+    cfg = ModelConfig(emb_dim=16, hidden_dim=32, attn_dim=8, tie_output=True,
+                      share_embeddings=True)
+    model = Seq2Seq(cfg, 40, 40)
+    assert model.decoder.output.weight is model.decoder.embed.weight
+    assert model.decoder.embed.weight is model.encoder.embed.weight
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "none"])
+def test_overfits_a_tiny_real_set(attention: str, data_root) -> None:
+    folder = data_root / "hi-en"
+    vocab = Vocab.from_file(folder / "spm.model")
+    src = (folder / "train.hi").read_text(encoding="utf-8").splitlines()[:8]
+    tgt = (folder / "train.en").read_text(encoding="utf-8").splitlines()[:8]
+    batch = collate([*EncodedCorpus.from_text(src, tgt, vocab, vocab, 60)])
+    torch.manual_seed(0)
+    cfg = ModelConfig(emb_dim=64, hidden_dim=64, attn_dim=64, dropout=0.0, attention=attention)
+    model = Seq2Seq(cfg, len(vocab), len(vocab))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(120):
+        loss = F.cross_entropy(model(batch.src_ids, batch.src_lens, batch.tgt_in).flatten(0, 1),
+                               batch.tgt_out.flatten(), ignore_index=PAD_ID)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.05

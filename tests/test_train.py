@@ -1,0 +1,94 @@
+"""Training: the loss goes down, a resumed run reproduces an uninterrupted one, DDP on two CPU
+processes ends with identical weights, and bad setups fail with one line."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from conftest import tiny_config
+from seq2seq.errors import ConfigError, DataError
+from seq2seq.train import train
+
+
+def _losses(run_dir: Path) -> dict[int, float]:
+    """train/loss per step from the CSV log of a run (all versions, later ones win)."""
+    out = {}
+    for path in sorted(run_dir.glob("logs/version_*/metrics.csv")):
+        with path.open() as f:
+            for row in csv.DictReader(f):
+                if row.get("train/loss"):
+                    out[int(row["step"])] = float(row["train/loss"])
+    return out
+
+
+def test_loss_goes_down(tiny_bundle: Path) -> None:
+    losses = _losses(tiny_bundle.parent.parent / "runs" / "hi-en")
+    steps = sorted(losses)
+    first = sum(losses[s] for s in steps[:3]) / 3
+    last = sum(losses[s] for s in steps[-3:]) / 3
+    assert len(steps) >= 8 and last < 0.85 * first, losses
+
+
+def _resume_config(data_root: Path, work: Path, max_steps: int):
+    return tiny_config(data_root, work, train={"max_steps": max_steps, "val_every_steps": 8,
+                                               "log_every_steps": 1},
+                       data={"dev_max_sents": 8})
+
+
+def _last_weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    return state["state_dict"]
+
+
+def test_resume_reproduces_uninterrupted_run(data_root: Path, tmp_path: Path) -> None:
+    train(_resume_config(data_root, tmp_path / "a", 16))
+    train(_resume_config(data_root, tmp_path / "b", 8))
+    with pytest.raises(ConfigError, match="--resume"):
+        train(_resume_config(data_root, tmp_path / "b", 16))
+    train(_resume_config(data_root, tmp_path / "b", 16), resume=True)
+    a = _losses(tmp_path / "a" / "runs" / "hi-en")
+    b = _losses(tmp_path / "b" / "runs" / "hi-en")
+    assert sorted(a) == sorted(b) and len(a) >= 15
+    assert [a[s] for s in sorted(a)] == [b[s] for s in sorted(b)]
+    wa, wb = _last_weights(tmp_path / "a" / "runs" / "hi-en"), \
+        _last_weights(tmp_path / "b" / "runs" / "hi-en")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_resume_refuses_other_model_settings(data_root: Path, tmp_path: Path) -> None:
+    train(_resume_config(data_root, tmp_path, 4))
+    other = tiny_config(data_root, tmp_path, train={"max_steps": 8},
+                        model={"emb_dim": 32, "hidden_dim": 32, "attn_dim": 32})
+    with pytest.raises(ConfigError, match="other data or model settings"):
+        train(other, resume=True)
+
+
+def test_ddp_two_cpu_processes_identical_weights(data_root: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(data_root, tmp_path, train={"max_steps": 6, "val_every_steps": 3,
+                                                  "devices": 2, "strategy": "ddp",
+                                                  "threads": 1}, data={"dev_max_sents": 8})
+    path = tmp_path / "ddp.yaml"
+    raw = dataclasses.asdict(cfg)
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    seq2seq = Path(sys.executable).parent / "seq2seq"
+    result = subprocess.run([str(seq2seq), "-v", "train", "--config", str(path)],
+                            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    digests = dict(re.findall(r"rank (\d) weights digest (\w+)", result.stderr))
+    assert set(digests) == {"0", "1"}, result.stderr[-3000:]
+    assert digests["0"] == digests["1"]
+    assert (tmp_path / "models" / "hi-en" / "model.safetensors").is_file()
+
+
+def test_missing_data_folder(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no prepared data .* `make data PAIR=hi-en`"):
+        train(tiny_config(tmp_path / "nothing", tmp_path))
