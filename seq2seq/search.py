@@ -50,9 +50,9 @@ def greedy_search(model: Seq2Seq, src_ids: Tensor, src_lens: Tensor, max_len_rat
     out_ids, out_attn = [], []
     for t in range(int(caps.max())):
         log_probs, state, alpha = model.decode_step(prev, state, memory)
-        at_cap = caps == t + 1
-        log_probs[at_cap] = torch.where(
-            torch.arange(log_probs.size(1), device=device) == EOS_ID, 0.0, float("-inf"))
+        at_cap = (caps == t + 1).unsqueeze(1)
+        not_eos = torch.arange(log_probs.size(1), device=device) != EOS_ID
+        log_probs = log_probs.masked_fill(at_cap & not_eos, float("-inf"))   # cap: force EOS
         best, tok = log_probs.max(dim=-1)
         tok = tok.masked_fill(finished, PAD_ID)
         scores = scores + best.masked_fill(finished, 0.0)

@@ -1,0 +1,84 @@
+"""The command line: bad input gets one line on stderr and exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seq2seq.cli import main
+
+
+def _run(args: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        code = main(args)
+    except SystemExit as e:                     # argparse usage errors
+        code = int(e.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _one_line_error(code: int, err: str, expected: str) -> None:
+    assert code == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], err
+
+
+def test_missing_model_folder(tmp_path: Path, capsys) -> None:
+    code, _, err = _run(["translate", "--model", str(tmp_path / "none"), "x"], capsys)
+    _one_line_error(code, err, "no such model folder")
+
+
+def test_foreign_model_folder(tmp_path: Path, capsys) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "model.pt").write_bytes(b"\x80\x04")
+    code, _, err = _run(["evaluate", "--model", str(tmp_path / "m")], capsys)
+    _one_line_error(code, err, "not a model bundle")
+
+
+def test_input_not_utf8_names_file_and_line(tiny_bundle: Path, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "in.txt"
+    path.write_bytes("एक\nदो\n".encode() + b"caf\xe9\n")
+    code, out, err = _run(["translate", "--model", str(tiny_bundle), "--input", str(path),
+                           "--output", str(tmp_path / "out.txt")], capsys)
+    _one_line_error(code, err, f"{path}:3: not valid UTF-8")
+    assert not (tmp_path / "out.txt").exists()          # no half-written output
+    assert not list(tmp_path.glob(".out.txt*"))
+
+
+def test_reference_with_other_line_count(tiny_bundle: Path, tmp_path: Path, capsys) -> None:
+    (tmp_path / "s.hi").write_text("एक\nदो\n", encoding="utf-8")
+    (tmp_path / "r.en").write_text("one\n", encoding="utf-8")
+    code, _, err = _run(["evaluate", "--model", str(tiny_bundle), "--src", str(tmp_path / "s.hi"),
+                         "--ref", str(tmp_path / "r.en"), "--out-dir", str(tmp_path)], capsys)
+    _one_line_error(code, err, "r.en: 1 lines, but the source has 2")
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--beam", "0"], "--beam must be at least 1, got 0"),
+    (["--beam", "two"], "--beam must be a whole number"),
+    (["--nbest", "4", "--beam", "2"], "--nbest 4 cannot exceed --beam 2"),
+])
+def test_bad_options(tiny_bundle: Path, args: list[str], expected: str, capsys) -> None:
+    code, _, err = _run(["translate", "--model", str(tiny_bundle), *args, "x"], capsys)
+    _one_line_error(code, err, expected)
+
+
+def test_bad_config(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("model:\n  hiden: 3\n", encoding="utf-8")
+    code, _, err = _run(["train", "--config", str(path)], capsys)
+    _one_line_error(code, err, f"{path}")
+
+
+def test_translate_sentences(tiny_bundle: Path, capsys) -> None:
+    code, out, _ = _run(["translate", "--model", str(tiny_bundle), "एक आदमी", "", "लाल"], capsys)
+    assert code == 0 and len(out.split("\n")[:-1]) == 3
+
+
+def test_attention_plot(tiny_bundle: Path, tmp_path: Path, capsys) -> None:
+    code, out, err = _run(["attention", "--model", str(tiny_bundle), "एक आदमी सड़क पर",
+                           "-o", str(tmp_path / "a.png")], capsys)
+    assert code == 0, err
+    assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"

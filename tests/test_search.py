@@ -1,0 +1,98 @@
+"""Search: beam of one equals greedy, beam never scores below greedy, n-best is sorted,
+output lengths respect the cap, and batch size does not change outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from seq2seq.bundle import load_bundle
+from seq2seq.search import beam_search, greedy_search, max_lengths, pad_ids
+from seq2seq.translate import Translator
+from seq2seq.vocab import EOS_ID, PAD_ID
+
+
+@pytest.fixture(scope="module")
+def bundle(tiny_bundle: Path):
+    return load_bundle(tiny_bundle)
+
+
+@pytest.fixture(scope="module")
+def dev_sources(data_root: Path) -> list[str]:
+    return (data_root / "hi-en" / "dev.hi").read_text(encoding="utf-8").splitlines()[:48]
+
+
+@pytest.fixture(scope="module")
+def batch(bundle, dev_sources):
+    return pad_ids(bundle.src_vocab.encode_batch(dev_sources))
+
+
+def _sequence_logprob(model, src_ids, src_lens, out_ids) -> torch.Tensor:
+    """Log-probability of given outputs (B, T) under the model, up to each one's EOS."""
+    memory, state = model.encode(src_ids, src_lens)
+    prev = torch.full((src_ids.size(0),), 2, dtype=torch.long)
+    total = torch.zeros(src_ids.size(0))
+    alive = torch.ones(src_ids.size(0), dtype=torch.bool)
+    for t in range(out_ids.size(1)):
+        log_probs, state, _ = model.decode_step(prev, state, memory)
+        tok = out_ids[:, t]
+        total += torch.where(alive, log_probs.gather(1, tok.clamp(min=0).unsqueeze(1))[:, 0], 0.)
+        alive &= (tok != EOS_ID) & (tok != PAD_ID)
+        prev = tok
+    return total
+
+
+def test_beam_of_one_equals_greedy(bundle, batch) -> None:
+    greedy = greedy_search(bundle.model, *batch, max_len_ratio=1.5, max_len_offset=10)
+    beam = beam_search(bundle.model, *batch, beam_size=1, alpha=0.0)
+    t = min(greedy.ids.size(2), beam.ids.size(2))
+    assert torch.equal(greedy.ids[:, :, :t], beam.ids[:, :, :t])
+    torch.testing.assert_close(greedy.scores, beam.scores)
+
+
+def test_beam_never_scores_below_greedy(bundle, batch) -> None:
+    greedy = greedy_search(bundle.model, *batch)
+    beam = beam_search(bundle.model, *batch, beam_size=5, alpha=0.0)
+    with torch.no_grad():
+        rescored = _sequence_logprob(bundle.model, *batch, beam.ids[:, 0])
+    torch.testing.assert_close(rescored, beam.scores[:, 0], rtol=1e-4, atol=1e-4)
+    assert bool((beam.scores[:, 0] >= greedy.scores[:, 0] - 1e-4).all())
+
+
+def test_nbest_sorted_and_distinct(bundle, batch) -> None:
+    result = beam_search(bundle.model, *batch, beam_size=5, alpha=1.0, nbest=5)
+    assert result.ids.shape[:2] == (batch[0].size(0), 5)
+    assert bool((result.scores[:, :-1] >= result.scores[:, 1:]).all())
+    for row in result.ids:
+        assert len({tuple(h.tolist()) for h in row}) == 5
+
+
+def test_outputs_end_and_respect_the_length_cap(bundle, batch) -> None:
+    caps = max_lengths(batch[1], 0.5, 2)
+    for result in (greedy_search(bundle.model, *batch, 0.5, 2),
+                   beam_search(bundle.model, *batch, 4, 1.0, 0.5, 2)):
+        for ids, cap in zip(result.ids[:, 0], caps):
+            ids = ids.tolist()
+            assert EOS_ID in ids and ids.index(EOS_ID) < int(cap)
+
+
+def test_attention_returned_for_beam_and_greedy(bundle, batch) -> None:
+    for result in (greedy_search(bundle.model, *batch, return_attention=True),
+                   beam_search(bundle.model, *batch, 3, return_attention=True)):
+        assert result.attention is not None
+        src_ids, _ = batch
+        n_out = (result.ids[:, 0] != PAD_ID).sum(1)
+        for row in range(src_ids.size(0)):
+            att = result.attention[row, 0, :int(n_out[row])]
+            torch.testing.assert_close(att.sum(-1), torch.ones(att.size(0)))
+            assert float(att[:, src_ids[row] == PAD_ID].sum()) == 0.0
+
+
+@pytest.mark.parametrize("beam", [1, 5])
+def test_batch_size_does_not_change_outputs(tiny_bundle: Path, dev_sources, beam: int) -> None:
+    one = Translator.from_bundle(tiny_bundle, beam_size=beam, batch_size=1)
+    many = Translator.from_bundle(tiny_bundle, beam_size=beam, batch_size=64)
+    assert [t.best for t in one.translate_batch(dev_sources)] == \
+        [t.best for t in many.translate_batch(dev_sources)]

@@ -1,0 +1,90 @@
+"""Translation: one output line per input line, whatever the input holds; streaming keeps
+order; long inputs are split at sentence ends (danda included) and joined back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from seq2seq.translate import Translator
+
+
+@pytest.fixture(scope="module")
+def translator(tiny_bundle: Path) -> Translator:
+    return Translator.from_bundle(tiny_bundle, beam_size=3)
+
+
+ODD_INPUTS = [
+    "",
+    "   ",
+    "एक\u200dआदमी\u200c सड़क पर",        # zero-width joiner and non-joiner
+    "लाल कार 🚗🙂 और नीला आसमान",          # emoji
+    "वह London में Tamil சினிமா देखता है",  # mixed scripts
+    "control\x07chars\x00here\tएक",
+    "\ufeffबाएं",                            # byte-order mark
+    "।।।॥",
+]
+
+
+def test_odd_inputs_translate_one_line_each(translator: Translator) -> None:
+    out = translator.translate_batch(ODD_INPUTS)
+    assert len(out) == len(ODD_INPUTS)
+    assert out[0].best == "" and out[1].best == ""
+    assert all("\n" not in t.best for t in out)
+
+
+def test_long_input_is_split_at_dandas(translator: Translator) -> None:
+    sentence = "एक आदमी सड़क पर चल रहा है । "
+    long_text = sentence * 40
+    assert len(translator.bundle.src_vocab.encode(long_text)) > translator.max_src
+    segments = translator._segments(translator.normalize(long_text))
+    assert len(segments) >= 40 and all(len(s) <= translator.max_src for s in segments)
+    [out] = translator.translate_batch([long_text])
+    assert out.best and "\n" not in out.best
+
+
+def test_unbroken_long_input_is_cut_by_words(translator: Translator) -> None:
+    text = "लाल " * 300
+    segments = translator._segments(translator.normalize(text))
+    assert len(segments) > 1 and all(len(s) <= translator.max_src for s in segments)
+
+
+def test_stream_keeps_order_and_count(translator: Translator) -> None:
+    lines = [f"{n} लाल कार" if n % 7 else "" for n in range(60)]
+    streamed = [t.best for t in translator.translate_stream(iter(lines), chunk_lines=16)]
+    assert streamed == [t.best for t in translator.translate_batch(lines)]
+
+
+def _cli(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
+    seq2seq = Path(sys.executable).parent / "seq2seq"
+    return subprocess.run([str(seq2seq), *args], input=stdin, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_cli_stdin_streaming(tiny_bundle: Path, translator: Translator) -> None:
+    lines = [f"{n} नीला आसमान" if n % 5 else "" for n in range(700)]   # > one 512-line chunk
+    result = _cli(["translate", "--model", str(tiny_bundle), "--beam", "3"],
+                  "".join(line + "\n" for line in lines))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.split("\n")[:-1]
+    assert len(out) == len(lines)
+    assert out[:40] == [t.best for t in translator.translate_batch(lines[:40])]
+    assert all(out[n] == "" for n in range(0, 700, 5))
+
+
+def test_cli_json_nbest_and_output_file(tiny_bundle: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in.hi"
+    src.write_text("एक आदमी\nलाल कार\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = _cli(["translate", "--model", str(tiny_bundle), "--input", str(src),
+                   "--output", str(out), "--nbest", "3", "--json"])
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["source"] for r in rows] == ["एक आदमी", "लाल कार"]
+    for r in rows:
+        scores = [h["score"] for h in r["hypotheses"]]
+        assert len(scores) == 3 and scores == sorted(scores, reverse=True)
