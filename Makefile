@@ -34,10 +34,10 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 data: setup
-	$(BIN)/python -m data_prep $(DATA_PAIRS) $(MIRROR_ARG) --out data
+	$(BIN)/python -m data_prep $(DATA_PAIRS) $(MIRROR_ARG) --out data --cache-dir data/.cache
 
 data/%/meta.json: | setup
-	$(BIN)/python -m data_prep $* $(MIRROR_ARG) --out data
+	$(BIN)/python -m data_prep $* $(MIRROR_ARG) --out data --cache-dir data/.cache
 
 train: setup data/$(DATA_PAIR)/meta.json
 	$(BIN)/seq2seq -v train --config configs/$(PAIR).yaml --resume
