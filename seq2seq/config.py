@@ -26,7 +26,7 @@ class DataConfig:
     src_lang: str = "hi"
     tgt_lang: str = "en"
     root: str = "data"               # prepared pairs live in <root>/<pair>/
-    batch_tokens: int = 2000         # target tokens per batch (padding not counted)
+    batch_tokens: int = 2000         # per batch: sentences x their longest source or target
     max_len: int = 100               # longer training pairs (in pieces) are skipped
     dev_max_sents: int = 1000        # dev BLEU on at most this many sentences (the first ones)
     num_workers: int = 0

@@ -7,6 +7,7 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -64,7 +65,8 @@ def _check_run_dir(run_dir: Path, cfg: ExperimentConfig, resume: bool, overwrite
     return None
 
 
-def build_trainer(cfg: ExperimentConfig, run_dir: Path) -> tuple[pl.Trainer, ModelCheckpoint]:
+def build_trainer(cfg: ExperimentConfig, run_dir: Path, extra_callbacks: Sequence[pl.Callback] = ()
+                  ) -> tuple[pl.Trainer, ModelCheckpoint]:
     """The Trainer with checkpoints, early stopping and CSV + TensorBoard logs."""
     t = cfg.train
     checkpoint = ModelCheckpoint(
@@ -72,7 +74,7 @@ def build_trainer(cfg: ExperimentConfig, run_dir: Path) -> tuple[pl.Trainer, Mod
         save_last=True, filename="step{step}-bleu{val/bleu:.2f}", auto_insert_metric_name=False)
     callbacks = [checkpoint, EarlyStopping(monitor="val/bleu", mode="max",
                                            patience=t.early_stopping_patience, check_finite=False),
-                 LearningRateMonitor(logging_interval="step")]
+                 LearningRateMonitor(logging_interval="step"), *extra_callbacks]
     trainer = pl.Trainer(
         accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
         precision=t.precision, max_steps=t.max_steps, max_epochs=t.max_epochs,
@@ -85,8 +87,12 @@ def build_trainer(cfg: ExperimentConfig, run_dir: Path) -> tuple[pl.Trainer, Mod
     return trainer, checkpoint
 
 
-def train(cfg: ExperimentConfig, resume: bool = False, overwrite: bool = False) -> Path:
-    """Train a model from prepared data and write its bundle to `<output_dir>/<name>/`."""
+def train(cfg: ExperimentConfig, resume: bool = False, overwrite: bool = False,
+          extra_callbacks: Sequence[pl.Callback] = ()) -> Path:
+    """Train a model from prepared data and write its bundle to `<output_dir>/<name>/`.
+
+    `extra_callbacks` join the toolkit's own (e.g. a throughput meter in benchmarks/).
+    """
     t = cfg.train
     if t.threads:
         torch.set_num_threads(t.threads)
@@ -97,7 +103,7 @@ def train(cfg: ExperimentConfig, resume: bool = False, overwrite: bool = False) 
     ckpt_path = _check_run_dir(run_dir, cfg, resume, overwrite)
     model = Seq2Seq(cfg.model, len(data.src_vocab), len(data.tgt_vocab))
     task = TranslationTask(model, t, cfg.decode, data.tgt_vocab.decode, data.dev_refs)
-    trainer, checkpoint = build_trainer(cfg, run_dir)
+    trainer, checkpoint = build_trainer(cfg, run_dir, extra_callbacks)
     log.info("training %s: %d parameters, %d training pairs", cfg.data.direction,
              model.num_parameters(), len(data.train_corpus or ()))
     start = time.monotonic()

@@ -1,0 +1,132 @@
+"""indic-seq2seq's half of the side-by-side benchmark (the JoeyNMT half: joeynmt_run.py).
+
+    python benchmarks/bench_ours.py throughput --data-root DIR --out ours.json [--warmup 10 --updates 50]
+    python benchmarks/bench_ours.py budget --data-root DIR --seconds 1800 --out ours.json
+
+Both modes train through the toolkit's own path (`seq2seq.train`: Lightning, token-bucket
+batches, the model of `model.py`) on the architecture JoeyNMT is configured with: a 1-layer
+bidirectional LSTM encoder of 256, a 1-layer LSTM decoder of 256, embeddings of 256, Bahdanau
+attention, dropout 0.2, fp32 (unless --precision), ~2000-token batches, 2 threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+
+from seq2seq.config import config_from_dict
+from seq2seq.data import Batch, PreparedPair
+from seq2seq.metrics import corpus_scores
+from seq2seq.train import train
+from seq2seq.translate import Translator
+
+
+def benchmark_config(data_root: Path, work: Path, **train_fields) -> object:
+    """The shared architecture, as an experiment config of ours."""
+    return config_from_dict({
+        "name": "bench",
+        "data": {"src_lang": "hi", "tgt_lang": "en", "root": str(data_root),
+                 "batch_tokens": 2000, "max_len": 100, "dev_max_sents": 500},
+        "model": {"emb_dim": 256, "hidden_dim": 256, "enc_layers": 1, "dec_layers": 1,
+                  "attention": "bahdanau", "attn_dim": 256, "dropout": 0.2,
+                  "tie_output": False},
+        "train": {"lr": 0.001, "scheduler": "constant", "label_smoothing": 0.0, "threads": 2,
+                  "run_dir": str(work / "runs"), "output_dir": str(work / "models"),
+                  **train_fields},
+        "decode": {"beam_size": 5, "length_penalty": 1.0},
+    }, "benchmark config")
+
+
+class ThroughputMeter(pl.Callback):
+    """Times `updates` optimiser steps after `warmup` steps and counts their target tokens."""
+
+    def __init__(self, warmup: int, updates: int) -> None:
+        self.warmup, self.updates = warmup, updates
+        self.tokens = 0
+        self.start = self.seconds = 0.0
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                             batch: Batch, batch_idx: int) -> None:
+        if trainer.global_step == self.warmup:
+            self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           outputs: object, batch: Batch, batch_idx: int) -> None:
+        if trainer.global_step > self.warmup:
+            self.tokens += batch.num_tokens
+        if trainer.global_step == self.warmup + self.updates:
+            self.seconds = time.perf_counter() - self.start
+            trainer.should_stop = True
+
+
+def run_throughput(args: argparse.Namespace) -> dict:
+    meter = ThroughputMeter(args.warmup, args.updates)
+    cfg = benchmark_config(args.data_root, args.work, max_steps=args.warmup + args.updates,
+                           val_every_steps=10 ** 6, precision=args.precision)
+    train(cfg, overwrite=True, extra_callbacks=[meter])
+    return {"toolkit": "indic-seq2seq", "mode": "throughput", "precision": args.precision,
+            "warmup_updates": args.warmup, "measured_updates": args.updates,
+            "target_tokens": meter.tokens, "seconds": round(meter.seconds, 3),
+            "tokens_per_s": round(meter.tokens / meter.seconds, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def _decode_speed(translator: Translator, src: list[str]) -> tuple[float, list[str]]:
+    start = time.perf_counter()
+    hyps = [t.best for t in translator.translate_batch(src)]
+    return len(src) / (time.perf_counter() - start), hyps
+
+
+def run_budget(args: argparse.Namespace) -> dict:
+    cfg = benchmark_config(args.data_root, args.work, max_steps=10 ** 7,
+                           max_time_minutes=args.seconds / 60, val_every_steps=args.val_every,
+                           early_stopping_patience=10 ** 6, precision=args.precision)
+    start = time.perf_counter()
+    bundle = train(cfg, overwrite=True)
+    train_seconds = time.perf_counter() - start
+    prepared = PreparedPair(args.data_root / "hi-en")
+    src = prepared.read(args.test_set, "hi")
+    refs = prepared.references(args.test_set, "en")[:1]
+    out: dict = {"toolkit": "indic-seq2seq", "mode": "budget", "budget_seconds": args.seconds,
+                 "train_seconds": round(train_seconds, 1), "test_set": args.test_set,
+                 "metadata": json.loads((bundle / "metadata.json").read_text())}
+    for name, beam, batch in (("greedy", 1, args.batch_size), ("beam5", 5, args.batch_size)):
+        translator = Translator.from_bundle(bundle, beam_size=beam, batch_size=batch)
+        speed, hyps = _decode_speed(translator, src)
+        scores = {s.name: s.score for s in corpus_scores(hyps, refs)}
+        out[name] = {"sentences_per_s": round(speed, 2), "batch_size": batch, **scores}
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("mode", choices=("throughput", "budget"))
+    p.add_argument("--data-root", type=Path, required=True, help="holds hi-en/ (data_prep output)")
+    p.add_argument("--work", type=Path, default=Path("benchmarks/work/ours"))
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--updates", type=int, default=50)
+    p.add_argument("--seconds", type=float, default=1800)
+    p.add_argument("--val-every", type=int, default=500)
+    p.add_argument("--test-set", default="test-vg")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--precision", default="32-true")
+    args = p.parse_args(argv)
+    torch.set_num_threads(2)
+    result = run_throughput(args) if args.mode == "throughput" else run_budget(args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
