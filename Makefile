@@ -5,6 +5,10 @@
 #   make eval PAIR=hi-en                 BLEU / chrF++ on every test set of the pair
 #   make translate PAIR=hi-en TEXT="..." translate a sentence
 #   make test                            the test suite
+#   make results PAIR=hi-en              results/<PAIR>.md: every test set, decoding variants, samples
+#   make study PAIR=hi-en                attention vs none by source length (trains both if needed)
+#   make bench                           against JoeyNMT 2.3.0: throughput, then a training budget
+#   make bench-quick                     throughput only (a few minutes)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -14,6 +18,8 @@ TEXT   ?= यह एक छोटा सा परीक्षण है ।
 BEAM   ?= 5
 # The offline mirror of the corpora, used when it exists (else the pipeline downloads).
 MIRROR ?= $(wildcard ../shared/corpora)
+# Training budget of each toolkit in `make bench`, in seconds.
+BENCH_SECONDS ?= 600
 MIRROR_ARG := $(if $(MIRROR),--mirror $(MIRROR))
 
 # PAIR names a config (configs/$(PAIR).yaml, e.g. en-hi or hi-en-noattn); its data folder is
@@ -22,7 +28,7 @@ LANGS     := $(subst -, ,$(PAIR))
 DATA_PAIR := $(if $(filter en,$(word 1,$(LANGS))),$(word 2,$(LANGS))-en,$(word 1,$(LANGS))-en)
 DATA_PAIRS := $(if $(filter all,$(PAIR)),hi-en ta-en bn-en,$(DATA_PAIR))
 
-.PHONY: setup data train eval translate quickstart test bench bench-quick clean
+.PHONY: setup data train eval translate quickstart test results study bench bench-quick clean
 
 setup: $(VENV)/.installed
 
@@ -57,6 +63,29 @@ quickstart: setup data/hi-en/meta.json
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Train the model of PAIR when it is missing (a finished run is not redone).
+models/%/metadata.json:
+	$(MAKE) train PAIR=$*
+
+results: setup models/$(PAIR)/metadata.json
+	$(BIN)/seq2seq -v report --model models/$(PAIR) -o results/$(PAIR).md
+
+study: setup models/$(PAIR)/metadata.json models/$(PAIR)-noattn/metadata.json
+	$(BIN)/seq2seq -v study --model attention=models/$(PAIR) --model none=models/$(PAIR)-noattn \
+	  -o results/study-$(PAIR)
+
+JOEY := benchmarks/.venv-joeynmt/.installed
+
+$(JOEY): benchmarks/setup_joeynmt.sh
+	bash benchmarks/setup_joeynmt.sh
+	touch $@
+
+bench: setup data/hi-en/meta.json $(JOEY)
+	$(BIN)/python benchmarks/bench.py --seconds $(BENCH_SECONDS)
+
+bench-quick: setup data/hi-en/meta.json $(JOEY)
+	$(BIN)/python benchmarks/bench.py --quick
 
 clean:
 	rm -rf runs eval

@@ -2,6 +2,7 @@
 
 The folder serves both directions (hi->en and en->hi) and holds:
     train.<xx> train.en                   training pairs (cleaned, de-duplicated, upsampled)
+    train.origin                          the corpus each training pair comes from, e.g. post2012
     dev.<xx> dev.en [dev.en.1 ..]         the dev set; extra English references numbered
     test-<name>.<xx> test-<name>.en [..]  one test set per name, e.g. test-post2012
     spm.model (joint) or spm.<lang>.model SentencePiece models
@@ -141,6 +142,7 @@ class _Prep:
             pairs = pairs.filter(keep, **_uncached(f"{step} {name}"))
             counts[step] = before - len(pairs)
         counts["kept"] = len(pairs)
+        pairs = pairs.add_column("origin", [take.corpus] * len(pairs))
         if take.weight > 1:
             pairs = datasets.concatenate_datasets([pairs] * take.weight)
         counts["weight"], counts["final"] = take.weight, len(pairs)
@@ -230,6 +232,7 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions = PrepareOptions(
         n = _write_lines(tmp / f"train.{indic_lang}", tqdm(
             (r["indic"] for r in train), total=len(train), desc="writing train", unit="lines"))
         _write_lines(tmp / f"train.{en_lang}", (r["en"] for r in train))
+        _write_lines(tmp / "train.origin", iter(train["origin"]))
         prep.stats["train"].update({"pairs": n, indic_lang: _length_stats(train["indic"]),
                                     en_lang: _length_stats(train["en"])})
         prep.stats["dev"].update(_write_held_out(tmp, "dev", dev, indic_lang))

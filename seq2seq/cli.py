@@ -43,8 +43,14 @@ def _decode_overrides(args: argparse.Namespace) -> dict:
         out.setdefault("beam_size", max(args.nbest, 5))
     if args.batch_size is not None:
         out["batch_size"] = args.batch_size
-    if args.length_penalty is not None:
-        out["length_penalty"] = args.length_penalty
+    for key in ("length_penalty", "max_len_ratio", "min_len_ratio", "no_repeat_ngram"):
+        if getattr(args, key) is not None:
+            out[key] = getattr(args, key)
+    if out.get("no_repeat_ngram", 0) < 0:
+        raise ConfigError(f"--no-repeat-ngram must be 0 (off) or more, got {out['no_repeat_ngram']}")
+    for key in ("min_len_ratio", "max_len_ratio"):
+        if out.get(key, 0.0) < 0:
+            raise ConfigError(f"--{key.replace('_', '-')} must be 0 or more, got {out[key]}")
     if out.get("nbest", 1) > out.get("beam_size", out.get("nbest", 1)):
         raise ConfigError(f"--nbest {out['nbest']} cannot exceed --beam {out['beam_size']}")
     return out
@@ -153,11 +159,48 @@ def run_attention(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_study(args: argparse.Namespace) -> int:
+    from seq2seq.study import run_study as study
+    models = {}
+    for spec in args.model:
+        name, sep, folder = spec.partition("=")
+        if not sep or not name or not folder:
+            raise ConfigError(f"--model {spec!r}: write NAME=FOLDER, e.g. attention=models/hi-en")
+        models[name] = Path(folder)
+    overrides = {"beam_size": args.beam} if args.beam else {}
+    table = study(models, args.split, Path(args.data_root), Path(args.output), args.examples,
+                  overrides)
+    names = list(table["models"])
+    print("words   sents  " + "  ".join(f"{n + ' BLEU/chrF++':>24}" for n in names))
+    for row in [*table["buckets"], {"words": "all", "sentences": "", **table["overall"]}]:
+        print(f"{row['words']:<7} {row['sentences']!s:>5}  " + "  ".join(
+            f"{row[n]['BLEU']:>12.2f} {row[n]['chrF++']:>11.2f}" for n in names))
+    print(f"wrote {args.output}/length.json, length.png and attention maps")
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from seq2seq.report import write_report
+    results = write_report(Path(args.model), Path(args.output), Path(args.data_root),
+                           args.samples, not args.no_variants)
+    for name, t in results["tests"].items():
+        print(f"{name}: BLEU {t['BLEU']:.2f}  chrF++ {t['chrF++']:.2f}  "
+              f"BLEU lower-cased {t['BLEU_lc']:.2f}  ({t['references']} references)")
+    print(f"wrote {args.output}")
+    return 0
+
+
 def _add_decode_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="model bundle folder, e.g. models/hi-en")
     p.add_argument("--beam", type=_positive("--beam"), default=None, help="beam size (1: greedy)")
     p.add_argument("--batch-size", type=_positive("--batch-size"), default=None)
     p.add_argument("--length-penalty", type=float, default=None, help="GNMT alpha (0: off)")
+    p.add_argument("--max-len-ratio", type=float, default=None,
+                   help="output at most this many pieces per source piece (plus an offset)")
+    p.add_argument("--min-len-ratio", type=float, default=None,
+                   help="no end of sentence before this many pieces per source piece (0: off)")
+    p.add_argument("--no-repeat-ngram", type=int, default=None,
+                   help="never repeat an n-gram of this many pieces in one output (0: off)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
 
 
@@ -200,6 +243,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="attention.png", help="PNG, SVG or PDF file")
     p.add_argument("--title", action="store_true", help="put the source sentence on top")
     p.set_defaults(run=run_attention)
+
+    p = sub.add_parser("study", help="quality by source length for several models (Bahdanau "
+                                     "et al. 2015, Fig. 2) and attention maps")
+    p.add_argument("--model", action="append", required=True, metavar="NAME=FOLDER",
+                   help="a model bundle and its name in the plot; repeat for each model")
+    p.add_argument("--split", default="test-post2012", help="a prepared test set")
+    p.add_argument("--data-root", default="data", help="prepared data root (data/)")
+    p.add_argument("--beam", type=_positive("--beam"), default=None,
+                   help="beam size for every model (default: each model's own)")
+    p.add_argument("--examples", type=int, default=3, help="attention maps to draw")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.set_defaults(run=run_study)
+
+    p = sub.add_parser("report", help="a Markdown results page for one model: every test set, "
+                                      "decoding variants, sample translations")
+    p.add_argument("--model", required=True, help="model bundle folder, e.g. models/hi-en")
+    p.add_argument("--data-root", default="data", help="prepared data root (data/)")
+    p.add_argument("--samples", type=int, default=20, help="sample translations to show")
+    p.add_argument("--no-variants", action="store_true", help="skip the decoding variants")
+    p.add_argument("-o", "--output", required=True, help="Markdown file, e.g. results/hi-en.md")
+    p.set_defaults(run=run_report)
     return parser
 
 

@@ -30,6 +30,9 @@ class DataConfig:
     max_len: int = 100               # longer training pairs (in pieces) are skipped
     dev_max_sents: int = 1000        # dev BLEU on at most this many sentences (the first ones)
     num_workers: int = 0
+    # Repeat the training pairs of these corpora (names of train.origin, e.g. post2012: 3) to
+    # weigh a small in-domain corpus against a large out-of-domain one.
+    upsample: dict[str, int] = field(default_factory=dict)
 
     @property
     def pair(self) -> str:
@@ -96,6 +99,8 @@ class DecodeConfig:
     length_penalty: float = 1.0       # GNMT alpha; 0 turns it off
     max_len_ratio: float = 1.5        # output at most ratio * source length + offset pieces
     max_len_offset: int = 10
+    min_len_ratio: float = 0.0        # no EOS before ratio * source length pieces; 0: off
+    no_repeat_ngram: int = 0          # ban repeating any n-gram of this many pieces; 0: off
     batch_size: int = 64              # sentences per decoding batch
     nbest: int = 1
 
@@ -156,8 +161,16 @@ def _check(cfg: ExperimentConfig, origin: str) -> None:
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(f"{origin}: {key} must be positive (got {value})")
+    for corpus, times in d.upsample.items():
+        if times < 1:
+            raise ConfigError(f"{origin}: data.upsample.{corpus} must be a whole number of "
+                              f"repeats, 1 or more (got {times})")
     if not 0.0 <= cfg.model.dropout < 1.0:
         raise ConfigError(f"{origin}: model.dropout must be in [0, 1) (got {cfg.model.dropout})")
+    if cfg.decode.no_repeat_ngram < 0 or not 0.0 <= cfg.decode.min_len_ratio < \
+            cfg.decode.max_len_ratio:
+        raise ConfigError(f"{origin}: decode.no_repeat_ngram must be 0 or more and "
+                          "decode.min_len_ratio between 0 and decode.max_len_ratio")
     if cfg.decode.nbest > cfg.decode.beam_size:
         raise ConfigError(f"{origin}: decode.nbest ({cfg.decode.nbest}) cannot exceed "
                           f"decode.beam_size ({cfg.decode.beam_size})")

@@ -68,6 +68,21 @@ class PreparedPair:
         n_refs = n["en_refs"] if name == "dev" else n[name.removeprefix("test-")]["en_refs"]
         return [self.read(name, "en" if k == 0 else f"en.{k}") for k in range(n_refs)]
 
+    def upsample(self, src: list[str], tgt: list[str], times: dict[str, int]
+                 ) -> tuple[list[str], list[str]]:
+        """Repeat the training pairs of some corpora (by `train.origin`) `times[corpus]` times."""
+        origin = self.read("train", "origin")
+        if len(origin) != len(src):
+            raise DataError(f"{self.root}/train.origin has {len(origin)} lines for {len(src)} "
+                            f"training pairs; run `make data PAIR={self.root.name}` again")
+        unknown = sorted(set(times) - set(origin))
+        if unknown:
+            raise DataError(f"data.upsample names {', '.join(unknown)}, not among the training "
+                            f"corpora of {self.root} ({', '.join(sorted(set(origin)))})")
+        index = [i for i, name in enumerate(origin) for _ in range(times.get(name, 1))]
+        log.info("upsampled %s: %d -> %d training pairs", times, len(src), len(index))
+        return [src[i] for i in index], [tgt[i] for i in index]
+
     def test_sets(self) -> list[str]:
         """Names of the test sets, e.g. ["test-post2012", "test-vg"]."""
         return [f"test-{name}" for name in self.meta["tests"]]
@@ -205,9 +220,11 @@ class TranslationData(pl.LightningDataModule):
         """Encode the training split (once) and the dev sources."""
         if self.train_corpus is None:
             c = self.cfg
-            self.train_corpus = EncodedCorpus.from_text(
-                self.prepared.read("train", c.src_lang), self.prepared.read("train", c.tgt_lang),
-                self.src_vocab, self.tgt_vocab, c.max_len)
+            src, tgt = self.prepared.read("train", c.src_lang), self.prepared.read("train", c.tgt_lang)
+            if c.upsample:
+                src, tgt = self.prepared.upsample(src, tgt, c.upsample)
+            self.train_corpus = EncodedCorpus.from_text(src, tgt, self.src_vocab, self.tgt_vocab,
+                                                        c.max_len)
             if len(self.train_corpus) == 0:
                 raise DataError(f"{self.prepared.root}: no training pairs within "
                                 f"data.max_len={c.max_len} pieces")

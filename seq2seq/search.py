@@ -32,38 +32,95 @@ def max_lengths(src_lens: Tensor, ratio: float, offset: int) -> Tensor:
     return (src_lens.float() * ratio).long() + offset
 
 
+def min_lengths(src_lens: Tensor, ratio: float) -> Tensor:
+    """Output length floors (B,): EOS is not allowed before `ratio * source length` pieces."""
+    return (src_lens.float() * ratio).long()
+
+
+def repeated_ngrams(history: Tensor, n: int, vocab: int) -> Tensor:
+    """(N, V) mask of the pieces that would repeat an n-gram already in `history` (N, t).
+
+    The last n-1 pieces of each row are compared with every earlier (n-1)-gram of that row;
+    the piece that followed a match is banned. Vectorised over rows and positions.
+    """
+    rows, t = history.shape
+    banned = torch.zeros(rows, vocab, device=history.device)
+    if n <= 0 or t < n:
+        return banned.bool()
+    windows = history.unfold(1, n, 1)                                   # (N, t-n+1, n)
+    match = (windows[:, :, :-1] == history[:, t - n + 1:].unsqueeze(1)).all(dim=2)
+    return banned.scatter_add_(1, windows[:, :, -1], match.float()) > 0
+
+
 def length_penalty(lengths: Tensor, alpha: float) -> Tensor:
     """GNMT length penalty, Wu et al. (2016) eq. (14): ((5 + |Y|) / 6) ** alpha."""
     return ((5.0 + lengths.float()) / 6.0) ** alpha
 
 
+class _Limits:
+    """Length cap (forced EOS), length floor (no EOS yet) and n-gram blocking, per step.
+
+    Built once per search: the steps at which some sentence reaches its cap are read off on
+    the host before the loop, so the full-vocabulary masking runs only on those steps and no
+    step waits for the device. `per` is the number of hypotheses per sentence (the beam).
+    """
+
+    def __init__(self, caps: Tensor, floors: Tensor, per: int, no_repeat_ngram: int) -> None:
+        self.caps = caps.repeat_interleave(per)
+        self.floors = floors.repeat_interleave(per)
+        self.cap_steps = set(caps.tolist())
+        self.last_floor = int(floors.max()) if floors.numel() else 0
+        self.no_repeat_ngram = no_repeat_ngram
+
+    def apply(self, log_probs: Tensor, t: int, history: Tensor | None) -> Tensor:
+        """Mask log_probs (N, V) in place for output position t; history (N, t) the pieces
+        so far (needed only for n-gram blocking)."""
+        if t < self.last_floor:
+            eos = log_probs[:, EOS_ID]
+            log_probs[:, EOS_ID] = eos.masked_fill(self.floors > t, float("-inf"))
+        if history is not None and self.no_repeat_ngram > 0 and t >= self.no_repeat_ngram:
+            banned = repeated_ngrams(history, self.no_repeat_ngram, log_probs.size(1))
+            banned[:, EOS_ID] = False
+            log_probs.masked_fill_(banned, float("-inf"))
+        if t + 1 in self.cap_steps:
+            at_cap = self.caps == t + 1
+            eos = log_probs[:, EOS_ID].clone()
+            log_probs.masked_fill_(at_cap.unsqueeze(1), float("-inf"))
+            log_probs[:, EOS_ID] = eos
+        return log_probs
+
+
 @torch.no_grad()
 def greedy_search(model: Seq2Seq, src_ids: Tensor, src_lens: Tensor, max_len_ratio: float = 1.5,
-                  max_len_offset: int = 10, return_attention: bool = False) -> SearchResult:
+                  max_len_offset: int = 10, return_attention: bool = False,
+                  min_len_ratio: float = 0.0, no_repeat_ngram: int = 0) -> SearchResult:
     """Pick the most probable piece at each position; (B, S) source -> one hypothesis each."""
     memory, state = model.encode(src_ids, src_lens)
     b, device = src_ids.size(0), src_ids.device
     caps = max_lengths(src_lens, max_len_ratio, max_len_offset).to(device)
+    floors = torch.minimum(min_lengths(src_lens, min_len_ratio).to(device), caps - 1)
+    t_max = int(caps.max())
+    limits = _Limits(caps, floors, 1, no_repeat_ngram)
     prev = torch.full((b,), BOS_ID, dtype=torch.long, device=device)
     finished = torch.zeros(b, dtype=torch.bool, device=device)
     scores = torch.zeros(b, device=device)
-    out_ids, out_attn = [], []
-    for t in range(int(caps.max())):
+    out_ids = torch.full((b, t_max), PAD_ID, dtype=torch.long, device=device)
+    out_attn = []
+    t = 0
+    for t in range(t_max):
         log_probs, state, alpha = model.decode_step(prev, state, memory)
-        at_cap = (caps == t + 1).unsqueeze(1)
-        not_eos = torch.arange(log_probs.size(1), device=device) != EOS_ID
-        log_probs = log_probs.masked_fill(at_cap & not_eos, float("-inf"))   # cap: force EOS
+        log_probs = limits.apply(log_probs, t, out_ids[:, :t])
         best, tok = log_probs.max(dim=-1)
         tok = tok.masked_fill(finished, PAD_ID)
         scores = scores + best.masked_fill(finished, 0.0)
-        out_ids.append(tok)
+        out_ids[:, t] = tok
         if return_attention and alpha is not None:
             out_attn.append(alpha.masked_fill(finished.unsqueeze(1), 0.0))
         finished = finished | (tok == EOS_ID)
         prev = tok
         if t % _CHECK_EVERY == _CHECK_EVERY - 1 and bool(finished.all()):
             break
-    ids = torch.stack(out_ids, dim=1).unsqueeze(1)
+    ids = out_ids[:, :t + 1].unsqueeze(1)
     attn = torch.stack(out_attn, dim=1).unsqueeze(1) if out_attn else None
     return SearchResult(ids, scores.unsqueeze(1), attn)
 
@@ -71,7 +128,8 @@ def greedy_search(model: Seq2Seq, src_ids: Tensor, src_lens: Tensor, max_len_rat
 @torch.no_grad()
 def beam_search(model: Seq2Seq, src_ids: Tensor, src_lens: Tensor, beam_size: int = 5,
                 alpha: float = 1.0, max_len_ratio: float = 1.5, max_len_offset: int = 10,
-                nbest: int = 1, return_attention: bool = False) -> SearchResult:
+                nbest: int = 1, return_attention: bool = False, min_len_ratio: float = 0.0,
+                no_repeat_ngram: int = 0) -> SearchResult:
     """Batched beam search with the GNMT length penalty; (B, S) source -> `nbest` each.
 
     Each step ranks K*V extensions of the K alive beams per sentence and keeps the top 2K:
@@ -85,7 +143,9 @@ def beam_search(model: Seq2Seq, src_ids: Tensor, src_lens: Tensor, beam_size: in
     memory, state = model.encode(src_ids, src_lens)
     b, s, device = src_ids.size(0), src_ids.size(1), src_ids.device
     caps = max_lengths(src_lens, max_len_ratio, max_len_offset).to(device)
+    floors = torch.minimum(min_lengths(src_lens, min_len_ratio).to(device), caps - 1)
     t_max = int(caps.max())
+    limits = _Limits(caps, floors, k, no_repeat_ngram)
     rows = torch.arange(b, device=device).repeat_interleave(k)
     memory, state = memory.index_select(rows), state.index_select(rows)
 
@@ -103,12 +163,10 @@ def beam_search(model: Seq2Seq, src_ids: Tensor, src_lens: Tensor, beam_size: in
     for t in range(t_max):
         log_probs, state, alpha_t = model.decode_step(prev, state, memory)
         v = log_probs.size(1)
-        log_probs = log_probs.view(b, k, v)
-        at_cap = (caps == t + 1).view(b, 1, 1)
-        eos_only = torch.arange(v, device=device) == EOS_ID
-        log_probs = torch.where(at_cap & ~eos_only, float("-inf"), log_probs)
-        cand = (alive_scores.unsqueeze(2) + log_probs).view(b, k * v)
-        cand = cand.masked_fill(done.unsqueeze(1), float("-inf"))
+        history = alive_ids[:, :, :t].reshape(b * k, t) if no_repeat_ngram > 0 else None
+        log_probs = limits.apply(log_probs, t, history)
+        live = alive_scores.masked_fill(done.unsqueeze(1), float("-inf"))
+        cand = (live.unsqueeze(2) + log_probs.view(b, k, v)).view(b, k * v)
         top_scores, top_idx = cand.topk(2 * k, dim=1)                   # (B, 2K)
         origin, token = top_idx // v, top_idx % v
         is_eos = token == EOS_ID

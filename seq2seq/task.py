@@ -73,7 +73,8 @@ class TranslationTask(pl.LightningModule):
         self.log("val/loss", loss, prog_bar=True, batch_size=pairs.num_seqs)
         d = self.decode_cfg
         result = greedy_search(self.model, pairs.src_ids, pairs.src_lens, d.max_len_ratio,
-                               d.max_len_offset)
+                               d.max_len_offset, min_len_ratio=d.min_len_ratio,
+                               no_repeat_ngram=d.no_repeat_ngram)
         for i, ids in zip(indices, result.ids[:, 0].tolist()):
             self._dev_hyps[i] = self.detokenize(strip_ids(ids))
 

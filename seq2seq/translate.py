@@ -97,9 +97,10 @@ class Translator:
         src_ids, src_lens = pad_ids(segments, self.device)
         if d.beam_size == 1 and d.nbest == 1:
             return greedy_search(model, src_ids, src_lens, d.max_len_ratio, d.max_len_offset,
-                                 return_attention)
+                                 return_attention, d.min_len_ratio, d.no_repeat_ngram)
         return beam_search(model, src_ids, src_lens, d.beam_size, d.length_penalty,
-                           d.max_len_ratio, d.max_len_offset, d.nbest, return_attention)
+                           d.max_len_ratio, d.max_len_offset, d.nbest, return_attention,
+                           d.min_len_ratio, d.no_repeat_ngram)
 
     def translate_batch(self, lines: list[str]) -> list[Translation]:
         """Translate lines together; the result has one Translation per line, in order."""

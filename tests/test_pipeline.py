@@ -165,3 +165,14 @@ def test_error_empty_after_filtering(mini_mirror: Path, tmp_path: Path, capsys) 
     assert code == 2
     assert "no training pairs left after filtering" in err
     assert not (tmp_path / "d" / "hi-en").exists()
+
+
+def test_train_origin_names_each_pairs_corpus(data_root: Path) -> None:
+    folder = data_root / "hi-en"
+    origin = _lines(folder / "train.origin")
+    stats = json.loads((folder / "stats.json").read_text())
+    assert len(origin) == len(_lines(folder / "train.hi"))
+    for corpus in ("vg", "post2012", "anki"):
+        expected = sum(p["final"] for name, p in stats["train"]["parts"].items()
+                       if name.startswith(corpus + "/"))
+        assert origin.count(corpus) == expected > 0

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from seq2seq.bundle import load_bundle
-from seq2seq.search import beam_search, greedy_search, max_lengths, pad_ids
+from seq2seq.search import (beam_search, greedy_search, max_lengths, min_lengths, pad_ids,
+                            repeated_ngrams)
 from seq2seq.translate import Translator
 from seq2seq.vocab import EOS_ID, PAD_ID
 
@@ -96,3 +97,37 @@ def test_batch_size_does_not_change_outputs(tiny_bundle: Path, dev_sources, beam
     many = Translator.from_bundle(tiny_bundle, beam_size=beam, batch_size=64)
     assert [t.best for t in one.translate_batch(dev_sources)] == \
         [t.best for t in many.translate_batch(dev_sources)]
+
+
+def _ngrams(ids: list[int], n: int) -> list[tuple[int, ...]]:
+    ids = ids[:ids.index(EOS_ID)] if EOS_ID in ids else [i for i in ids if i != PAD_ID]
+    return [tuple(ids[i:i + n]) for i in range(len(ids) - n + 1)]
+
+
+def test_repeated_ngrams_matches_a_plain_loop() -> None:
+    history = torch.tensor([[5, 6, 7, 5, 6], [5, 6, 5, 6, 5], [9, 9, 9, 9, 9]])
+    for n in (1, 2, 3):
+        mask = repeated_ngrams(history, n, 12)
+        for row, ids in enumerate(history.tolist()):
+            tail = tuple(ids[len(ids) - n + 1:]) if n > 1 else ()
+            expected = {ids[i + n - 1] for i in range(len(ids) - n + 1)
+                        if tuple(ids[i:i + n - 1]) == tail}
+            assert set(mask[row].nonzero().flatten().tolist()) == expected
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_no_repeat_ngram_blocks_every_repeat(bundle, batch, n: int) -> None:
+    for result in (greedy_search(bundle.model, *batch, no_repeat_ngram=n),
+                   beam_search(bundle.model, *batch, 4, no_repeat_ngram=n, nbest=2)):
+        for hyps in result.ids.tolist():
+            for ids in hyps:
+                grams = _ngrams(ids, n)
+                assert len(grams) == len(set(grams))
+
+
+def test_min_length_ratio_delays_the_end(bundle, batch) -> None:
+    floors = min_lengths(batch[1], 0.8)
+    for result in (greedy_search(bundle.model, *batch, min_len_ratio=0.8),
+                   beam_search(bundle.model, *batch, 3, min_len_ratio=0.8)):
+        for ids, floor in zip(result.ids[:, 0].tolist(), floors.tolist()):
+            assert EOS_ID in ids and ids.index(EOS_ID) >= floor

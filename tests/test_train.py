@@ -15,6 +15,7 @@ import torch
 import yaml
 
 from conftest import tiny_config
+from seq2seq.data import PreparedPair
 from seq2seq.errors import ConfigError, DataError
 from seq2seq.train import train
 
@@ -92,3 +93,15 @@ def test_ddp_two_cpu_processes_identical_weights(data_root: Path, tmp_path: Path
 def test_missing_data_folder(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no prepared data .* `make data PAIR=hi-en`"):
         train(tiny_config(tmp_path / "nothing", tmp_path))
+
+
+def test_upsample_repeats_one_corpus(data_root: Path) -> None:
+    prepared = PreparedPair(data_root / "hi-en")
+    src, tgt = prepared.read("train", "hi"), prepared.read("train", "en")
+    origin = prepared.read("train", "origin")
+    up_src, up_tgt = prepared.upsample(src, tgt, {"post2012": 3})
+    assert len(up_src) == len(up_tgt) == len(src) + 2 * origin.count("post2012")
+    post = [(s, t) for s, t, o in zip(src, tgt, origin) if o == "post2012"]
+    assert sum((s, t) in set(post) for s, t in zip(up_src, up_tgt)) >= 3 * len(post)
+    with pytest.raises(DataError, match="data.upsample names wikipedia, not among"):
+        prepared.upsample(src, tgt, {"wikipedia": 2})

@@ -1,0 +1,144 @@
+"""A results page for one trained model: scores on every test set, decoding variants, samples.
+
+    seq2seq report --model models/hi-en -o results/hi-en.md
+
+Scores every prepared test set of the model's pair with the bundle's decode settings (sacrebleu
+BLEU and chrF++ against all references, lower-cased BLEU beside them), then the first test set
+(Post et al. 2012 where the pair has it) under a few decoding variants, so that the effect of
+beam search, the length penalty and n-gram blocking shows. Ends with seeded random sample
+translations next to their source and first reference. The page is Markdown; the numbers also
+go to a JSON file beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from seq2seq.data import PreparedPair
+from seq2seq.metrics import corpus_scores
+from seq2seq.translate import Translator
+
+log = logging.getLogger(__name__)
+
+# (label, decode overrides) tried on the main test set, on top of the bundle's settings.
+VARIANTS: tuple[tuple[str, dict], ...] = (
+    ("greedy", {"beam_size": 1, "no_repeat_ngram": 0, "min_len_ratio": 0.0}),
+    ("beam 5, no length penalty", {"beam_size": 5, "length_penalty": 0.0, "no_repeat_ngram": 0,
+                                   "min_len_ratio": 0.0}),
+    ("beam 5, length penalty 1.0", {"beam_size": 5, "length_penalty": 1.0, "no_repeat_ngram": 0,
+                                    "min_len_ratio": 0.0}),
+    ("beam 5, length penalty 1.0, no repeated 3-grams",
+     {"beam_size": 5, "length_penalty": 1.0, "no_repeat_ngram": 3, "min_len_ratio": 0.0}),
+    ("beam 5, length penalty 1.0, no repeated 3-grams, min length 0.6 × source",
+     {"beam_size": 5, "length_penalty": 1.0, "no_repeat_ngram": 3, "min_len_ratio": 0.6}),
+)
+
+
+def _length_ratio(hyps: list[str], refs: list[str]) -> float:
+    return round(sum(len(h.split()) for h in hyps) / max(1, sum(len(r.split()) for r in refs)), 3)
+
+
+def _score(translator: Translator, src: list[str], refs: list[list[str]]) -> dict:
+    start = time.monotonic()
+    hyps = [t.best for t in translator.translate_batch(src)]
+    seconds = time.monotonic() - start
+    scores = {s.name: s for s in corpus_scores(hyps, refs)}
+    lower = corpus_scores(hyps, refs, lowercase=True)[0]
+    return {"hyps": hyps, "BLEU": scores["BLEU"].score, "chrF++": scores["chrF++"].score,
+            "BLEU_lc": lower.score, "length_ratio": _length_ratio(hyps, refs[0]),
+            "empty": sum(not h.strip() for h in hyps), "seconds": round(seconds, 1),
+            "signatures": {"BLEU": scores["BLEU"].signature, "chrF++": scores["chrF++"].signature,
+                           "BLEU_lc": lower.signature}}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ") or "*(empty)*"
+
+
+def write_report(model: Path, out: Path, data_root: Path = Path("data"), samples: int = 20,
+                 variants: bool = True, seed: int = 1) -> dict:
+    """Evaluate `model` on its pair's test sets; write `out` (Markdown) and `out`.json."""
+    translator = Translator.from_bundle(model)
+    bundle, cfg = translator.bundle, translator.bundle.cfg
+    d = cfg.data
+    prepared = PreparedPair(data_root / d.pair)
+    meta = bundle.metadata
+    tests = prepared.test_sets()
+    results: dict = {"model": str(model), "direction": d.direction,
+                     "parameters": bundle.model.num_parameters(), "training": {k: v for k, v in meta.items() if k != "sha256"},
+                     "decode": asdict(translator.decode), "tests": {}, "variants": {}}
+    for name in tests:
+        src, refs = prepared.read(name, d.src_lang), prepared.references(name, d.tgt_lang)
+        log.info("report: %s, %d sentences, %d references", name, len(src), len(refs))
+        results["tests"][name] = {"sentences": len(src), "references": len(refs),
+                                  **_score(translator, src, refs)}
+    main = tests[0]
+    if variants:
+        src, refs = prepared.read(main, d.src_lang), prepared.references(main, d.tgt_lang)
+        for label, overrides in VARIANTS:
+            log.info("report: %s with %s", main, label)
+            t = Translator(bundle, replace(translator.decode, **overrides))
+            results["variants"][label] = _score(t, src, refs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page = _markdown(results, prepared, main, samples, seed)
+    for path, text in ((out, page), (out.with_suffix(".json"), json.dumps(
+            _without_hyps(results), indent=2, ensure_ascii=False) + "\n")):
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    return results
+
+
+def _without_hyps(results: dict) -> dict:
+    strip = lambda group: {k: {kk: vv for kk, vv in v.items() if kk != "hyps"}  # noqa: E731
+                           for k, v in group.items()}
+    return {**results, "tests": strip(results["tests"]), "variants": strip(results["variants"])}
+
+
+def _markdown(r: dict, prepared: PreparedPair, main: str, samples: int, seed: int) -> str:
+    d, info = r["decode"], r["training"]
+    src_lang, tgt_lang = r["direction"].split("-")
+    lines = [f"# {src_lang} → {tgt_lang}: `{r['model']}`", "",
+             f"- parameters: {r['parameters']:,}",
+             f"- training: {info.get('training_steps', '?')} steps, best dev BLEU "
+             f"{info.get('dev_bleu', '?')} at step {info.get('best_step', '?')}, "
+             f"{info.get('train_seconds_this_run', 0) / 60:.0f} minutes (last run), "
+             f"{info.get('train_pairs', '?')} training pairs",
+             f"- decoding: beam {d['beam_size']}, length penalty {d['length_penalty']}, "
+             f"max length {d['max_len_ratio']} × source + {d['max_len_offset']}, "
+             f"no repeated {d['no_repeat_ngram']}-grams, min length {d['min_len_ratio']} × source",
+             "", "## Test sets", "",
+             "| test set | sentences | references | BLEU | chrF++ | BLEU lower-cased "
+             "| hyp/ref words | empty |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, t in r["tests"].items():
+        lines.append(f"| {name} | {t['sentences']} | {t['references']} | {t['BLEU']:.2f} | "
+                     f"{t['chrF++']:.2f} | {t['BLEU_lc']:.2f} | {t['length_ratio']} | "
+                     f"{t['empty']} |")
+    sig = next(iter(r["tests"].values()))["signatures"]
+    lines += ["", "Signatures: " + "; ".join(f"`{v}`" for v in sig.values()), ""]
+    if r["variants"]:
+        lines += [f"## Decoding variants on {main}", "",
+                  "| decoding | BLEU | chrF++ | BLEU lower-cased | hyp/ref words | seconds |",
+                  "|---|---|---|---|---|---|"]
+        for label, v in r["variants"].items():
+            lines.append(f"| {label} | {v['BLEU']:.2f} | {v['chrF++']:.2f} | "
+                         f"{v['BLEU_lc']:.2f} | {v['length_ratio']} | {v['seconds']} |")
+        lines.append("")
+    if samples:
+        src = prepared.read(main, src_lang)
+        ref = prepared.references(main, tgt_lang)[0]
+        hyps = r["tests"][main]["hyps"]
+        rows = sorted(random.Random(seed).sample(range(len(src)), min(samples, len(src))))
+        lines += [f"## {len(rows)} sample translations from {main} (seeded random choice)", "",
+                  "| line | source | reference | ours |", "|---|---|---|---|"]
+        for i in rows:
+            lines.append(f"| {i + 1} | {_cell(src[i])} | {_cell(ref[i])} | {_cell(hyps[i])} |")
+        lines.append("")
+    return "\n".join(lines)
