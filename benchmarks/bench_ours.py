@@ -2,6 +2,7 @@
 
     python benchmarks/bench_ours.py throughput --data-root DIR --out ours.json [--warmup 10 --updates 50]
     python benchmarks/bench_ours.py budget --data-root DIR --seconds 1800 --out ours.json
+    python benchmarks/bench_ours.py decode --data-root DIR --model BUNDLE --out ours.json
 
 Both modes train through the toolkit's own path (`seq2seq.train`: Lightning, token-bucket
 batches, the model of `model.py`) on the architecture JoeyNMT is configured with: a 1-layer
@@ -91,24 +92,35 @@ def run_budget(args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     bundle = train(cfg, overwrite=True)
     train_seconds = time.perf_counter() - start
+    return {"toolkit": "indic-seq2seq", "mode": "budget", "budget_seconds": args.seconds,
+            "train_seconds": round(train_seconds, 1), **decode_test_set(args, bundle)}
+
+
+def run_decode(args: argparse.Namespace) -> dict:
+    """Decode the test set again with a bundle that `budget` trained (the current decoder)."""
+    return {"toolkit": "indic-seq2seq", "mode": "decode", **decode_test_set(args, args.model)}
+
+
+def decode_test_set(args: argparse.Namespace, bundle: Path) -> dict:
+    """Greedy and beam-5 speed and scores on the test set against its first reference."""
     prepared = PreparedPair(args.data_root / "hi-en")
     src = prepared.read(args.test_set, "hi")
     refs = prepared.references(args.test_set, "en")[:1]
-    out: dict = {"toolkit": "indic-seq2seq", "mode": "budget", "budget_seconds": args.seconds,
-                 "train_seconds": round(train_seconds, 1), "test_set": args.test_set,
+    out: dict = {"test_set": args.test_set, "model": str(bundle),
                  "metadata": json.loads((bundle / "metadata.json").read_text())}
     for name, beam, batch in (("greedy", 1, args.batch_size), ("beam5", 5, args.batch_size)):
         translator = Translator.from_bundle(bundle, beam_size=beam, batch_size=batch)
         speed, hyps = _decode_speed(translator, src)
         scores = {s.name: s.score for s in corpus_scores(hyps, refs)}
-        out[name] = {"sentences_per_s": round(speed, 2), "batch_size": batch, **scores}
+        out[name] = {"sentences_per_s": round(speed, 2), "batch_size": batch,
+                     "sentences": len(src), **scores}
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("mode", choices=("throughput", "budget"))
+    p.add_argument("mode", choices=("throughput", "budget", "decode"))
     p.add_argument("--data-root", type=Path, required=True, help="holds hi-en/ (data_prep output)")
     p.add_argument("--work", type=Path, default=Path("benchmarks/work/ours"))
     p.add_argument("--out", type=Path, required=True)
@@ -119,9 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test-set", default="test-vg")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--precision", default="32-true")
+    p.add_argument("--model", type=Path, default=Path("benchmarks/work/ours/models/bench"),
+                   help="decode: the bundle to decode with")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
-    result = run_throughput(args) if args.mode == "throughput" else run_budget(args)
+    result = {"throughput": run_throughput, "budget": run_budget, "decode": run_decode}[
+        args.mode](args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
