@@ -128,7 +128,7 @@ def render(info: dict[str, str]) -> str:
         if r is None:
             continue
         label = "JoeyNMT 2.3.0" if r["toolkit"] == "joeynmt" else "indic-seq2seq"
-        ratio = "1.00×" if r is joey or name == "throughput-joeynmt" else \
+        ratio = "1.00×" if name == "throughput-joeynmt" else \
             _ratio(r["tokens_per_s"], joey and joey["tokens_per_s"])
         lines.append(f"| {label} | {r['precision']} | {r['warmup_updates']} + "
                      f"{r['measured_updates']} | {r['tokens_per_s']:.0f} | {ratio} | "
@@ -215,13 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     export_shared(prepared, shared)
     ours, joey = [str(OURS_PYTHON), str(HERE / "bench_ours.py")], \
         [str(OURS_PYTHON), str(HERE / "joeynmt_run.py")]
-    steps = {"n": ["--warmup", str(args.warmup), "--updates", str(args.updates)]}
+    steps = ["--warmup", str(args.warmup), "--updates", str(args.updates)]
     plan = {
         "throughput-ours-fp32": [*ours, "throughput", "--data-root", str(args.data_root),
-                                 *steps["n"], "--precision", "32-true"],
+                                 *steps, "--precision", "32-true"],
         "throughput-ours-bf16": [*ours, "throughput", "--data-root", str(args.data_root),
-                                 *steps["n"], "--precision", "bf16-mixed"],
-        "throughput-joeynmt": [*joey, "throughput", "--data", str(shared), *steps["n"]],
+                                 *steps, "--precision", "bf16-mixed"],
+        "throughput-joeynmt": [*joey, "throughput", "--data", str(shared), *steps],
     }
     plan["decode-ours"] = [*ours, "decode", "--data-root", str(args.data_root),
                            "--test-set", TEST_SET]

@@ -96,8 +96,9 @@ def write_report(model: Path, out: Path, data_root: Path = Path("data"), samples
 
 
 def _without_hyps(results: dict) -> dict:
-    strip = lambda group: {k: {kk: vv for kk, vv in v.items() if kk != "hyps"}  # noqa: E731
-                           for k, v in group.items()}
+    """The results with the hypotheses left out (they are on the page, as samples)."""
+    def strip(group: dict) -> dict:
+        return {name: {k: v for k, v in row.items() if k != "hyps"} for name, row in group.items()}
     return {**results, "tests": strip(results["tests"]), "variants": strip(results["variants"])}
 
 
