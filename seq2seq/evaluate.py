@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from seq2seq.data import PreparedPair
-from seq2seq.metrics import check_streams, corpus_scores
+from seq2seq.metrics import check_streams, corpus_scores, length_ratio
 from seq2seq.textfile import read_lines
 from seq2seq.translate import Translator
 
@@ -39,8 +39,7 @@ def score_files(translator: Translator, src: list[str], refs: list[list[str]],
         "beam_size": d.beam_size, "length_penalty": d.length_penalty,
         "scores": [asdict(s) for s in scores], "bleu_lowercase": asdict(lower),
         "decode_seconds": round(seconds, 2),
-        "hyp_length_ratio": round(sum(len(h.split()) for h in hyps)
-                                  / max(1, sum(len(r.split()) for r in refs[0])), 3),
+        "hyp_length_ratio": length_ratio(hyps, refs[0]),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_atomic(out_dir / f"{name}.hyp", "".join(h + "\n" for h in hyps))

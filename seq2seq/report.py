@@ -21,7 +21,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from seq2seq.data import PreparedPair
-from seq2seq.metrics import corpus_scores
+from seq2seq.metrics import corpus_scores, length_ratio
 from seq2seq.translate import Translator
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,6 @@ VARIANTS: tuple[tuple[str, dict], ...] = (
 )
 
 
-def _length_ratio(hyps: list[str], refs: list[str]) -> float:
-    return round(sum(len(h.split()) for h in hyps) / max(1, sum(len(r.split()) for r in refs)), 3)
-
-
 def _score(translator: Translator, src: list[str], refs: list[list[str]]) -> dict:
     start = time.monotonic()
     hyps = [t.best for t in translator.translate_batch(src)]
@@ -51,7 +47,7 @@ def _score(translator: Translator, src: list[str], refs: list[list[str]]) -> dic
     scores = {s.name: s for s in corpus_scores(hyps, refs)}
     lower = corpus_scores(hyps, refs, lowercase=True)[0]
     return {"hyps": hyps, "BLEU": scores["BLEU"].score, "chrF++": scores["chrF++"].score,
-            "BLEU_lc": lower.score, "length_ratio": _length_ratio(hyps, refs[0]),
+            "BLEU_lc": lower.score, "length_ratio": length_ratio(hyps, refs[0]),
             "empty": sum(not h.strip() for h in hyps), "seconds": round(seconds, 1),
             "signatures": {"BLEU": scores["BLEU"].signature, "chrF++": scores["chrF++"].signature,
                            "BLEU_lc": lower.signature}}
