@@ -33,8 +33,9 @@ def max_lengths(src_lens: Tensor, ratio: float, offset: int) -> Tensor:
 
 
 def min_lengths(src_lens: Tensor, ratio: float) -> Tensor:
-    """Output length floors (B,): EOS is not allowed before `ratio * source length` pieces."""
-    return (src_lens.float() * ratio).long()
+    """Output length floors (B,): EOS is not allowed before `ratio * source length` pieces,
+    nor ever as the first piece (a source of one word must not come out empty)."""
+    return (src_lens.float() * ratio).long().clamp(min=1)
 
 
 def repeated_ngrams(history: Tensor, n: int, vocab: int) -> Tensor:

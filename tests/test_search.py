@@ -131,3 +131,10 @@ def test_min_length_ratio_delays_the_end(bundle, batch) -> None:
                    beam_search(bundle.model, *batch, 3, min_len_ratio=0.8)):
         for ids, floor in zip(result.ids[:, 0].tolist(), floors.tolist()):
             assert EOS_ID in ids and ids.index(EOS_ID) >= floor
+
+
+def test_no_output_is_empty_even_without_a_length_floor(bundle, batch) -> None:
+    assert min_lengths(torch.tensor([1, 2, 10]), 0.0).tolist() == [1, 1, 1]
+    for result in (greedy_search(bundle.model, *batch, min_len_ratio=0.0),
+                   beam_search(bundle.model, *batch, 3, min_len_ratio=0.0, nbest=3)):
+        assert (result.ids[:, :, 0] != EOS_ID).all()
