@@ -89,6 +89,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         for s in r["scores"]:
             print(f"  {s['name']} signature: {s['signature']}")
         print(f"  hypotheses: {r['hypotheses_file']}")
+        if r["empty_hypotheses"]:
+            print(f"  warning: {r['empty_hypotheses']} empty translations")
     return 0
 
 
@@ -182,7 +184,8 @@ def run_study(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     from seq2seq.report import write_report
     results = write_report(Path(args.model), Path(args.output), Path(args.data_root),
-                           args.samples, not args.no_variants)
+                           args.samples, not args.no_variants, device=args.device,
+                           decode_overrides=_decode_overrides(args))
     for name, t in results["tests"].items():
         print(f"{name}: BLEU {t['BLEU']:.2f}  chrF++ {t['chrF++']:.2f}  "
               f"BLEU lower-cased {t['BLEU_lc']:.2f}  ({t['references']} references)")
@@ -258,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="a Markdown results page for one model: every test set, "
                                       "decoding variants, sample translations")
-    p.add_argument("--model", required=True, help="model bundle folder, e.g. models/hi-en")
+    _add_decode_options(p)
     p.add_argument("--data-root", default="data", help="prepared data root (data/)")
     p.add_argument("--samples", type=int, default=20, help="sample translations to show")
     p.add_argument("--no-variants", action="store_true", help="skip the decoding variants")

@@ -8,9 +8,10 @@ import os
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import NamedTuple
 
 from seq2seq.data import PreparedPair
-from seq2seq.metrics import check_streams, corpus_scores, length_ratio
+from seq2seq.metrics import Score, check_streams, corpus_scores, length_ratio
 from seq2seq.textfile import read_lines
 from seq2seq.translate import Translator
 
@@ -23,23 +24,40 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+class Scored(NamedTuple):
+    """A test set translated and scored: what evaluate's and report's pages are made of."""
+
+    hyps: list[str]
+    scores: list[Score]      # BLEU, chrF++ (case-sensitive)
+    bleu_lowercase: Score
+    seconds: float           # decoding time
+    length_ratio: float      # hypothesis words over first-reference words
+    empty: int               # empty hypotheses (a decoding bug if not 0)
+
+
+def translate_and_score(translator: Translator, src: list[str], refs: list[list[str]]
+                        ) -> Scored:
+    """Translate `src` with the translator's settings and score it against every reference."""
+    start = time.monotonic()
+    hyps = [t.best for t in translator.translate_batch(src)]
+    seconds = time.monotonic() - start
+    return Scored(hyps, corpus_scores(hyps, refs), corpus_scores(hyps, refs, lowercase=True)[0],
+                  round(seconds, 2), length_ratio(hyps, refs[0]),
+                  sum(not h.strip() for h in hyps))
+
+
 def score_files(translator: Translator, src: list[str], refs: list[list[str]],
                 ref_names: list[str], name: str, out_dir: Path) -> dict:
     """Translate `src`, score against `refs`; write `<name>.hyp` and `<name>.json` to out_dir."""
     check_streams(src, refs, ref_names)
-    start = time.monotonic()
-    hyps = [t.best for t in translator.translate_batch(src)]
-    seconds = time.monotonic() - start
-    scores = corpus_scores(hyps, refs)
-    lower = corpus_scores(hyps, refs, lowercase=True)[0]
+    hyps, scores, lower, seconds, ratio, empty = translate_and_score(translator, src, refs)
     d = translator.decode
     report = {
         "model": str(translator.bundle.path), "direction": translator.bundle.cfg.data.direction,
         "test_set": name, "sentences": len(src), "references": ref_names,
         "beam_size": d.beam_size, "length_penalty": d.length_penalty,
         "scores": [asdict(s) for s in scores], "bleu_lowercase": asdict(lower),
-        "decode_seconds": round(seconds, 2),
-        "hyp_length_ratio": length_ratio(hyps, refs[0]),
+        "decode_seconds": seconds, "hyp_length_ratio": ratio, "empty_hypotheses": empty,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_atomic(out_dir / f"{name}.hyp", "".join(h + "\n" for h in hyps))

@@ -16,12 +16,11 @@ import json
 import logging
 import os
 import random
-import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
 from seq2seq.data import PreparedPair
-from seq2seq.metrics import corpus_scores, length_ratio
+from seq2seq.evaluate import translate_and_score
 from seq2seq.translate import Translator
 
 log = logging.getLogger(__name__)
@@ -41,16 +40,13 @@ VARIANTS: tuple[tuple[str, dict], ...] = (
 
 
 def _score(translator: Translator, src: list[str], refs: list[list[str]]) -> dict:
-    start = time.monotonic()
-    hyps = [t.best for t in translator.translate_batch(src)]
-    seconds = time.monotonic() - start
-    scores = {s.name: s for s in corpus_scores(hyps, refs)}
-    lower = corpus_scores(hyps, refs, lowercase=True)[0]
-    return {"hyps": hyps, "BLEU": scores["BLEU"].score, "chrF++": scores["chrF++"].score,
-            "BLEU_lc": lower.score, "length_ratio": length_ratio(hyps, refs[0]),
-            "empty": sum(not h.strip() for h in hyps), "seconds": round(seconds, 1),
-            "signatures": {"BLEU": scores["BLEU"].signature, "chrF++": scores["chrF++"].signature,
-                           "BLEU_lc": lower.signature}}
+    r = translate_and_score(translator, src, refs)
+    bleu, chrf = r.scores
+    return {"hyps": r.hyps, "BLEU": bleu.score, "chrF++": chrf.score,
+            "BLEU_lc": r.bleu_lowercase.score, "length_ratio": r.length_ratio, "empty": r.empty,
+            "seconds": round(r.seconds, 1),
+            "signatures": {"BLEU": bleu.signature, "chrF++": chrf.signature,
+                           "BLEU_lc": r.bleu_lowercase.signature}}
 
 
 def _cell(text: str) -> str:
@@ -58,9 +54,11 @@ def _cell(text: str) -> str:
 
 
 def write_report(model: Path, out: Path, data_root: Path = Path("data"), samples: int = 20,
-                 variants: bool = True, seed: int = 1) -> dict:
-    """Evaluate `model` on its pair's test sets; write `out` (Markdown) and `out`.json."""
-    translator = Translator.from_bundle(model)
+                 variants: bool = True, seed: int = 1, device: str = "cpu",
+                 decode_overrides: dict | None = None) -> dict:
+    """Evaluate `model` on its pair's test sets; write `out` (Markdown) and `out`.json.
+    `decode_overrides` (e.g. {"min_len_ratio": 0.6}) change the bundle's decode settings."""
+    translator = Translator.from_bundle(model, device, **(decode_overrides or {}))
     bundle, cfg = translator.bundle, translator.bundle.cfg
     d = cfg.data
     prepared = PreparedPair(data_root / d.pair)
