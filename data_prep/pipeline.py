@@ -2,7 +2,7 @@
 
 The folder serves both directions (hi->en and en->hi) and holds:
     train.<xx> train.en                   training pairs (cleaned, de-duplicated, upsampled)
-    train.origin                          the corpus each training pair comes from, e.g. post2012
+    train.origin                          corpus/split of each training pair, e.g. post2012/dev
     dev.<xx> dev.en [dev.en.1 ..]         the dev set; extra English references numbered
     test-<name>.<xx> test-<name>.en [..]  one test set per name, e.g. test-post2012
     spm.model (joint) or spm.<lang>.model SentencePiece models
@@ -142,7 +142,7 @@ class _Prep:
             pairs = pairs.filter(keep, **_uncached(f"{step} {name}"))
             counts[step] = before - len(pairs)
         counts["kept"] = len(pairs)
-        pairs = pairs.add_column("origin", [take.corpus] * len(pairs))
+        pairs = pairs.add_column("origin", [f"{take.corpus}/{take.split}"] * len(pairs))
         if take.weight > 1:
             pairs = datasets.concatenate_datasets([pairs] * take.weight)
         counts["weight"], counts["final"] = take.weight, len(pairs)

@@ -30,8 +30,9 @@ class DataConfig:
     max_len: int = 100               # longer training pairs (in pieces) are skipped
     dev_max_sents: int = 1000        # dev BLEU on at most this many sentences (the first ones)
     num_workers: int = 0
-    # Repeat the training pairs of these corpora (names of train.origin, e.g. post2012: 3) to
-    # weigh a small in-domain corpus against a large out-of-domain one.
+    # Repeat the training pairs of these parts (corpus/split as in train.origin, e.g.
+    # post2012/dev: 3, or a whole corpus, post2012: 3) to weigh a small in-domain corpus
+    # against a large out-of-domain one.
     upsample: dict[str, int] = field(default_factory=dict)
 
     @property

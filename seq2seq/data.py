@@ -70,16 +70,20 @@ class PreparedPair:
 
     def upsample(self, src: list[str], tgt: list[str], times: dict[str, int]
                  ) -> tuple[list[str], list[str]]:
-        """Repeat the training pairs of some corpora (by `train.origin`) `times[corpus]` times."""
+        """Repeat some training pairs `times[key]` times; a key names a line of `train.origin`
+        (corpus/split, e.g. post2012/dev) or a whole corpus (post2012). The exact name wins."""
         origin = self.read("train", "origin")
         if len(origin) != len(src):
             raise DataError(f"{self.root}/train.origin has {len(origin)} lines for {len(src)} "
                             f"training pairs; run `make data PAIR={self.root.name}` again")
-        unknown = sorted(set(times) - set(origin))
+        names = sorted(set(origin))
+        known = set(names) | {name.split("/")[0] for name in names}
+        unknown = sorted(set(times) - known)
         if unknown:
             raise DataError(f"data.upsample names {', '.join(unknown)}, not among the training "
-                            f"corpora of {self.root} ({', '.join(sorted(set(origin)))})")
-        index = [i for i, name in enumerate(origin) for _ in range(times.get(name, 1))]
+                            f"parts of {self.root} ({', '.join(names)})")
+        repeat = {name: times.get(name, times.get(name.split("/")[0], 1)) for name in names}
+        index = [i for i, name in enumerate(origin) for _ in range(repeat[name])]
         log.info("upsampled %s: %d -> %d training pairs", times, len(src), len(index))
         return [src[i] for i in index], [tgt[i] for i in index]
 

@@ -100,8 +100,13 @@ def test_upsample_repeats_one_corpus(data_root: Path) -> None:
     src, tgt = prepared.read("train", "hi"), prepared.read("train", "en")
     origin = prepared.read("train", "origin")
     up_src, up_tgt = prepared.upsample(src, tgt, {"post2012": 3})
-    assert len(up_src) == len(up_tgt) == len(src) + 2 * origin.count("post2012")
-    post = [(s, t) for s, t, o in zip(src, tgt, origin) if o == "post2012"]
+    post = [(s, t) for s, t, o in zip(src, tgt, origin) if o.startswith("post2012/")]
+    assert len(up_src) == len(up_tgt) == len(src) + 2 * len(post) > len(src)
     assert sum((s, t) in set(post) for s, t in zip(up_src, up_tgt)) >= 3 * len(post)
+    # One split of a corpus, and the exact name before the corpus's.
+    dev = origin.count("post2012/devtest")
+    assert len(prepared.upsample(src, tgt, {"post2012/devtest": 2})[0]) == len(src) + dev
+    assert len(prepared.upsample(src, tgt, {"post2012": 3, "post2012/devtest": 1})[0]) == \
+        len(src) + 2 * (len(post) - dev)
     with pytest.raises(DataError, match="data.upsample names wikipedia, not among"):
         prepared.upsample(src, tgt, {"wikipedia": 2})
