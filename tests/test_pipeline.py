@@ -172,6 +172,8 @@ def test_train_origin_names_each_pairs_corpus(data_root: Path) -> None:
     origin = _lines(folder / "train.origin")
     stats = json.loads((folder / "stats.json").read_text())
     assert len(origin) == len(_lines(folder / "train.hi"))
-    for part, counts in stats["train"]["parts"].items():
+    parts = stats["train"]["parts"]
+    for part, counts in parts.items():
         corpus_split = part.split("[")[0]                 # "post2012/dev[skip 500]"
-        assert origin.count(corpus_split) == counts["final"] > 0
+        assert origin.count(corpus_split) == counts["final"]
+    assert set(origin) == {p.split("[")[0] for p, c in parts.items() if c["final"]}
