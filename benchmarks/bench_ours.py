@@ -24,7 +24,7 @@ import torch
 
 from seq2seq.config import config_from_dict
 from seq2seq.data import Batch, PreparedPair
-from seq2seq.metrics import corpus_scores
+from seq2seq.evaluate import translate_and_score
 from seq2seq.train import train
 from seq2seq.translate import Translator
 
@@ -79,12 +79,6 @@ def run_throughput(args: argparse.Namespace) -> dict:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
-def _decode_speed(translator: Translator, src: list[str]) -> tuple[float, list[str]]:
-    start = time.perf_counter()
-    hyps = [t.best for t in translator.translate_batch(src)]
-    return len(src) / (time.perf_counter() - start), hyps
-
-
 def run_budget(args: argparse.Namespace) -> dict:
     cfg = benchmark_config(args.data_root, args.work, max_steps=10 ** 7,
                            max_time_minutes=args.seconds / 60, val_every_steps=args.val_every,
@@ -110,9 +104,9 @@ def decode_test_set(args: argparse.Namespace, bundle: Path) -> dict:
                  "metadata": json.loads((bundle / "metadata.json").read_text())}
     for name, beam, batch in (("greedy", 1, args.batch_size), ("beam5", 5, args.batch_size)):
         translator = Translator.from_bundle(bundle, beam_size=beam, batch_size=batch)
-        speed, hyps = _decode_speed(translator, src)
-        scores = {s.name: s.score for s in corpus_scores(hyps, refs)}
-        out[name] = {"sentences_per_s": round(speed, 2), "batch_size": batch,
+        scored = translate_and_score(translator, src, refs)
+        scores = {s.name: s.score for s in scored.scores}
+        out[name] = {"sentences_per_s": round(len(src) / scored.seconds, 2), "batch_size": batch,
                      "sentences": len(src), **scores}
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return out

@@ -42,7 +42,7 @@ def translate_and_score(translator: Translator, src: list[str], refs: list[list[
     hyps = [t.best for t in translator.translate_batch(src)]
     seconds = time.monotonic() - start
     return Scored(hyps, corpus_scores(hyps, refs), corpus_scores(hyps, refs, lowercase=True)[0],
-                  round(seconds, 2), length_ratio(hyps, refs[0]),
+                  seconds, length_ratio(hyps, refs[0]),
                   sum(not h.strip() for h in hyps))
 
 
@@ -57,7 +57,8 @@ def score_files(translator: Translator, src: list[str], refs: list[list[str]],
         "test_set": name, "sentences": len(src), "references": ref_names,
         "beam_size": d.beam_size, "length_penalty": d.length_penalty,
         "scores": [asdict(s) for s in scores], "bleu_lowercase": asdict(lower),
-        "decode_seconds": seconds, "hyp_length_ratio": ratio, "empty_hypotheses": empty,
+        "decode_seconds": round(seconds, 2), "hyp_length_ratio": ratio,
+        "empty_hypotheses": empty,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_atomic(out_dir / f"{name}.hyp", "".join(h + "\n" for h in hyps))
