@@ -4,7 +4,7 @@
 #   make train PAIR=hi-en                (en-hi, ta-en, ..., hi-en-noattn) train models/<PAIR>/
 #   make eval PAIR=hi-en                 BLEU / chrF++ on every test set of the pair
 #   make translate PAIR=hi-en TEXT="..." translate a sentence
-#   make test                            the test suite
+#   make test                            lint (ruff check, ruff format --check), then the test suite
 #   make results PAIR=hi-en              results/<PAIR>.md: every test set, decoding variants, samples
 #   make study PAIR=hi-en                attention vs none by source length (trains both if needed)
 #   make bench                           against JoeyNMT 2.3.0: throughput, then a training budget
@@ -62,6 +62,8 @@ quickstart: setup data/hi-en/meta.json
 	  "भारत की राजधानी नई दिल्ली है ।" "मुझे चाय पसंद है ।"
 
 test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 # Train the model of PAIR when it is missing (a finished run is not redone).

@@ -36,8 +36,10 @@ TEST_SET = "test-vg"
 def export_shared(prepared: Path, out: Path) -> Path:
     """Write {train,dev,test}.{src,tgt} and spm.model/.vocab of hi->en for JoeyNMT's reader."""
     if not (prepared / "spm.model").exists():
-        raise SystemExit(f"{prepared}: the benchmark needs a joint SentencePiece model "
-                         f"(spm.model); prepare it without --separate-vocab")
+        raise SystemExit(
+            f"{prepared}: the benchmark needs a joint SentencePiece model "
+            f"(spm.model); prepare it without --separate-vocab"
+        )
     out.mkdir(parents=True, exist_ok=True)
     for split, name in (("train", "train"), ("dev", "dev"), ("test", TEST_SET)):
         for side, lang in (("src", "hi"), ("tgt", "en")):
@@ -65,19 +67,42 @@ def run(name: str, cmd: list[str]) -> dict:
 
 def machine() -> dict[str, str]:
     """CPU model, core count and library versions, for the results page."""
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-               platform.processor() or "unknown")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
     versions = subprocess.run(
-        [str(OURS_PYTHON), "-c", "import torch, pytorch_lightning as pl; "
-         "print(torch.__version__, pl.__version__)"], capture_output=True, text=True, check=True)
+        [
+            str(OURS_PYTHON),
+            "-c",
+            "import torch, pytorch_lightning as pl; print(torch.__version__, pl.__version__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     torch_v, pl_v = versions.stdout.split()
-    joey = subprocess.run([str(JOEY_PYTHON), "-c", "import importlib.metadata as m; "
-                           "print(m.version('joeynmt'), m.version('torch'))"],
-                          capture_output=True, text=True, check=True).stdout.split()
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "python": platform.python_version(),
-            "ours": f"torch {torch_v}, pytorch-lightning {pl_v}",
-            "joeynmt": f"joeynmt {joey[0]}, torch {joey[1]}"}
+    joey = subprocess.run(
+        [
+            str(JOEY_PYTHON),
+            "-c",
+            "import importlib.metadata as m; print(m.version('joeynmt'), m.version('torch'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "ours": f"torch {torch_v}, pytorch-lightning {pl_v}",
+        "joeynmt": f"joeynmt {joey[0]}, torch {joey[1]}",
+    }
 
 
 def _ratio(ours: float | None, theirs: float | None) -> str:
@@ -128,11 +153,16 @@ def render(info: dict[str, str]) -> str:
         if r is None:
             continue
         label = "JoeyNMT 2.3.0" if r["toolkit"] == "joeynmt" else "indic-seq2seq"
-        ratio = "1.00×" if name == "throughput-joeynmt" else \
-            _ratio(r["tokens_per_s"], joey and joey["tokens_per_s"])
-        lines.append(f"| {label} | {r['precision']} | {r['warmup_updates']} + "
-                     f"{r['measured_updates']} | {r['tokens_per_s']:.0f} | {ratio} | "
-                     f"{r['peak_rss_mb']:.0f} | {r['date']} |")
+        ratio = (
+            "1.00×"
+            if name == "throughput-joeynmt"
+            else _ratio(r["tokens_per_s"], joey and joey["tokens_per_s"])
+        )
+        lines.append(
+            f"| {label} | {r['precision']} | {r['warmup_updates']} + "
+            f"{r['measured_updates']} | {r['tokens_per_s']:.0f} | {ratio} | "
+            f"{r['peak_rss_mb']:.0f} | {r['date']} |"
+        )
     ours_b, joey_b = _load("budget-ours"), _load("budget-joeynmt")
     if ours_b and joey_b:
         lines += [
@@ -154,33 +184,63 @@ def render(info: dict[str, str]) -> str:
         ]
         for mode in ("greedy", "beam5"):
             for key in ("BLEU", "chrF++", "sentences_per_s"):
-                rows.append((f"{mode}: {'test ' + key if key != 'sentences_per_s' else 'sentences/s'}",
-                             joey_b[mode][key], ours_b[mode][key]))
-        rows.append(("peak RSS MiB (training and decoding)", joey_b["peak_rss_mb"],
-                     ours_b["peak_rss_mb"]))
+                rows.append(
+                    (
+                        f"{mode}: {'test ' + key if key != 'sentences_per_s' else 'sentences/s'}",
+                        joey_b[mode][key],
+                        ours_b[mode][key],
+                    )
+                )
+        rows.append(
+            ("peak RSS MiB (training and decoding)", joey_b["peak_rss_mb"], ours_b["peak_rss_mb"])
+        )
         for label, theirs, ours in rows:
             points = "BLEU" in label or "chrF" in label
-            compare = f"{ours - theirs:+.2f} points" if points and ours is not None \
-                and theirs is not None else _ratio(ours, theirs)
+            compare = (
+                f"{ours - theirs:+.2f} points"
+                if points and ours is not None and theirs is not None
+                else _ratio(ours, theirs)
+            )
             lines.append(f"| {label} | {_fmt(theirs)} | {_fmt(ours)} | {compare} |")
         lines += ["", f"Budget runs dated {joey_b['date']} (JoeyNMT) and {ours_b['date']} (ours)."]
         again = _load("decode-ours")
         if again:
-            lines += ["", f"The same model of ours decoded again with the current decoder "
-                      f"({again['date']}, `{again['command'].replace(str(ROOT) + '/', '')}`):", "",
-                      "| decoding | BLEU | chrF++ | sentences/s | ratio to JoeyNMT |",
-                      "|---|---|---|---|---|"]
+            lines += [
+                "",
+                f"The same model of ours decoded again with the current decoder "
+                f"({again['date']}, `{again['command'].replace(str(ROOT) + '/', '')}`):",
+                "",
+                "| decoding | BLEU | chrF++ | sentences/s | ratio to JoeyNMT |",
+                "|---|---|---|---|---|",
+            ]
             for mode in ("greedy", "beam5"):
                 g = again[mode]
-                lines.append(f"| {mode} | {g['BLEU']:.2f} | {g['chrF++']:.2f} | "
-                             f"{g['sentences_per_s']:.1f} | "
-                             f"{_ratio(g['sentences_per_s'], joey_b[mode]['sentences_per_s'])} |")
-    lines += ["", "## Commands", "", "```",
-              "make bench-quick          # throughput only, a few minutes",
-              "make bench                # throughput, then the budget runs (BENCH_SECONDS=600 each)",
-              "```", "", "Each half on its own:", "", "```"]
-    for name in ("throughput-ours-fp32", "throughput-ours-bf16", "throughput-joeynmt",
-                 "budget-ours", "budget-joeynmt", "decode-ours"):
+                lines.append(
+                    f"| {mode} | {g['BLEU']:.2f} | {g['chrF++']:.2f} | "
+                    f"{g['sentences_per_s']:.1f} | "
+                    f"{_ratio(g['sentences_per_s'], joey_b[mode]['sentences_per_s'])} |"
+                )
+    lines += [
+        "",
+        "## Commands",
+        "",
+        "```",
+        "make bench-quick          # throughput only, a few minutes",
+        "make bench                # throughput, then the budget runs (BENCH_SECONDS=600 each)",
+        "```",
+        "",
+        "Each half on its own:",
+        "",
+        "```",
+    ]
+    for name in (
+        "throughput-ours-fp32",
+        "throughput-ours-bf16",
+        "throughput-joeynmt",
+        "budget-ours",
+        "budget-joeynmt",
+        "decode-ours",
+    ):
         r = _load(name)
         if r:
             lines.append(r["command"].replace(str(ROOT) + "/", ""))
@@ -213,27 +273,65 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(exist_ok=True)
     shared = HERE / "work" / "shared"
     export_shared(prepared, shared)
-    ours, joey = [str(OURS_PYTHON), str(HERE / "bench_ours.py")], \
-        [str(OURS_PYTHON), str(HERE / "joeynmt_run.py")]
+    ours, joey = (
+        [str(OURS_PYTHON), str(HERE / "bench_ours.py")],
+        [str(OURS_PYTHON), str(HERE / "joeynmt_run.py")],
+    )
     steps = ["--warmup", str(args.warmup), "--updates", str(args.updates)]
     plan = {
-        "throughput-ours-fp32": [*ours, "throughput", "--data-root", str(args.data_root),
-                                 *steps, "--precision", "32-true"],
-        "throughput-ours-bf16": [*ours, "throughput", "--data-root", str(args.data_root),
-                                 *steps, "--precision", "bf16-mixed"],
+        "throughput-ours-fp32": [
+            *ours,
+            "throughput",
+            "--data-root",
+            str(args.data_root),
+            *steps,
+            "--precision",
+            "32-true",
+        ],
+        "throughput-ours-bf16": [
+            *ours,
+            "throughput",
+            "--data-root",
+            str(args.data_root),
+            *steps,
+            "--precision",
+            "bf16-mixed",
+        ],
         "throughput-joeynmt": [*joey, "throughput", "--data", str(shared), *steps],
     }
-    plan["decode-ours"] = [*ours, "decode", "--data-root", str(args.data_root),
-                           "--test-set", TEST_SET]
+    plan["decode-ours"] = [
+        *ours,
+        "decode",
+        "--data-root",
+        str(args.data_root),
+        "--test-set",
+        TEST_SET,
+    ]
     if not args.quick:
         plan |= {
-            "budget-ours": [*ours, "budget", "--data-root", str(args.data_root),
-                            "--seconds", str(args.seconds), "--test-set", TEST_SET],
-            "budget-joeynmt": [*joey, "budget", "--data", str(shared),
-                               "--seconds", str(args.seconds), "--test-set", TEST_SET],
+            "budget-ours": [
+                *ours,
+                "budget",
+                "--data-root",
+                str(args.data_root),
+                "--seconds",
+                str(args.seconds),
+                "--test-set",
+                TEST_SET,
+            ],
+            "budget-joeynmt": [
+                *joey,
+                "budget",
+                "--data",
+                str(shared),
+                "--seconds",
+                str(args.seconds),
+                "--test-set",
+                TEST_SET,
+            ],
         }
     if not args.render:
-        if not args.only and not args.quick:     # a new budget model: older re-decodes are stale
+        if not args.only and not args.quick:  # a new budget model: older re-decodes are stale
             (RESULTS / "decode-ours.json").unlink(missing_ok=True)
         for name, cmd in plan.items():
             if (name in args.only) if args.only else name != "decode-ours":

@@ -1,6 +1,7 @@
 """indic-seq2seq's half of the side-by-side benchmark (the JoeyNMT half: joeynmt_run.py).
 
-    python benchmarks/bench_ours.py throughput --data-root DIR --out ours.json [--warmup 10 --updates 50]
+    python benchmarks/bench_ours.py throughput --data-root DIR --out ours.json \
+        [--warmup 10 --updates 50]
     python benchmarks/bench_ours.py budget --data-root DIR --seconds 1800 --out ours.json
     python benchmarks/bench_ours.py decode --data-root DIR --model BUNDLE --out ours.json
 
@@ -31,18 +32,40 @@ from seq2seq.translate import Translator
 
 def benchmark_config(data_root: Path, work: Path, **train_fields) -> object:
     """The shared architecture, as an experiment config of ours."""
-    return config_from_dict({
-        "name": "bench",
-        "data": {"src_lang": "hi", "tgt_lang": "en", "root": str(data_root),
-                 "batch_tokens": 2000, "max_len": 100, "dev_max_sents": 500},
-        "model": {"emb_dim": 256, "hidden_dim": 256, "enc_layers": 1, "dec_layers": 1,
-                  "attention": "bahdanau", "attn_dim": 256, "dropout": 0.2,
-                  "tie_output": False},
-        "train": {"lr": 0.001, "scheduler": "constant", "label_smoothing": 0.0, "threads": 2,
-                  "run_dir": str(work / "runs"), "output_dir": str(work / "models"),
-                  **train_fields},
-        "decode": {"beam_size": 5, "length_penalty": 1.0},
-    }, "benchmark config")
+    return config_from_dict(
+        {
+            "name": "bench",
+            "data": {
+                "src_lang": "hi",
+                "tgt_lang": "en",
+                "root": str(data_root),
+                "batch_tokens": 2000,
+                "max_len": 100,
+                "dev_max_sents": 500,
+            },
+            "model": {
+                "emb_dim": 256,
+                "hidden_dim": 256,
+                "enc_layers": 1,
+                "dec_layers": 1,
+                "attention": "bahdanau",
+                "attn_dim": 256,
+                "dropout": 0.2,
+                "tie_output": False,
+            },
+            "train": {
+                "lr": 0.001,
+                "scheduler": "constant",
+                "label_smoothing": 0.0,
+                "threads": 2,
+                "run_dir": str(work / "runs"),
+                "output_dir": str(work / "models"),
+                **train_fields,
+            },
+            "decode": {"beam_size": 5, "length_penalty": 1.0},
+        },
+        "benchmark config",
+    )
 
 
 class ThroughputMeter(pl.Callback):
@@ -53,13 +76,20 @@ class ThroughputMeter(pl.Callback):
         self.tokens = 0
         self.start = self.seconds = 0.0
 
-    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
-                             batch: Batch, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Batch, batch_idx: int
+    ) -> None:
         if trainer.global_step == self.warmup:
             self.start = time.perf_counter()
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
-                           outputs: object, batch: Batch, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: object,
+        batch: Batch,
+        batch_idx: int,
+    ) -> None:
         if trainer.global_step > self.warmup:
             self.tokens += batch.num_tokens
         if trainer.global_step == self.warmup + self.updates:
@@ -69,25 +99,47 @@ class ThroughputMeter(pl.Callback):
 
 def run_throughput(args: argparse.Namespace) -> dict:
     meter = ThroughputMeter(args.warmup, args.updates)
-    cfg = benchmark_config(args.data_root, args.work, max_steps=args.warmup + args.updates,
-                           val_every_steps=10 ** 6, precision=args.precision)
+    cfg = benchmark_config(
+        args.data_root,
+        args.work,
+        max_steps=args.warmup + args.updates,
+        val_every_steps=10**6,
+        precision=args.precision,
+    )
     train(cfg, overwrite=True, extra_callbacks=[meter])
-    return {"toolkit": "indic-seq2seq", "mode": "throughput", "precision": args.precision,
-            "warmup_updates": args.warmup, "measured_updates": args.updates,
-            "target_tokens": meter.tokens, "seconds": round(meter.seconds, 3),
-            "tokens_per_s": round(meter.tokens / meter.seconds, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    return {
+        "toolkit": "indic-seq2seq",
+        "mode": "throughput",
+        "precision": args.precision,
+        "warmup_updates": args.warmup,
+        "measured_updates": args.updates,
+        "target_tokens": meter.tokens,
+        "seconds": round(meter.seconds, 3),
+        "tokens_per_s": round(meter.tokens / meter.seconds, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
 
 
 def run_budget(args: argparse.Namespace) -> dict:
-    cfg = benchmark_config(args.data_root, args.work, max_steps=10 ** 7,
-                           max_time_minutes=args.seconds / 60, val_every_steps=args.val_every,
-                           early_stopping_patience=10 ** 6, precision=args.precision)
+    cfg = benchmark_config(
+        args.data_root,
+        args.work,
+        max_steps=10**7,
+        max_time_minutes=args.seconds / 60,
+        val_every_steps=args.val_every,
+        early_stopping_patience=10**6,
+        precision=args.precision,
+    )
     start = time.perf_counter()
     bundle = train(cfg, overwrite=True)
     train_seconds = time.perf_counter() - start
-    return {"toolkit": "indic-seq2seq", "mode": "budget", "budget_seconds": args.seconds,
-            "train_seconds": round(train_seconds, 1), **decode_test_set(args, bundle)}
+    return {
+        "toolkit": "indic-seq2seq",
+        "mode": "budget",
+        "budget_seconds": args.seconds,
+        "train_seconds": round(train_seconds, 1),
+        **decode_test_set(args, bundle),
+    }
 
 
 def run_decode(args: argparse.Namespace) -> dict:
@@ -100,14 +152,21 @@ def decode_test_set(args: argparse.Namespace, bundle: Path) -> dict:
     prepared = PreparedPair(args.data_root / "hi-en")
     src = prepared.read(args.test_set, "hi")
     refs = prepared.references(args.test_set, "en")[:1]
-    out: dict = {"test_set": args.test_set, "model": str(bundle),
-                 "metadata": json.loads((bundle / "metadata.json").read_text())}
+    out: dict = {
+        "test_set": args.test_set,
+        "model": str(bundle),
+        "metadata": json.loads((bundle / "metadata.json").read_text()),
+    }
     for name, beam, batch in (("greedy", 1, args.batch_size), ("beam5", 5, args.batch_size)):
         translator = Translator.from_bundle(bundle, beam_size=beam, batch_size=batch)
         scored = translate_and_score(translator, src, refs)
         scores = {s.name: s.score for s in scored.scores}
-        out[name] = {"sentences_per_s": round(len(src) / scored.seconds, 2), "batch_size": batch,
-                     "sentences": len(src), **scores}
+        out[name] = {
+            "sentences_per_s": round(len(src) / scored.seconds, 2),
+            "batch_size": batch,
+            "sentences": len(src),
+            **scores,
+        }
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return out
 
@@ -125,12 +184,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test-set", default="test-vg")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--precision", default="32-true")
-    p.add_argument("--model", type=Path, default=Path("benchmarks/work/ours/models/bench"),
-                   help="decode: the bundle to decode with")
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=Path("benchmarks/work/ours/models/bench"),
+        help="decode: the bundle to decode with",
+    )
     args = p.parse_args(argv)
     torch.set_num_threads(2)
-    result = {"throughput": run_throughput, "budget": run_budget, "decode": run_decode}[
-        args.mode](args)
+    result = {"throughput": run_throughput, "budget": run_budget, "decode": run_decode}[args.mode](
+        args
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))

@@ -1,6 +1,7 @@
 """JoeyNMT 2.3.0's half of the side-by-side benchmark (ours: bench_ours.py).
 
-    python benchmarks/joeynmt_run.py throughput --data DIR --out joey.json [--warmup 10 --updates 50]
+    python benchmarks/joeynmt_run.py throughput --data DIR --out joey.json \
+        [--warmup 10 --updates 50]
     python benchmarks/joeynmt_run.py budget --data DIR --seconds 1800 --out joey.json
 
 DIR holds raw-text train/dev/test.{src,tgt} (test.tgt.0, .1, ... for several references) and a
@@ -83,6 +84,7 @@ class Event:
 
 # ----------------------------------------------------------------------------- data and config
 
+
 def _read_lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
@@ -114,41 +116,96 @@ def stage_data(data: Path, work: Path, dev_max_sents: int) -> dict[str, int]:
     return counts
 
 
-def joey_config(data: Path, work: Path, *, updates: int | None, val_every: int, log_every: int,
-                batch_tokens: int, decode_batch: int, beam: int, load_model: Path | None = None
-                ) -> dict:
+def joey_config(
+    data: Path,
+    work: Path,
+    *,
+    updates: int | None,
+    val_every: int,
+    log_every: int,
+    batch_tokens: int,
+    decode_batch: int,
+    beam: int,
+    load_model: Path | None = None,
+) -> dict:
     """The JoeyNMT 2.3.0 config of the benchmark architecture (see the module docstring)."""
     staged = work / "data"
-    side = {"level": "bpe", "tokenizer_type": "sentencepiece", "voc_file": str(staged / "vocab.txt"),
-            "max_length": 100, "lowercase": False, "normalize": False,
-            "tokenizer_cfg": {"model_file": str(data / "spm.model"), "pretokenizer": "none"}}
+    side = {
+        "level": "bpe",
+        "tokenizer_type": "sentencepiece",
+        "voc_file": str(staged / "vocab.txt"),
+        "max_length": 100,
+        "lowercase": False,
+        "normalize": False,
+        "tokenizer_cfg": {"model_file": str(data / "spm.model"), "pretokenizer": "none"},
+    }
     training = {
-        "optimizer": "adam", "adam_betas": [0.9, 0.999], "learning_rate": 0.001,
-        "learning_rate_min": 1.0e-5, "clip_grad_norm": 1.0, "label_smoothing": 0.0,
-        "normalization": "tokens", "loss": "crossentropy",
+        "optimizer": "adam",
+        "adam_betas": [0.9, 0.999],
+        "learning_rate": 0.001,
+        "learning_rate_min": 1.0e-5,
+        "clip_grad_norm": 1.0,
+        "label_smoothing": 0.0,
+        "normalization": "tokens",
+        "loss": "crossentropy",
         **SCHEDULER,
-        "batch_size": batch_tokens, "batch_type": "token", "batch_multiplier": 1,
-        "shuffle": True, "epochs": 10 ** 6, "validation_freq": val_every,
-        "logging_freq": log_every, "early_stopping_metric": "bleu", "keep_best_ckpts": 1,
-        "print_valid_sents": [0], "overwrite": True,
+        "batch_size": batch_tokens,
+        "batch_type": "token",
+        "batch_multiplier": 1,
+        "shuffle": True,
+        "epochs": 10**6,
+        "validation_freq": val_every,
+        "logging_freq": log_every,
+        "early_stopping_metric": "bleu",
+        "keep_best_ckpts": 1,
+        "print_valid_sents": [0],
+        "overwrite": True,
     }
     if updates is not None:
         training["updates"] = updates
-    rnn = {"type": "recurrent", "rnn_type": "lstm", "hidden_size": 256, "num_layers": 1,
-           "dropout": 0.2, "embeddings": {"embedding_dim": 256, "scale": False}}
+    rnn = {
+        "type": "recurrent",
+        "rnn_type": "lstm",
+        "hidden_size": 256,
+        "num_layers": 1,
+        "dropout": 0.2,
+        "embeddings": {"embedding_dim": 256, "scale": False},
+    }
     cfg = {
-        "name": "joeynmt-bench", "joeynmt_version": "2.3.0", "model_dir": str(work / "model"),
-        "use_cuda": False, "fp16": False, "random_seed": 42, "num_workers": 0,
-        "data": {"train": str(staged / "train"), "dev": str(staged / "dev"),
-                 "dataset_type": "plain", "src": {"lang": "src", **side},
-                 "trg": {"lang": "tgt", **side}},
+        "name": "joeynmt-bench",
+        "joeynmt_version": "2.3.0",
+        "model_dir": str(work / "model"),
+        "use_cuda": False,
+        "fp16": False,
+        "random_seed": 42,
+        "num_workers": 0,
+        "data": {
+            "train": str(staged / "train"),
+            "dev": str(staged / "dev"),
+            "dataset_type": "plain",
+            "src": {"lang": "src", **side},
+            "trg": {"lang": "tgt", **side},
+        },
         "training": training,
-        "testing": {"batch_size": decode_batch, "batch_type": "sentence", "beam_size": beam,
-                    "beam_alpha": 1.0, "eval_metrics": ["bleu", "chrf"]},
-        "model": {"tied_embeddings": False, "tied_softmax": False,
-                  "encoder": {**rnn, "bidirectional": True},
-                  "decoder": {**rnn, "attention": "bahdanau", "input_feeding": True,
-                              "init_hidden": "bridge", "hidden_dropout": 0.2}},
+        "testing": {
+            "batch_size": decode_batch,
+            "batch_type": "sentence",
+            "beam_size": beam,
+            "beam_alpha": 1.0,
+            "eval_metrics": ["bleu", "chrf"],
+        },
+        "model": {
+            "tied_embeddings": False,
+            "tied_softmax": False,
+            "encoder": {**rnn, "bidirectional": True},
+            "decoder": {
+                **rnn,
+                "attention": "bahdanau",
+                "input_feeding": True,
+                "init_hidden": "bridge",
+                "hidden_dropout": 0.2,
+            },
+        },
     }
     if load_model is not None:
         cfg["testing"]["load_model"] = str(load_model)
@@ -163,15 +220,27 @@ def write_config(cfg: dict, path: Path) -> Path:
 
 # ----------------------------------------------------------------------------- child processes
 
+
 def child_env(threads: int) -> dict[str, str]:
     """The environment for a JoeyNMT child: `threads` intra-op threads, no GPU."""
-    return {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-            "CUDA_VISIBLE_DEVICES": "", "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "CUDA_VISIBLE_DEVICES": "",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
-def run_child(cmd: list[str], env: dict[str, str], stdout: Path, stderr: Path,
-              stdin: Path | None = None, log_file: Path | None = None,
-              budget_s: float | None = None) -> Child:
+def run_child(
+    cmd: list[str],
+    env: dict[str, str],
+    stdout: Path,
+    stderr: Path,
+    stdin: Path | None = None,
+    log_file: Path | None = None,
+    budget_s: float | None = None,
+) -> Child:
     """Run a command to its end; with `budget_s`, send SIGINT that long after training starts.
 
     Training starts at the "EPOCH 1" line of `log_file`; JoeyNMT catches the KeyboardInterrupt,
@@ -181,8 +250,11 @@ def run_child(cmd: list[str], env: dict[str, str], stdout: Path, stderr: Path,
     start = time.time()
     stop_at: float | None = None
     interrupted_at: float | None = None
-    with open(stdout, "w") as out, open(stderr, "w") as err, \
-            open(stdin if stdin else os.devnull) as inp:
+    with (
+        open(stdout, "w") as out,
+        open(stderr, "w") as err,
+        open(stdin if stdin else os.devnull) as inp,
+    ):
         proc = subprocess.Popen(cmd, stdin=inp, stdout=out, stderr=err, env=env)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -209,8 +281,11 @@ def run_child(cmd: list[str], env: dict[str, str], stdout: Path, stderr: Path,
 
 def host(load_before: float) -> dict[str, float | int | None]:
     """CPU count and 1-minute load average before and after: other work skews the timings."""
-    return {"cpus": os.cpu_count(), "loadavg_1m_before": round(load_before, 2),
-            "loadavg_1m_after": round(os.getloadavg()[0], 2)}
+    return {
+        "cpus": os.cpu_count(),
+        "loadavg_1m_before": round(load_before, 2),
+        "loadavg_1m_after": round(os.getloadavg()[0], 2),
+    }
 
 
 def read_events(path: Path) -> list[Event]:
@@ -226,14 +301,22 @@ def read_events(path: Path) -> list[Event]:
 
 def read_stats(ckpt: Path, python: Path) -> dict:
     """The training statistics JoeyNMT stores in a checkpoint (steps, exact token total)."""
-    code = ("import json,sys,torch; s=torch.load(sys.argv[1],map_location='cpu',"
-            "weights_only=False)['stats_state']; print(json.dumps(s))")
-    out = subprocess.run([str(python), "-c", code, str(ckpt)], check=True, capture_output=True,
-                         text=True, env=child_env(1))
+    code = (
+        "import json,sys,torch; s=torch.load(sys.argv[1],map_location='cpu',"
+        "weights_only=False)['stats_state']; print(json.dumps(s))"
+    )
+    out = subprocess.run(
+        [str(python), "-c", code, str(ckpt)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=child_env(1),
+    )
     return json.loads(out.stdout)
 
 
 # ----------------------------------------------------------------------------- throughput
+
 
 def update_tokens(events: list[Event]) -> dict[int, tuple[float, float]]:
     """Per update: (time its log line was written, its target tokens = rate x window)."""
@@ -254,12 +337,23 @@ def run_throughput(args: argparse.Namespace) -> dict:
     counts = stage_data(args.data, args.work, args.dev_max_sents)
     load = os.getloadavg()[0]
     total = args.warmup + args.updates
-    cfg = joey_config(args.data, args.work, updates=total, val_every=10 ** 9, log_every=1,
-                      batch_tokens=args.batch_tokens, decode_batch=args.batch_size, beam=1)
+    cfg = joey_config(
+        args.data,
+        args.work,
+        updates=total,
+        val_every=10**9,
+        log_every=1,
+        batch_tokens=args.batch_tokens,
+        decode_batch=args.batch_size,
+        beam=1,
+    )
     config = write_config(cfg, args.work / "train.yaml")
-    child = run_child([str(args.joey_python), "-m", "joeynmt", "train", str(config), "-t"],
-                      child_env(args.threads), args.work / "train.stdout",
-                      args.work / "train.stderr")
+    child = run_child(
+        [str(args.joey_python), "-m", "joeynmt", "train", str(config), "-t"],
+        child_env(args.threads),
+        args.work / "train.stdout",
+        args.work / "train.stderr",
+    )
     per_update = update_tokens(read_events(args.work / "model" / "train.log"))
     missing = [s for s in (args.warmup, total) if s not in per_update]
     if missing:
@@ -268,20 +362,32 @@ def run_throughput(args: argparse.Namespace) -> dict:
     exact = read_stats(args.work / "model" / "latest.ckpt", args.joey_python)["total_tokens"]
     reconstructed = sum(tok for _, tok in per_update.values())
     tokens = exact - sum(per_update[s][1] for s in range(1, args.warmup + 1))
-    return {"toolkit": "joeynmt", "mode": "throughput", "precision": "32-true",
-            "warmup_updates": args.warmup, "measured_updates": args.updates,
-            "target_tokens": round(tokens), "seconds": round(seconds, 3),
-            "tokens_per_s": round(tokens / seconds, 1),
-            "updates_per_s": round(args.updates / seconds, 3),
-            "peak_rss_mb": round(child.peak_rss_mb, 1),
-            "token_check": {"exact_all_updates": exact,
-                            "reconstructed_all_updates": round(reconstructed),
-                            "relative_error": round(reconstructed / exact - 1, 5)},
-            "batch_tokens": args.batch_tokens, "threads": args.threads,
-            "process_wall_s": round(child.wall_s, 1), "data": counts, "host": host(load)}
+    return {
+        "toolkit": "joeynmt",
+        "mode": "throughput",
+        "precision": "32-true",
+        "warmup_updates": args.warmup,
+        "measured_updates": args.updates,
+        "target_tokens": round(tokens),
+        "seconds": round(seconds, 3),
+        "tokens_per_s": round(tokens / seconds, 1),
+        "updates_per_s": round(args.updates / seconds, 3),
+        "peak_rss_mb": round(child.peak_rss_mb, 1),
+        "token_check": {
+            "exact_all_updates": exact,
+            "reconstructed_all_updates": round(reconstructed),
+            "relative_error": round(reconstructed / exact - 1, 5),
+        },
+        "batch_tokens": args.batch_tokens,
+        "threads": args.threads,
+        "process_wall_s": round(child.wall_s, 1),
+        "data": counts,
+        "host": host(load),
+    }
 
 
 # ----------------------------------------------------------------------------- budget
+
 
 def read_refs(data: Path) -> list[list[str]]:
     """test.tgt, or test.tgt.0, test.tgt.1, ... when there are several references."""
@@ -292,8 +398,9 @@ def read_refs(data: Path) -> list[list[str]]:
     return [_read_lines(p) for p in paths]
 
 
-def translate(args: argparse.Namespace, ckpt: Path, beam: int, src: list[str]
-              ) -> tuple[list[str], float, Child]:
+def translate(
+    args: argparse.Namespace, ckpt: Path, beam: int, src: list[str]
+) -> tuple[list[str], float, Child]:
     """Translate `src` with `python -m joeynmt translate`; hypotheses and generation seconds.
 
     The seconds are JoeyNMT's own "Generation took" span: batching, SentencePiece encoding and
@@ -301,9 +408,17 @@ def translate(args: argparse.Namespace, ckpt: Path, beam: int, src: list[str]
     skips empty input lines, so only non-empty ones are sent and empty ones get "" back.
     """
     tag = f"beam{beam}"
-    cfg = joey_config(args.data, args.work, updates=None, val_every=args.val_every,
-                      log_every=1, batch_tokens=args.batch_tokens,
-                      decode_batch=args.batch_size, beam=beam, load_model=ckpt)
+    cfg = joey_config(
+        args.data,
+        args.work,
+        updates=None,
+        val_every=args.val_every,
+        log_every=1,
+        batch_tokens=args.batch_tokens,
+        decode_batch=args.batch_size,
+        beam=beam,
+        load_model=ckpt,
+    )
     config = write_config(cfg, args.work / f"translate-{tag}.yaml")
     keep = [i for i, s in enumerate(src) if s.strip()]
     inp = args.work / "test.nonempty.src"
@@ -311,8 +426,13 @@ def translate(args: argparse.Namespace, ckpt: Path, beam: int, src: list[str]
     stdout, stderr = args.work / f"test.{tag}.hyps", args.work / f"translate-{tag}.stderr"
     # `translate -o FILE` fails in 2.3.0 (it reads `n_best` off the wrong object); without -o
     # hypotheses go to stdout and the log to stderr.
-    child = run_child([str(args.joey_python), "-m", "joeynmt", "translate", str(config)],
-                      child_env(args.threads), stdout, stderr, stdin=inp)
+    child = run_child(
+        [str(args.joey_python), "-m", "joeynmt", "translate", str(config)],
+        child_env(args.threads),
+        stdout,
+        stderr,
+        stdin=inp,
+    )
     out = _read_lines(stdout)
     if len(out) != len(keep):
         raise SystemExit(f"{stdout}: {len(out)} hypotheses for {len(keep)} inputs")
@@ -339,36 +459,59 @@ def run_budget(args: argparse.Namespace) -> dict:
     counts = stage_data(args.data, args.work, args.dev_max_sents)
     load = os.getloadavg()[0]
     log_every = math.gcd(args.val_every, 100)
-    cfg = joey_config(args.data, args.work, updates=None, val_every=args.val_every,
-                      log_every=log_every, batch_tokens=args.batch_tokens,
-                      decode_batch=args.batch_size, beam=1)
+    cfg = joey_config(
+        args.data,
+        args.work,
+        updates=None,
+        val_every=args.val_every,
+        log_every=log_every,
+        batch_tokens=args.batch_tokens,
+        decode_batch=args.batch_size,
+        beam=1,
+    )
     config = write_config(cfg, args.work / "train.yaml")
     model = args.work / "model"
     train_log = model / "train.log"
     if train_log.exists():
-        train_log.unlink()                 # the budget clock reads this file while it grows
-    train = run_child([str(args.joey_python), "-m", "joeynmt", "train", str(config), "-t"],
-                      child_env(args.threads), args.work / "train.stdout",
-                      args.work / "train.stderr", log_file=train_log, budget_s=args.seconds)
+        train_log.unlink()  # the budget clock reads this file while it grows
+    train = run_child(
+        [str(args.joey_python), "-m", "joeynmt", "train", str(config), "-t"],
+        child_env(args.threads),
+        args.work / "train.stdout",
+        args.work / "train.stderr",
+        log_file=train_log,
+        budget_s=args.seconds,
+    )
     events = read_events(train_log)
     loop_start = next(e.t for e in events if EPOCH_START.match(e.message))
     ckpt = model / ("best.ckpt" if (model / "best.ckpt").exists() else "latest.ckpt")
     stats = read_stats(model / "latest.ckpt", args.joey_python)
-    validations = [VALIDATION.search(line) for line in _read_lines(model / "validations.txt")] \
-        if (model / "validations.txt").exists() else []
+    validations = (
+        [VALIDATION.search(line) for line in _read_lines(model / "validations.txt")]
+        if (model / "validations.txt").exists()
+        else []
+    )
     best = max((m for m in validations if m), key=lambda m: float(m.group(2)), default=None)
     out: dict = {
-        "toolkit": "joeynmt", "mode": "budget", "budget_seconds": args.seconds,
+        "toolkit": "joeynmt",
+        "mode": "budget",
+        "budget_seconds": args.seconds,
         "train_seconds": round(train.wall_s, 1),
         "train_loop_seconds": round(events[-1].t - loop_start, 1),
         "test_set": args.test_set,
-        "metadata": {"training_steps": stats["steps"], "epochs": stats["epochs"],
-                     "best_step": int(best.group(1)) if best else None,
-                     "dev_bleu": float(best.group(2)) if best else None,
-                     "validations": len([m for m in validations if m]),
-                     "checkpoint": ckpt.name, "train_target_tokens": stats["total_tokens"],
-                     "train_pairs": counts["train_pairs"], "dev_pairs": counts["dev_pairs"],
-                     "spm_pieces": counts["spm_pieces"], "val_every": args.val_every},
+        "metadata": {
+            "training_steps": stats["steps"],
+            "epochs": stats["epochs"],
+            "best_step": int(best.group(1)) if best else None,
+            "dev_bleu": float(best.group(2)) if best else None,
+            "validations": len([m for m in validations if m]),
+            "checkpoint": ckpt.name,
+            "train_target_tokens": stats["total_tokens"],
+            "train_pairs": counts["train_pairs"],
+            "dev_pairs": counts["dev_pairs"],
+            "spm_pieces": counts["spm_pieces"],
+            "val_every": args.val_every,
+        },
         "train_peak_rss_mb": round(train.peak_rss_mb, 1),
     }
     src, refs = _read_lines(args.data / "test.src"), read_refs(args.data)
@@ -376,9 +519,14 @@ def run_budget(args: argparse.Namespace) -> dict:
     for name, beam in (("greedy", 1), ("beam5", 5)):
         hyps, seconds, child = translate(args, ckpt, beam, src)
         peak = max(peak, child.peak_rss_mb)
-        out[name] = {"sentences_per_s": round(len(src) / seconds, 2), "batch_size": args.batch_size,
-                     "sentences": len(src), "seconds": round(seconds, 3),
-                     "peak_rss_mb": round(child.peak_rss_mb, 1), **score(hyps, refs)}
+        out[name] = {
+            "sentences_per_s": round(len(src) / seconds, 2),
+            "batch_size": args.batch_size,
+            "sentences": len(src),
+            "seconds": round(seconds, 3),
+            "peak_rss_mb": round(child.peak_rss_mb, 1),
+            **score(hyps, refs),
+        }
     out["peak_rss_mb"] = round(peak, 1)
     out["host"] = host(load)
     return out
@@ -387,11 +535,19 @@ def run_budget(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("mode", choices=("throughput", "budget"))
-    p.add_argument("--data", type=Path, required=True,
-                   help="holds {train,dev,test}.{src,tgt}, spm.model and spm.vocab")
+    p.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="holds {train,dev,test}.{src,tgt}, spm.model and spm.vocab",
+    )
     p.add_argument("--out", type=Path, required=True, help="the JSON result")
-    p.add_argument("--work", type=Path, default=HERE / "work" / "joeynmt",
-                   help="configs, staged data, model and logs (replaced on each run)")
+    p.add_argument(
+        "--work",
+        type=Path,
+        default=HERE / "work" / "joeynmt",
+        help="configs, staged data, model and logs (replaced on each run)",
+    )
     p.add_argument("--joey-python", type=Path, default=JOEY_PYTHON)
     p.add_argument("--warmup", type=int, default=10, help="throughput: updates not timed")
     p.add_argument("--updates", type=int, default=50, help="throughput: updates timed")

@@ -24,22 +24,41 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m data_prep", description=__doc__)
     p.add_argument("pairs", nargs="+", metavar="PAIR", help=f"{', '.join(PAIRS)} or all")
     p.add_argument("--out", type=Path, default=Path("data"), help="prepared-data root (data/)")
-    p.add_argument("--mirror", type=Path, default=None,
-                   help=f"offline mirror folder of plain-text corpora (or ${MIRROR_ENV})")
+    p.add_argument(
+        "--mirror",
+        type=Path,
+        default=None,
+        help=f"offline mirror folder of plain-text corpora (or ${MIRROR_ENV})",
+    )
     p.add_argument("--cache-dir", type=Path, default=None, help="datasets cache folder")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--vocab-size", type=int, default=TokenizerSpec.vocab_size)
-    p.add_argument("--separate-vocab", action="store_true",
-                   help="one SentencePiece model per language instead of a joint one")
+    p.add_argument(
+        "--separate-vocab",
+        action="store_true",
+        help="one SentencePiece model per language instead of a joint one",
+    )
     p.add_argument("--model-type", choices=("unigram", "bpe"), default=TokenizerSpec.model_type)
-    p.add_argument("--sample-cap", type=int, default=TokenizerSpec.sample_cap,
-                   help="sentences sampled to train SentencePiece")
+    p.add_argument(
+        "--sample-cap",
+        type=int,
+        default=TokenizerSpec.sample_cap,
+        help="sentences sampled to train SentencePiece",
+    )
     p.add_argument("--max-words", type=int, default=LengthLimits.max_words)
     p.add_argument("--max-ratio", type=float, default=LengthLimits.max_ratio)
-    p.add_argument("--keep-indic-digits", action="store_true",
-                   help="keep Devanagari/Bengali/Tamil digits instead of mapping them to 0-9")
-    p.add_argument("--extra-train", action="append", default=[], metavar="CORPUS",
-                   help="add a catalogued corpus's train split (e.g. iitb); repeatable")
+    p.add_argument(
+        "--keep-indic-digits",
+        action="store_true",
+        help="keep Devanagari/Bengali/Tamil digits instead of mapping them to 0-9",
+    )
+    p.add_argument(
+        "--extra-train",
+        action="append",
+        default=[],
+        metavar="CORPUS",
+        help="add a catalogued corpus's train split (e.g. iitb); repeatable",
+    )
     p.add_argument("--max-train", type=int, default=None, help="cap the training pairs")
     p.add_argument("--list", action="store_true", help="list the catalogue and exit")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -50,29 +69,40 @@ def _print_catalogue() -> None:
     for pair, corpora in CORPORA.items():
         print(pair)
         for c in corpora.values():
-            where = ", ".join(w for w, ok in (("mirror", c.mirror_folder), ("hub", c.hub),
-                                              ("url", c.url)) if ok)
+            where = ", ".join(
+                w for w, ok in (("mirror", c.mirror_folder), ("hub", c.hub), ("url", c.url)) if ok
+            )
             print(f"  {c.name:<11} {c.description} [{where}; {c.licence}]")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the pipeline; errors are one line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     if args.list:
         _print_catalogue()
         return 0
     mirror = args.mirror or (Path(os.environ[MIRROR_ENV]) if os.environ.get(MIRROR_ENV) else None)
     pairs = list(PAIRS) if args.pairs == ["all"] else args.pairs
     options = PrepareOptions(
-        mirror=mirror, cache_dir=args.cache_dir, seed=args.seed,
+        mirror=mirror,
+        cache_dir=args.cache_dir,
+        seed=args.seed,
         ascii_digits=not args.keep_indic_digits,
         limits=replace(LengthLimits(), max_words=args.max_words, max_ratio=args.max_ratio),
-        tokenizer=TokenizerSpec(vocab_size=args.vocab_size, joint=not args.separate_vocab,
-                                model_type=args.model_type, sample_cap=args.sample_cap,
-                                seed=args.seed),
-        extra_train=tuple(args.extra_train), max_train=args.max_train)
+        tokenizer=TokenizerSpec(
+            vocab_size=args.vocab_size,
+            joint=not args.separate_vocab,
+            model_type=args.model_type,
+            sample_cap=args.sample_cap,
+            seed=args.seed,
+        ),
+        extra_train=tuple(args.extra_train),
+        max_train=args.max_train,
+    )
     try:
         for pair in pairs:
             folder = prepare(pair, args.out, options)

@@ -68,8 +68,8 @@ class Take:
     split: str
     skip: int = 0
     head: int | None = None
-    weight: int = 1          # training only: how many times each pair is repeated
-    all_refs: bool = True    # training only: pair the source with every English reference
+    weight: int = 1  # training only: how many times each pair is repeated
+    all_refs: bool = True  # training only: pair the source with every English reference
 
 
 @dataclass(frozen=True)
@@ -84,77 +84,164 @@ class Recipe:
 def _post2012(pair: str, lang: str, dict_split: bool) -> Corpus:
     splits = ("dev", "devtest", "test") + (("dict",) if dict_split else ())
     return Corpus(
-        name="post2012", pair=pair,
+        name="post2012",
+        pair=pair,
         description="Post, Callison-Burch & Osborne (2012) Wikipedia, 4 English references",
-        licence="CC BY-SA 3.0", splits=splits, mirror_folder="post2012-mturk-wikipedia",
+        licence="CC BY-SA 3.0",
+        splits=splits,
+        mirror_folder="post2012-mturk-wikipedia",
         url=UrlSource(
             url="https://github.com/joshua-decoder/indian-parallel-corpora/archive/master.tar.gz",
-            members={"train": (f"indian-parallel-corpora-master/{pair}/training.{pair}.{lang}",
-                               f"indian-parallel-corpora-master/{pair}/training.{pair}.en")}),
-        group_suffix="seg_ids", group_pattern=r"^([^_]+)_")
+            members={
+                "train": (
+                    f"indian-parallel-corpora-master/{pair}/training.{pair}.{lang}",
+                    f"indian-parallel-corpora-master/{pair}/training.{pair}.en",
+                )
+            },
+        ),
+        group_suffix="seg_ids",
+        group_pattern=r"^([^_]+)_",
+    )
 
 
 def _anki(pair: str) -> Corpus:
     return Corpus(
-        name="anki", pair=pair, description="Tatoeba sentences as packaged by manythings.org",
-        licence="CC-BY 2.0 (France), per-line attribution", splits=("train",),
-        mirror_folder="tatoeba-manythings-anki")
+        name="anki",
+        pair=pair,
+        description="Tatoeba sentences as packaged by manythings.org",
+        licence="CC-BY 2.0 (France), per-line attribution",
+        splits=("train",),
+        mirror_folder="tatoeba-manythings-anki",
+    )
 
 
 def _visual_genome(pair: str, folder: str, lang_name: str) -> Corpus:
     return Corpus(
-        name="vg", pair=pair, description=f"{lang_name} Visual Genome image-region captions",
+        name="vg",
+        pair=pair,
+        description=f"{lang_name} Visual Genome image-region captions",
         licence="non-commercial research (CC BY-NC-SA 4.0 upstream)",
-        splits=("train", "dev", "test", "challenge"), mirror_folder=folder)
+        splits=("train", "dev", "test", "challenge"),
+        mirror_folder=folder,
+    )
 
 
 CORPORA: dict[str, dict[str, Corpus]] = {
-    "hi-en": {c.name: c for c in (
-        _visual_genome("hi-en", "hindi-visual-genome-1.1", "Hindi"),
-        _post2012("hi-en", "hi", dict_split=False),
-        _anki("hi-en"),
-        Corpus(name="iitb", pair="hi-en", description="IIT Bombay English-Hindi corpus (1.6M)",
-               licence="CC BY-NC 4.0", splits=("train", "dev", "test"),
-               hub=HubSource("cfilt/iitb-english-hindi",
-                             split_names={"dev": "validation"})),
-        Corpus(name="samanantar", pair="hi-en", description="AI4Bharat Samanantar (hi)",
-               licence="CC0", splits=("train",),
-               hub=HubSource("ai4bharat/samanantar", "hi", translation_column=None,
-                             indic_column="tgt", en_column="src")),
-        Corpus(name="opus100", pair="hi-en", description="OPUS-100 en-hi", licence="see OPUS",
-               splits=("train", "dev", "test"),
-               hub=HubSource("Helsinki-NLP/opus-100", "en-hi", split_names={"dev": "validation"})),
-    )},
-    "ta-en": {c.name: c for c in (
-        Corpus(name="bible", pair="ta-en", description="Tamil OV 1957 x KJV, verse-aligned",
-               licence="public domain texts; MIT packaging", splits=("train",),
-               mirror_folder="bible-tamil-ov1957-kjv",
-               group_suffix="ref", group_pattern=r"^(.*):"),
-        _post2012("ta-en", "ta", dict_split=True),
-        Corpus(name="wmt18", pair="ta-en", description="MIDAS WMT18 EnTam dev/test (lower-cased)",
-               licence="none stated", splits=("dev", "test"),
-               mirror_folder="midas-wmt2018-entam-devtest"),
-        _anki("ta-en"),
-        Corpus(name="samanantar", pair="ta-en", description="AI4Bharat Samanantar (ta)",
-               licence="CC0", splits=("train",),
-               hub=HubSource("ai4bharat/samanantar", "ta", translation_column=None,
-                             indic_column="tgt", en_column="src")),
-        Corpus(name="opus100", pair="ta-en", description="OPUS-100 en-ta", licence="see OPUS",
-               splits=("train", "dev", "test"),
-               hub=HubSource("Helsinki-NLP/opus-100", "en-ta", split_names={"dev": "validation"})),
-    )},
-    "bn-en": {c.name: c for c in (
-        _visual_genome("bn-en", "bengali-visual-genome-1.0", "Bengali"),
-        _post2012("bn-en", "bn", dict_split=True),
-        _anki("bn-en"),
-        Corpus(name="samanantar", pair="bn-en", description="AI4Bharat Samanantar (bn)",
-               licence="CC0", splits=("train",),
-               hub=HubSource("ai4bharat/samanantar", "bn", translation_column=None,
-                             indic_column="tgt", en_column="src")),
-        Corpus(name="opus100", pair="bn-en", description="OPUS-100 bn-en", licence="see OPUS",
-               splits=("train", "dev", "test"),
-               hub=HubSource("Helsinki-NLP/opus-100", "bn-en", split_names={"dev": "validation"})),
-    )},
+    "hi-en": {
+        c.name: c
+        for c in (
+            _visual_genome("hi-en", "hindi-visual-genome-1.1", "Hindi"),
+            _post2012("hi-en", "hi", dict_split=False),
+            _anki("hi-en"),
+            Corpus(
+                name="iitb",
+                pair="hi-en",
+                description="IIT Bombay English-Hindi corpus (1.6M)",
+                licence="CC BY-NC 4.0",
+                splits=("train", "dev", "test"),
+                hub=HubSource("cfilt/iitb-english-hindi", split_names={"dev": "validation"}),
+            ),
+            Corpus(
+                name="samanantar",
+                pair="hi-en",
+                description="AI4Bharat Samanantar (hi)",
+                licence="CC0",
+                splits=("train",),
+                hub=HubSource(
+                    "ai4bharat/samanantar",
+                    "hi",
+                    translation_column=None,
+                    indic_column="tgt",
+                    en_column="src",
+                ),
+            ),
+            Corpus(
+                name="opus100",
+                pair="hi-en",
+                description="OPUS-100 en-hi",
+                licence="see OPUS",
+                splits=("train", "dev", "test"),
+                hub=HubSource("Helsinki-NLP/opus-100", "en-hi", split_names={"dev": "validation"}),
+            ),
+        )
+    },
+    "ta-en": {
+        c.name: c
+        for c in (
+            Corpus(
+                name="bible",
+                pair="ta-en",
+                description="Tamil OV 1957 x KJV, verse-aligned",
+                licence="public domain texts; MIT packaging",
+                splits=("train",),
+                mirror_folder="bible-tamil-ov1957-kjv",
+                group_suffix="ref",
+                group_pattern=r"^(.*):",
+            ),
+            _post2012("ta-en", "ta", dict_split=True),
+            Corpus(
+                name="wmt18",
+                pair="ta-en",
+                description="MIDAS WMT18 EnTam dev/test (lower-cased)",
+                licence="none stated",
+                splits=("dev", "test"),
+                mirror_folder="midas-wmt2018-entam-devtest",
+            ),
+            _anki("ta-en"),
+            Corpus(
+                name="samanantar",
+                pair="ta-en",
+                description="AI4Bharat Samanantar (ta)",
+                licence="CC0",
+                splits=("train",),
+                hub=HubSource(
+                    "ai4bharat/samanantar",
+                    "ta",
+                    translation_column=None,
+                    indic_column="tgt",
+                    en_column="src",
+                ),
+            ),
+            Corpus(
+                name="opus100",
+                pair="ta-en",
+                description="OPUS-100 en-ta",
+                licence="see OPUS",
+                splits=("train", "dev", "test"),
+                hub=HubSource("Helsinki-NLP/opus-100", "en-ta", split_names={"dev": "validation"}),
+            ),
+        )
+    },
+    "bn-en": {
+        c.name: c
+        for c in (
+            _visual_genome("bn-en", "bengali-visual-genome-1.0", "Bengali"),
+            _post2012("bn-en", "bn", dict_split=True),
+            _anki("bn-en"),
+            Corpus(
+                name="samanantar",
+                pair="bn-en",
+                description="AI4Bharat Samanantar (bn)",
+                licence="CC0",
+                splits=("train",),
+                hub=HubSource(
+                    "ai4bharat/samanantar",
+                    "bn",
+                    translation_column=None,
+                    indic_column="tgt",
+                    en_column="src",
+                ),
+            ),
+            Corpus(
+                name="opus100",
+                pair="bn-en",
+                description="OPUS-100 bn-en",
+                licence="see OPUS",
+                splits=("train", "dev", "test"),
+                hub=HubSource("Helsinki-NLP/opus-100", "bn-en", split_names={"dev": "validation"}),
+            ),
+        )
+    },
 }
 
 # Post et al. dev+devtest become training data (each source paired with each of its four
@@ -165,27 +252,52 @@ _BIBLE_TEST, _BIBLE_DEV = 1000, 500
 
 RECIPES: dict[str, Recipe] = {
     "hi-en": Recipe(
-        train=(Take("vg", "train"), Take("post2012", "dev", skip=_POST_DEV),
-               Take("post2012", "devtest"), Take("anki", "train")),
+        train=(
+            Take("vg", "train"),
+            Take("post2012", "dev", skip=_POST_DEV),
+            Take("post2012", "devtest"),
+            Take("anki", "train"),
+        ),
         dev=(Take("vg", "dev"), Take("post2012", "dev", head=_POST_DEV)),
-        tests={"post2012": Take("post2012", "test"), "vg": Take("vg", "test"),
-               "vg-challenge": Take("vg", "challenge")},
+        tests={
+            "post2012": Take("post2012", "test"),
+            "vg": Take("vg", "test"),
+            "vg-challenge": Take("vg", "challenge"),
+        },
     ),
     "bn-en": Recipe(
-        train=(Take("vg", "train"), Take("post2012", "dev", skip=_POST_DEV),
-               Take("post2012", "devtest"), Take("post2012", "dict"), Take("anki", "train")),
+        train=(
+            Take("vg", "train"),
+            Take("post2012", "dev", skip=_POST_DEV),
+            Take("post2012", "devtest"),
+            Take("post2012", "dict"),
+            Take("anki", "train"),
+        ),
         dev=(Take("vg", "dev"), Take("post2012", "dev", head=_POST_DEV)),
-        tests={"post2012": Take("post2012", "test"), "vg": Take("vg", "test"),
-               "vg-challenge": Take("vg", "challenge")},
+        tests={
+            "post2012": Take("post2012", "test"),
+            "vg": Take("vg", "test"),
+            "vg-challenge": Take("vg", "challenge"),
+        },
     ),
     "ta-en": Recipe(
-        train=(Take("bible", "train", skip=_BIBLE_TEST + _BIBLE_DEV),
-               Take("post2012", "dev", skip=_POST_DEV), Take("post2012", "devtest"),
-               Take("post2012", "dict"), Take("wmt18", "dev"), Take("anki", "train")),
-        dev=(Take("post2012", "dev", head=_POST_DEV),
-             Take("bible", "train", skip=_BIBLE_TEST, head=_BIBLE_DEV)),
-        tests={"post2012": Take("post2012", "test"), "wmt18": Take("wmt18", "test"),
-               "bible": Take("bible", "train", head=_BIBLE_TEST)},
+        train=(
+            Take("bible", "train", skip=_BIBLE_TEST + _BIBLE_DEV),
+            Take("post2012", "dev", skip=_POST_DEV),
+            Take("post2012", "devtest"),
+            Take("post2012", "dict"),
+            Take("wmt18", "dev"),
+            Take("anki", "train"),
+        ),
+        dev=(
+            Take("post2012", "dev", head=_POST_DEV),
+            Take("bible", "train", skip=_BIBLE_TEST, head=_BIBLE_DEV),
+        ),
+        tests={
+            "post2012": Take("post2012", "test"),
+            "wmt18": Take("wmt18", "test"),
+            "bible": Take("bible", "train", head=_BIBLE_TEST),
+        },
     ),
 }
 
@@ -203,6 +315,7 @@ def get_corpus(pair: str, name: str) -> Corpus:
     pair_langs(pair)
     known = CORPORA[pair]
     if name not in known:
-        raise DataError(f"unknown corpus {name!r} for {pair}: known corpora are "
-                        f"{', '.join(sorted(known))}")
+        raise DataError(
+            f"unknown corpus {name!r} for {pair}: known corpora are {', '.join(sorted(known))}"
+        )
     return known[name]

@@ -20,8 +20,11 @@ def strip_controls(text: str) -> str:
     Zero-width joiners inside a word are dropped, not spaced, so the word stays whole; the
     Indic normaliser drops them in any case.
     """
-    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text
-                   if unicodedata.category(ch) != "Cf")
+    return "".join(
+        " " if unicodedata.category(ch) == "Cc" else ch
+        for ch in text
+        if unicodedata.category(ch) != "Cf"
+    )
 
 
 def collapse_spaces(text: str) -> str:

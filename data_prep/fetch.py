@@ -23,11 +23,13 @@ from seq2seq.textfile import iter_lines
 
 log = logging.getLogger(__name__)
 
-FEATURES = datasets.Features({
-    "indic": datasets.Value("string"),
-    "en": datasets.Sequence(datasets.Value("string")),
-    "group": datasets.Value("string"),
-})
+FEATURES = datasets.Features(
+    {
+        "indic": datasets.Value("string"),
+        "en": datasets.Sequence(datasets.Value("string")),
+        "group": datasets.Value("string"),
+    }
+)
 
 
 def count_lines_checked(path: Path) -> int:
@@ -44,13 +46,16 @@ def check_parallel(paths: list[Path]) -> int:
         counts[path] = count_lines_checked(path)
     if len(set(counts.values())) > 1:
         detail = ", ".join(f"{p} has {n}" for p, n in counts.items())
-        raise DataError(f"parallel files have different line counts ({detail}); every line "
-                        "must pair with the line of the same number in the other files")
+        raise DataError(
+            f"parallel files have different line counts ({detail}); every line "
+            "must pair with the line of the same number in the other files"
+        )
     return next(iter(counts.values()))
 
 
-def _text_rows(indic_path: Path, en_paths: tuple[Path, ...], group_path: Path | None,
-               group_pattern: str) -> Iterator[dict]:
+def _text_rows(
+    indic_path: Path, en_paths: tuple[Path, ...], group_path: Path | None, group_pattern: str
+) -> Iterator[dict]:
     pattern = re.compile(group_pattern)
     en_iters = [iter_lines(p) for p in en_paths]
     groups = iter_lines(group_path) if group_path else None
@@ -64,9 +69,13 @@ def _text_rows(indic_path: Path, en_paths: tuple[Path, ...], group_path: Path | 
         yield {"indic": indic, "en": refs, "group": group}
 
 
-def load_text_files(indic_path: Path, en_paths: list[Path], group_path: Path | None = None,
-                    group_pattern: str = r"^(.*)$", cache_dir: Path | None = None
-                    ) -> datasets.Dataset:
+def load_text_files(
+    indic_path: Path,
+    en_paths: list[Path],
+    group_path: Path | None = None,
+    group_pattern: str = r"^(.*)$",
+    cache_dir: Path | None = None,
+) -> datasets.Dataset:
     """Read line-aligned plain-text files into the common table (checked first: UTF-8, counts)."""
     paths = [indic_path, *en_paths] + ([group_path] if group_path else [])
     check_parallel(paths)
@@ -75,13 +84,26 @@ def load_text_files(indic_path: Path, en_paths: list[Path], group_path: Path | N
     # Tuples, not lists: `datasets` would read lists as shards to parallelise over.
     stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
     return datasets.Dataset.from_generator(
-        _stamped_rows, features=FEATURES, cache_dir=str(cache_dir) if cache_dir else None,
-        gen_kwargs={"indic_path": indic_path, "en_paths": tuple(en_paths), "group_path": group_path,
-                    "group_pattern": group_pattern, "stamp": stamp})
+        _stamped_rows,
+        features=FEATURES,
+        cache_dir=str(cache_dir) if cache_dir else None,
+        gen_kwargs={
+            "indic_path": indic_path,
+            "en_paths": tuple(en_paths),
+            "group_path": group_path,
+            "group_pattern": group_pattern,
+            "stamp": stamp,
+        },
+    )
 
 
-def _stamped_rows(indic_path: Path, en_paths: tuple[Path, ...], group_path: Path | None,
-                  group_pattern: str, stamp: tuple) -> Iterator[dict]:
+def _stamped_rows(
+    indic_path: Path,
+    en_paths: tuple[Path, ...],
+    group_path: Path | None,
+    group_pattern: str,
+    stamp: tuple,
+) -> Iterator[dict]:
     del stamp  # only part of the cache fingerprint
     yield from _text_rows(indic_path, en_paths, group_path, group_pattern)
 
@@ -109,12 +131,18 @@ def _from_hub(corpus: Corpus, split: str, cache_dir: Path | None) -> datasets.Da
     assert hub is not None
     indic_lang, _ = pair_langs(corpus.pair)
     try:
-        raw = datasets.load_dataset(hub.path, hub.config, split=hub.split_names.get(split, split),
-                                    cache_dir=str(cache_dir) if cache_dir else None)
-    except (ConnectionError, OSError) as e:     # hub unreachable, or no such dataset
-        raise DataError(f"cannot load {hub.path!r} ({corpus.name}/{split}) from the Hugging Face "
-                        f"hub: {str(e).splitlines()[0]}; offline, pass --mirror DIR with a "
-                        "local copy") from None
+        raw = datasets.load_dataset(
+            hub.path,
+            hub.config,
+            split=hub.split_names.get(split, split),
+            cache_dir=str(cache_dir) if cache_dir else None,
+        )
+    except (ConnectionError, OSError) as e:  # hub unreachable, or no such dataset
+        raise DataError(
+            f"cannot load {hub.path!r} ({corpus.name}/{split}) from the Hugging Face "
+            f"hub: {str(e).splitlines()[0]}; offline, pass --mirror DIR with a "
+            "local copy"
+        ) from None
 
     def convert(batch: dict, idx: list[int]) -> dict:
         if hub.translation_column:
@@ -126,22 +154,30 @@ def _from_hub(corpus: Corpus, split: str, cache_dir: Path | None) -> datasets.Da
             en = [[e] for e in batch[hub.en_column]]
         return {"indic": indic, "en": en, "group": [str(i) for i in idx]}
 
-    return raw.map(convert, batched=True, with_indices=True, remove_columns=raw.column_names,
-                   features=FEATURES, desc=f"reading {corpus.name}/{split}")
+    return raw.map(
+        convert,
+        batched=True,
+        with_indices=True,
+        remove_columns=raw.column_names,
+        features=FEATURES,
+        desc=f"reading {corpus.name}/{split}",
+    )
 
 
 def _from_url(corpus: Corpus, split: str, cache_dir: Path | None) -> datasets.Dataset:
     source = corpus.url
     assert source is not None
-    manager = datasets.DownloadManager(download_config=datasets.DownloadConfig(
-        cache_dir=str(cache_dir) if cache_dir else None))
+    manager = datasets.DownloadManager(
+        download_config=datasets.DownloadConfig(cache_dir=str(cache_dir) if cache_dir else None)
+    )
     root = Path(manager.download_and_extract(source.url))
     indic_member, en_member = source.members[split]
     return load_text_files(root / indic_member, [root / en_member], cache_dir=cache_dir)
 
 
-def fetch(corpus: Corpus, split: str, mirror: Path | None, cache_dir: Path | None = None
-          ) -> datasets.Dataset:
+def fetch(
+    corpus: Corpus, split: str, mirror: Path | None, cache_dir: Path | None = None
+) -> datasets.Dataset:
     """Load one split of a corpus: from the mirror if it holds it, else the hub, else the URL."""
     if in_mirror(corpus, split, mirror):
         assert mirror is not None
@@ -155,5 +191,7 @@ def fetch(corpus: Corpus, split: str, mirror: Path | None, cache_dir: Path | Non
         log.info("%s/%s: downloading %s", corpus.name, split, corpus.url.url)
         return _from_url(corpus, split, cache_dir)
     where = f"the mirror {mirror}" if mirror else "no mirror (pass --mirror DIR)"
-    raise DataError(f"corpus {corpus.name!r} ({corpus.pair}) has no split {split!r} in {where}, "
-                    f"and no download source for it; its splits are {', '.join(corpus.splits)}")
+    raise DataError(
+        f"corpus {corpus.name!r} ({corpus.pair}) has no split {split!r} in {where}, "
+        f"and no download source for it; its splits are {', '.join(corpus.splits)}"
+    )

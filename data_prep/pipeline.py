@@ -26,8 +26,14 @@ import datasets
 from tqdm.auto import tqdm
 
 from data_prep.catalog import RECIPES, Take, get_corpus, pair_langs
-from data_prep.clean import (IndicNormalizer, LengthLimits, has_bad_ratio, is_empty, is_too_long,
-                             normalize_en)
+from data_prep.clean import (
+    IndicNormalizer,
+    LengthLimits,
+    has_bad_ratio,
+    is_empty,
+    is_too_long,
+    normalize_en,
+)
 from data_prep.fetch import fetch
 from data_prep.split import Deduplicator, HeldOut, carve
 from data_prep.tokenizer import TokenizerSpec, train_sentencepiece
@@ -35,8 +41,9 @@ from seq2seq.errors import DataError
 
 log = logging.getLogger(__name__)
 
-TRAIN_FEATURES = datasets.Features({"indic": datasets.Value("string"),
-                                    "en": datasets.Value("string")})
+TRAIN_FEATURES = datasets.Features(
+    {"indic": datasets.Value("string"), "en": datasets.Value("string")}
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,8 @@ class PrepareOptions:
     ascii_digits: bool = True
     limits: LengthLimits = field(default_factory=LengthLimits)
     tokenizer: TokenizerSpec = field(default_factory=TokenizerSpec)
-    extra_train: tuple[str, ...] = ()     # more corpora (by name) for the training split
-    max_train: int | None = None          # keep at most this many training pairs (for tests)
+    extra_train: tuple[str, ...] = ()  # more corpora (by name) for the training split
+    max_train: int | None = None  # keep at most this many training pairs (for tests)
 
 
 class _Prep:
@@ -60,8 +67,7 @@ class _Prep:
         self.pair, self.options = pair, options
         self.indic_lang, _ = pair_langs(pair)
         self.norm_indic = IndicNormalizer(self.indic_lang, options.ascii_digits)
-        self.stats: dict = {"pair": pair, "seed": options.seed, "train": {}, "dev": {},
-                            "tests": {}}
+        self.stats: dict = {"pair": pair, "seed": options.seed, "train": {}, "dev": {}, "tests": {}}
 
     def load(self, take: Take) -> datasets.Dataset:
         """Fetch, carve and normalise one part; count segments changed by normalisation."""
@@ -74,16 +80,16 @@ class _Prep:
             indic = [self.norm_indic(t) for t in batch["indic"]]
             en = [[normalize_en(r) for r in refs] for refs in batch["en"]]
             changed[0] += sum(a != b for a, b in zip(indic, batch["indic"]))
-            changed[0] += sum(a != b for refs_a, refs_b in zip(en, batch["en"])
-                              for a, b in zip(refs_a, refs_b))
+            changed[0] += sum(
+                a != b for refs_a, refs_b in zip(en, batch["en"]) for a, b in zip(refs_a, refs_b)
+            )
             return {"indic": indic, "en": en}
 
         ds = ds.map(normalise, batched=True, **_uncached(f"normalising {_part_name(take)}"))
         self._raw, self._changed = len(ds), changed[0]
         return ds
 
-    def held_out_set(self, takes: tuple[Take, ...], role: str
-                     ) -> tuple[datasets.Dataset, dict]:
+    def held_out_set(self, takes: tuple[Take, ...], role: str) -> tuple[datasets.Dataset, dict]:
         """Build a dev or test set: normalised, unfiltered, references filled to one count.
 
         Lines with an empty source or no reference at all are dropped; an empty reference
@@ -93,11 +99,16 @@ class _Prep:
         parts, counts = [], {}
         for take in takes:
             ds = self.load(take)
-            kept = ds.filter(lambda r: bool(r["indic"]) and any(r["en"]),
-                             **_uncached(f"checking {_part_name(take)}"))
+            kept = ds.filter(
+                lambda r: bool(r["indic"]) and any(r["en"]),
+                **_uncached(f"checking {_part_name(take)}"),
+            )
             counts[_part_name(take)] = {
-                "raw": self._raw, "normalised_changed": self._changed,
-                "dropped_empty": self._raw - len(kept), "kept": len(kept)}
+                "raw": self._raw,
+                "normalised_changed": self._changed,
+                "dropped_empty": self._raw - len(kept),
+                "kept": len(kept),
+            }
             parts.append(kept)
         ds = datasets.concatenate_datasets(parts)
         n_refs = max(len(refs) for refs in ds["en"])
@@ -107,11 +118,11 @@ class _Prep:
             filled = [r or first for r in refs]
             return filled + [first] * (n_refs - len(filled))
 
-        return ds.map(lambda r: {"en": fill(r["en"])}, **_uncached(f"filling {role} references")
-                      ), counts
+        return ds.map(
+            lambda r: {"en": fill(r["en"])}, **_uncached(f"filling {role} references")
+        ), counts
 
-    def train_part(self, take: Take, dedup: Deduplicator, held_out: HeldOut
-                   ) -> datasets.Dataset:
+    def train_part(self, take: Take, dedup: Deduplicator, held_out: HeldOut) -> datasets.Dataset:
         """Build one training part: pairs exploded per reference, filtered, de-duplicated."""
         ds = self.load(take)
         all_refs = take.all_refs
@@ -119,16 +130,24 @@ class _Prep:
         def explode(batch: dict) -> dict:
             indic, en = [], []
             for src, refs in zip(batch["indic"], batch["en"]):
-                for ref in (refs if all_refs else refs[:1]):
+                for ref in refs if all_refs else refs[:1]:
                     indic.append(src)
                     en.append(ref)
             return {"indic": indic, "en": en}
 
         name = _part_name(take)
-        pairs = ds.map(explode, batched=True, remove_columns=ds.column_names,
-                       features=TRAIN_FEATURES, **_uncached(f"pairing {name}"))
-        counts = {"raw_segments": self._raw, "normalised_changed": self._changed,
-                  "pairs": len(pairs)}
+        pairs = ds.map(
+            explode,
+            batched=True,
+            remove_columns=ds.column_names,
+            features=TRAIN_FEATURES,
+            **_uncached(f"pairing {name}"),
+        )
+        counts = {
+            "raw_segments": self._raw,
+            "normalised_changed": self._changed,
+            "pairs": len(pairs),
+        }
         limits = self.options.limits
         steps = (
             ("dropped_empty", lambda r: not is_empty(r["indic"], r["en"])),
@@ -157,15 +176,18 @@ def _uncached(desc: str) -> dict:
 
 
 def _part_name(take: Take) -> str:
-    cut = (f"[skip {take.skip}]" if take.skip else "") + (f"[head {take.head}]" if take.head else "")
+    cut = (f"[skip {take.skip}]" if take.skip else "") + (
+        f"[head {take.head}]" if take.head else ""
+    )
     return f"{take.corpus}/{take.split}{cut}"
 
 
 def _write_lines(path: Path, lines: Iterator[str]) -> int:
     n = 0
     with path.open("w", encoding="utf-8", newline="\n") as f:
-        for n, line in enumerate(lines, start=1):
+        for line in lines:
             f.write(line + "\n")
+            n += 1
     return n
 
 
@@ -173,8 +195,12 @@ def _length_stats(texts: list[str]) -> dict:
     words = sorted(len(t.split()) for t in texts)
     if not words:
         return {}
-    return {"mean_words": round(statistics.fmean(words), 2), "median_words": words[len(words) // 2],
-            "p95_words": words[int(0.95 * (len(words) - 1))], "max_words": words[-1]}
+    return {
+        "mean_words": round(statistics.fmean(words), 2),
+        "median_words": words[len(words) // 2],
+        "p95_words": words[int(0.95 * (len(words) - 1))],
+        "max_words": words[-1],
+    }
 
 
 def _write_held_out(folder: Path, name: str, ds: datasets.Dataset, indic_lang: str) -> dict:
@@ -184,8 +210,12 @@ def _write_held_out(folder: Path, name: str, ds: datasets.Dataset, indic_lang: s
     for k in range(n_refs):
         suffix = "en" if k == 0 else f"en.{k}"
         _write_lines(folder / f"{name}.{suffix}", (r[k] for r in refs))
-    return {"lines": len(ds), "en_refs": n_refs,
-            indic_lang: _length_stats(ds["indic"]), "en": _length_stats([r[0] for r in refs])}
+    return {
+        "lines": len(ds),
+        "en_refs": n_refs,
+        indic_lang: _length_stats(ds["indic"]),
+        "en": _length_stats([r[0] for r in refs]),
+    }
 
 
 def _replace_dir(tmp: Path, final: Path) -> None:
@@ -203,11 +233,13 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions = PrepareOptions(
     indic_lang, en_lang = pair_langs(pair)
     recipe = RECIPES[pair]
     if options.mirror is not None and not options.mirror.is_dir():
-        raise DataError(f"mirror folder {options.mirror} does not exist: pass --mirror with the "
-                        "folder holding <pair>/<corpus>/ text files, or leave it out to download")
+        raise DataError(
+            f"mirror folder {options.mirror} does not exist: pass --mirror with the "
+            "folder holding <pair>/<corpus>/ text files, or leave it out to download"
+        )
     train_takes = recipe.train + tuple(Take(name, "train") for name in options.extra_train)
     for take in train_takes + recipe.dev + tuple(recipe.tests.values()):
-        get_corpus(pair, take.corpus)               # unknown names fail before any work
+        get_corpus(pair, take.corpus)  # unknown names fail before any work
     prep = _Prep(pair, options)
     out_root.mkdir(parents=True, exist_ok=True)
     final = out_root / pair
@@ -223,31 +255,49 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions = PrepareOptions(
         held_out = HeldOut(_held_out_segments([dev, *tests.values()]))
         dedup = Deduplicator()
         train = datasets.concatenate_datasets(
-            [prep.train_part(take, dedup, held_out) for take in train_takes])
+            [prep.train_part(take, dedup, held_out) for take in train_takes]
+        )
         if options.max_train is not None and len(train) > options.max_train:
             train = train.shuffle(seed=options.seed).select(range(options.max_train))
         if len(train) == 0:
-            raise DataError(f"{pair}: no training pairs left after filtering (see the counts "
-                            "per step with --verbose); check the corpus files or the limits")
-        n = _write_lines(tmp / f"train.{indic_lang}", tqdm(
-            (r["indic"] for r in train), total=len(train), desc="writing train", unit="lines"))
+            raise DataError(
+                f"{pair}: no training pairs left after filtering (see the counts "
+                "per step with --verbose); check the corpus files or the limits"
+            )
+        n = _write_lines(
+            tmp / f"train.{indic_lang}",
+            tqdm((r["indic"] for r in train), total=len(train), desc="writing train", unit="lines"),
+        )
         _write_lines(tmp / f"train.{en_lang}", (r["en"] for r in train))
         _write_lines(tmp / "train.origin", iter(train["origin"]))
-        prep.stats["train"].update({"pairs": n, indic_lang: _length_stats(train["indic"]),
-                                    en_lang: _length_stats(train["en"])})
+        prep.stats["train"].update(
+            {
+                "pairs": n,
+                indic_lang: _length_stats(train["indic"]),
+                en_lang: _length_stats(train["en"]),
+            }
+        )
         prep.stats["dev"].update(_write_held_out(tmp, "dev", dev, indic_lang))
         for name, ds in tests.items():
             prep.stats["tests"][name].update(_write_held_out(tmp, f"test-{name}", ds, indic_lang))
         models = _train_tokenizers(tmp, indic_lang, en_lang, options.tokenizer)
-        meta = {"pair": pair, "langs": [indic_lang, en_lang], "tokenizer": models,
-                "tokenizer_spec": asdict(options.tokenizer),
-                "dev": {"en_refs": prep.stats["dev"]["en_refs"]},
-                "tests": {name: {"en_refs": s["en_refs"], "lines": s["lines"]}
-                          for name, s in prep.stats["tests"].items()}}
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
-                                       encoding="utf-8")
-        (tmp / "stats.json").write_text(json.dumps(prep.stats, indent=2, ensure_ascii=False)
-                                        + "\n", encoding="utf-8")
+        meta = {
+            "pair": pair,
+            "langs": [indic_lang, en_lang],
+            "tokenizer": models,
+            "tokenizer_spec": asdict(options.tokenizer),
+            "dev": {"en_refs": prep.stats["dev"]["en_refs"]},
+            "tests": {
+                name: {"en_refs": s["en_refs"], "lines": s["lines"]}
+                for name, s in prep.stats["tests"].items()
+            },
+        }
+        (tmp / "meta.json").write_text(
+            json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        (tmp / "stats.json").write_text(
+            json.dumps(prep.stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         _replace_dir(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -262,18 +312,24 @@ def _held_out_segments(sets: list[datasets.Dataset]) -> Iterator[str]:
             yield from refs
 
 
-def _train_tokenizers(folder: Path, indic_lang: str, en_lang: str, spec: TokenizerSpec
-                      ) -> dict[str, str]:
+def _train_tokenizers(
+    folder: Path, indic_lang: str, en_lang: str, spec: TokenizerSpec
+) -> dict[str, str]:
     """Train on the training split only; return the model file of each language."""
+
     def read(lang: str) -> Iterator[str]:
         with (folder / f"train.{lang}").open(encoding="utf-8") as f:
             yield from (line.rstrip("\n") for line in f)
 
     if spec.joint:
+
         def both() -> Iterator[str]:
             yield from read(indic_lang)
             yield from read(en_lang)
+
         model = train_sentencepiece(both(), folder / "spm", spec).name
         return {indic_lang: model, en_lang: model}
-    return {lang: train_sentencepiece(read(lang), folder / f"spm.{lang}", spec).name
-            for lang in (indic_lang, en_lang)}
+    return {
+        lang: train_sentencepiece(read(lang), folder / f"spm.{lang}", spec).name
+        for lang in (indic_lang, en_lang)
+    }

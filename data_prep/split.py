@@ -9,8 +9,9 @@ from collections.abc import Iterable
 import datasets
 
 
-def carve(ds: datasets.Dataset, key: str, seed: int, skip: int = 0, head: int | None = None
-          ) -> datasets.Dataset:
+def carve(
+    ds: datasets.Dataset, key: str, seed: int, skip: int = 0, head: int | None = None
+) -> datasets.Dataset:
     """Select segments over a seeded shuffle of whole documents (the `group` column).
 
     Documents are shuffled with a generator seeded by `seed` and `key` (the corpus and split),

@@ -25,8 +25,8 @@ class TokenizerSpec:
     vocab_size: int = 8000
     joint: bool = True
     model_type: Literal["unigram", "bpe"] = "unigram"
-    sample_cap: int = 2_000_000       # sentences sampled for training on large corpora
-    byte_fallback: bool = True        # unseen characters (emoji, rare scripts) become bytes
+    sample_cap: int = 2_000_000  # sentences sampled for training on large corpora
+    byte_fallback: bool = True  # unseen characters (emoji, rare scripts) become bytes
     seed: int = 1
 
 
@@ -44,17 +44,38 @@ def train_sentencepiece(lines: Iterable[str], prefix: Path, spec: TokenizerSpec)
             if line:
                 f.write(line + "\n")
                 count += 1
-    log.info("training SentencePiece %s (%s, vocab %d) on %d lines", prefix.name,
-             spec.model_type, spec.vocab_size, count)
+    log.info(
+        "training SentencePiece %s (%s, vocab %d) on %d lines",
+        prefix.name,
+        spec.model_type,
+        spec.vocab_size,
+        count,
+    )
     spm.set_random_generator_seed(spec.seed)
     spm.SentencePieceTrainer.train(
-        input=str(text_file), model_prefix=str(prefix), vocab_size=spec.vocab_size,
-        model_type=spec.model_type, character_coverage=1.0, normalization_rule_name="identity",
-        pad_id=PAD_ID, unk_id=UNK_ID, bos_id=BOS_ID, eos_id=EOS_ID,
-        pad_piece="<pad>", unk_piece="<unk>", bos_piece="<s>", eos_piece="</s>",
-        user_defined_symbols=list(LANG_TAGS), byte_fallback=spec.byte_fallback,
-        split_digits=True, hard_vocab_limit=False, max_sentence_length=16384,
-        input_sentence_size=spec.sample_cap, shuffle_input_sentence=True,
-        num_threads=2, minloglevel=2)
+        input=str(text_file),
+        model_prefix=str(prefix),
+        vocab_size=spec.vocab_size,
+        model_type=spec.model_type,
+        character_coverage=1.0,
+        normalization_rule_name="identity",
+        pad_id=PAD_ID,
+        unk_id=UNK_ID,
+        bos_id=BOS_ID,
+        eos_id=EOS_ID,
+        pad_piece="<pad>",
+        unk_piece="<unk>",
+        bos_piece="<s>",
+        eos_piece="</s>",
+        user_defined_symbols=list(LANG_TAGS),
+        byte_fallback=spec.byte_fallback,
+        split_digits=True,
+        hard_vocab_limit=False,
+        max_sentence_length=16384,
+        input_sentence_size=spec.sample_cap,
+        shuffle_input_sentence=True,
+        num_threads=2,
+        minloglevel=2,
+    )
     text_file.unlink()
     return prefix.with_name(prefix.name + ".model")

@@ -54,8 +54,14 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def save_bundle(path: Path, model: Seq2Seq, cfg: ExperimentConfig, src_vocab: Vocab,
-                tgt_vocab: Vocab, info: dict) -> Path:
+def save_bundle(
+    path: Path,
+    model: Seq2Seq,
+    cfg: ExperimentConfig,
+    src_vocab: Vocab,
+    tgt_vocab: Vocab,
+    info: dict,
+) -> Path:
     """Write a bundle folder atomically; `info` adds training facts (steps, dev BLEU, ...)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -66,13 +72,22 @@ def save_bundle(path: Path, model: Seq2Seq, cfg: ExperimentConfig, src_vocab: Vo
         (tmp / "config.json").write_text(config_to_json(cfg) + "\n", encoding="utf-8")
         (tmp / "src.spm.model").write_bytes(src_vocab.model_proto)
         (tmp / "tgt.spm.model").write_bytes(tgt_vocab.model_proto)
-        metadata = {"format": FORMAT, "version": VERSION, "direction": cfg.data.direction,
-                    "pair": cfg.data.pair, "src_lang": cfg.data.src_lang,
-                    "tgt_lang": cfg.data.tgt_lang, "src_vocab_size": len(src_vocab),
-                    "tgt_vocab_size": len(tgt_vocab), "parameters": model.num_parameters(),
-                    **info, "sha256": {name: _sha256(tmp / name) for name in _FILES}}
-        (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False)
-                                           + "\n", encoding="utf-8")
+        metadata = {
+            "format": FORMAT,
+            "version": VERSION,
+            "direction": cfg.data.direction,
+            "pair": cfg.data.pair,
+            "src_lang": cfg.data.src_lang,
+            "tgt_lang": cfg.data.tgt_lang,
+            "src_vocab_size": len(src_vocab),
+            "tgt_vocab_size": len(tgt_vocab),
+            "parameters": model.num_parameters(),
+            **info,
+            "sha256": {name: _sha256(tmp / name) for name in _FILES},
+        }
+        (tmp / "metadata.json").write_text(
+            json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         old = path.with_name(f".{path.name}.old-{os.getpid()}")
         if path.exists():
             os.replace(path, old)
@@ -87,22 +102,31 @@ def read_metadata(path: Path) -> dict:
     """Check that `path` is a bundle folder of ours and return its metadata."""
     meta_path = path / "metadata.json"
     if not path.is_dir():
-        raise BundleError(f"{path}: no such model folder; train one with `make train` or pass "
-                          "--model models/<direction>")
+        raise BundleError(
+            f"{path}: no such model folder; train one with `make train` or pass "
+            "--model models/<direction>"
+        )
     if not meta_path.is_file():
-        raise BundleError(f"{path}: not a model bundle (metadata.json missing); pass a folder "
-                          "written by `seq2seq train`")
+        raise BundleError(
+            f"{path}: not a model bundle (metadata.json missing); pass a folder "
+            "written by `seq2seq train`"
+        )
     try:
         metadata = json.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BundleError(f"{meta_path}: not valid JSON; the bundle is damaged, train or copy "
-                          "it again") from None
+        raise BundleError(
+            f"{meta_path}: not valid JSON; the bundle is damaged, train or copy it again"
+        ) from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise BundleError(f"{path}: not an {FORMAT} folder (metadata.json format is "
-                          f"{metadata.get('format') if isinstance(metadata, dict) else None!r})")
+        raise BundleError(
+            f"{path}: not an {FORMAT} folder (metadata.json format is "
+            f"{metadata.get('format') if isinstance(metadata, dict) else None!r})"
+        )
     if metadata.get("version") != VERSION:
-        raise BundleError(f"{path}: bundle version {metadata.get('version')} is not supported "
-                          f"(this toolkit reads version {VERSION})")
+        raise BundleError(
+            f"{path}: bundle version {metadata.get('version')} is not supported "
+            f"(this toolkit reads version {VERSION})"
+        )
     return metadata
 
 
@@ -114,11 +138,15 @@ def load_bundle(path: Path, device: str | torch.device = "cpu") -> Bundle:
         if not file.is_file():
             raise BundleError(f"{file}: missing from the bundle; train or copy it again")
         if _sha256(file) != metadata["sha256"].get(name):
-            raise BundleError(f"{file}: checksum does not match metadata.json (truncated or "
-                              "modified); train or copy the bundle again")
+            raise BundleError(
+                f"{file}: checksum does not match metadata.json (truncated or "
+                "modified); train or copy the bundle again"
+            )
     try:
-        cfg = config_from_dict(json.loads((path / "config.json").read_text(encoding="utf-8")),
-                               str(path / "config.json"))
+        cfg = config_from_dict(
+            json.loads((path / "config.json").read_text(encoding="utf-8")),
+            str(path / "config.json"),
+        )
     except ConfigError as e:
         raise BundleError(str(e)) from None
     src_vocab = Vocab.from_file(path / "src.spm.model")
@@ -127,7 +155,8 @@ def load_bundle(path: Path, device: str | torch.device = "cpu") -> Bundle:
     try:
         load_model(model, str(path / "model.safetensors"), device=str(device))
     except (SafetensorError, RuntimeError) as e:
-        raise BundleError(f"{path / 'model.safetensors'}: cannot load weights: "
-                          f"{str(e).splitlines()[0]}") from None
+        raise BundleError(
+            f"{path / 'model.safetensors'}: cannot load weights: {str(e).splitlines()[0]}"
+        ) from None
     model.to(device).eval()
     return Bundle(model, cfg, src_vocab, tgt_vocab, metadata, path)

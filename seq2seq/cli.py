@@ -27,10 +27,13 @@ def _positive(name: str):
         try:
             n = int(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {value!r}")
+            raise argparse.ArgumentTypeError(
+                f"{name} must be a whole number, got {value!r}"
+            ) from None
         if n < 1:
             raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {n}")
         return n
+
     return parse
 
 
@@ -47,7 +50,9 @@ def _decode_overrides(args: argparse.Namespace) -> dict:
         if getattr(args, key) is not None:
             out[key] = getattr(args, key)
     if out.get("no_repeat_ngram", 0) < 0:
-        raise ConfigError(f"--no-repeat-ngram must be 0 (off) or more, got {out['no_repeat_ngram']}")
+        raise ConfigError(
+            f"--no-repeat-ngram must be 0 (off) or more, got {out['no_repeat_ngram']}"
+        )
     for key in ("min_len_ratio", "max_len_ratio"):
         if out.get(key, 0.0) < 0:
             raise ConfigError(f"--{key.replace('_', '-')} must be 0 or more, got {out[key]}")
@@ -58,12 +63,14 @@ def _decode_overrides(args: argparse.Namespace) -> dict:
 
 def _translator(args: argparse.Namespace):
     from seq2seq.translate import Translator
+
     return Translator.from_bundle(Path(args.model), args.device, **_decode_overrides(args))
 
 
 def run_train(args: argparse.Namespace) -> int:
     from seq2seq.config import load_config
     from seq2seq.train import train
+
     cfg = load_config(Path(args.config), args.overrides)
     out = train(cfg, resume=args.resume, overwrite=args.overwrite)
     print(f"model bundle: {out}")
@@ -72,20 +79,23 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from seq2seq.evaluate import evaluate_files, evaluate_split
+
     translator = _translator(args)
     out_dir = Path(args.out_dir or Path("eval") / translator.bundle.cfg.data.direction)
     if args.src or args.ref:
         if not (args.src and args.ref):
-            raise ConfigError("--src and --ref go together: give the source file and at least "
-                              "one reference file")
-        reports = [evaluate_files(translator, Path(args.src), [Path(r) for r in args.ref],
-                                  out_dir)]
+            raise ConfigError(
+                "--src and --ref go together: give the source file and at least one reference file"
+            )
+        reports = [evaluate_files(translator, Path(args.src), [Path(r) for r in args.ref], out_dir)]
     else:
         reports = evaluate_split(translator, Path(args.data_root), args.split, out_dir)
     for r in reports:
         scores = "  ".join(f"{s['name']} {s['score']:.2f}" for s in r["scores"])
-        print(f"{r['test_set']}: {scores}  (lower-cased BLEU {r['bleu_lowercase']['score']:.2f}; "
-              f"{len(r['references'])} reference(s), {r['sentences']} sentences)")
+        print(
+            f"{r['test_set']}: {scores}  (lower-cased BLEU {r['bleu_lowercase']['score']:.2f}; "
+            f"{len(r['references'])} reference(s), {r['sentences']} sentences)"
+        )
         for s in r["scores"]:
             print(f"  {s['name']} signature: {s['signature']}")
         print(f"  hypotheses: {r['hypotheses_file']}")
@@ -104,9 +114,15 @@ def _input_lines(args: argparse.Namespace) -> Iterable[str]:
 
 def _format(translation, as_json: bool, nbest: int) -> str:
     if as_json:
-        return json.dumps({"source": translation.source, "hypotheses": [
-            {"text": h.text, "score": round(h.score, 4)} for h in translation.hypotheses]},
-            ensure_ascii=False)
+        return json.dumps(
+            {
+                "source": translation.source,
+                "hypotheses": [
+                    {"text": h.text, "score": round(h.score, 4)} for h in translation.hypotheses
+                ],
+            },
+            ensure_ascii=False,
+        )
     if nbest > 1:
         return "\n".join(f"{h.score:.4f}\t{h.text}" for h in translation.hypotheses)
     return translation.best
@@ -153,16 +169,23 @@ def _write_all(stream: Iterable, f: TextIO, as_json: bool, nbest: int) -> None:
 
 def run_attention(args: argparse.Namespace) -> int:
     from seq2seq.plots import plot_attention
+
     translator = _translator(args)
     alignment = translator.align(args.sentence)
-    path = plot_attention(alignment.weights, alignment.src_pieces, alignment.tgt_pieces,
-                          Path(args.output), title=args.sentence if args.title else None)
+    path = plot_attention(
+        alignment.weights,
+        alignment.src_pieces,
+        alignment.tgt_pieces,
+        Path(args.output),
+        title=args.sentence if args.title else None,
+    )
     print(f"{' '.join(alignment.tgt_pieces)}\nattention map: {path}")
     return 0
 
 
 def run_study(args: argparse.Namespace) -> int:
     from seq2seq.study import run_study as study
+
     models = {}
     for spec in args.model:
         name, sep, folder = spec.partition("=")
@@ -170,25 +193,37 @@ def run_study(args: argparse.Namespace) -> int:
             raise ConfigError(f"--model {spec!r}: write NAME=FOLDER, e.g. attention=models/hi-en")
         models[name] = Path(folder)
     overrides = {"beam_size": args.beam} if args.beam else {}
-    table = study(models, args.split, Path(args.data_root), Path(args.output), args.examples,
-                  overrides)
+    table = study(
+        models, args.split, Path(args.data_root), Path(args.output), args.examples, overrides
+    )
     names = list(table["models"])
     print("words   sents  " + "  ".join(f"{n + ' BLEU/chrF++':>24}" for n in names))
     for row in [*table["buckets"], {"words": "all", "sentences": "", **table["overall"]}]:
-        print(f"{row['words']:<7} {row['sentences']!s:>5}  " + "  ".join(
-            f"{row[n]['BLEU']:>12.2f} {row[n]['chrF++']:>11.2f}" for n in names))
+        print(
+            f"{row['words']:<7} {row['sentences']!s:>5}  "
+            + "  ".join(f"{row[n]['BLEU']:>12.2f} {row[n]['chrF++']:>11.2f}" for n in names)
+        )
     print(f"wrote {args.output}/length.json, length.png and attention maps")
     return 0
 
 
 def run_report(args: argparse.Namespace) -> int:
     from seq2seq.report import write_report
-    results = write_report(Path(args.model), Path(args.output), Path(args.data_root),
-                           args.samples, not args.no_variants, device=args.device,
-                           decode_overrides=_decode_overrides(args))
+
+    results = write_report(
+        Path(args.model),
+        Path(args.output),
+        Path(args.data_root),
+        args.samples,
+        not args.no_variants,
+        device=args.device,
+        decode_overrides=_decode_overrides(args),
+    )
     for name, t in results["tests"].items():
-        print(f"{name}: BLEU {t['BLEU']:.2f}  chrF++ {t['chrF++']:.2f}  "
-              f"BLEU lower-cased {t['BLEU_lc']:.2f}  ({t['references']} references)")
+        print(
+            f"{name}: BLEU {t['BLEU']:.2f}  chrF++ {t['chrF++']:.2f}  "
+            f"BLEU lower-cased {t['BLEU_lc']:.2f}  ({t['references']} references)"
+        )
     print(f"wrote {args.output}")
     return 0
 
@@ -198,12 +233,24 @@ def _add_decode_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--beam", type=_positive("--beam"), default=None, help="beam size (1: greedy)")
     p.add_argument("--batch-size", type=_positive("--batch-size"), default=None)
     p.add_argument("--length-penalty", type=float, default=None, help="GNMT alpha (0: off)")
-    p.add_argument("--max-len-ratio", type=float, default=None,
-                   help="output at most this many pieces per source piece (plus an offset)")
-    p.add_argument("--min-len-ratio", type=float, default=None,
-                   help="no end of sentence before this many pieces per source piece (0: off)")
-    p.add_argument("--no-repeat-ngram", type=int, default=None,
-                   help="never repeat an n-gram of this many pieces in one output (0: off)")
+    p.add_argument(
+        "--max-len-ratio",
+        type=float,
+        default=None,
+        help="output at most this many pieces per source piece (plus an offset)",
+    )
+    p.add_argument(
+        "--min-len-ratio",
+        type=float,
+        default=None,
+        help="no end of sentence before this many pieces per source piece (0: off)",
+    )
+    p.add_argument(
+        "--no-repeat-ngram",
+        type=int,
+        default=None,
+        help="never repeat an n-gram of this many pieces in one output (0: off)",
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda")
 
 
@@ -215,16 +262,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model from a YAML config")
     p.add_argument("--config", required=True, help="e.g. configs/hi-en.yaml")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from the run's last checkpoint if there is one")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the run's last checkpoint if there is one",
+    )
     p.add_argument("--overwrite", action="store_true", help="discard an earlier run's checkpoints")
     p.add_argument("overrides", nargs="*", metavar="SECTION.KEY=VALUE")
     p.set_defaults(run=run_train)
 
     p = sub.add_parser("evaluate", help="BLEU and chrF++ on a test set")
     _add_decode_options(p)
-    p.add_argument("--split", default="test",
-                   help="test (every test set), dev, or one name such as test-post2012")
+    p.add_argument(
+        "--split",
+        default="test",
+        help="test (every test set), dev, or one name such as test-post2012",
+    )
     p.add_argument("--data-root", default="data", help="prepared data root (data/)")
     p.add_argument("--src", help="source file (instead of --split)")
     p.add_argument("--ref", action="append", help="reference file; repeat for several")
@@ -247,20 +300,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", action="store_true", help="put the source sentence on top")
     p.set_defaults(run=run_attention)
 
-    p = sub.add_parser("study", help="quality by source length for several models (Bahdanau "
-                                     "et al. 2015, Fig. 2) and attention maps")
-    p.add_argument("--model", action="append", required=True, metavar="NAME=FOLDER",
-                   help="a model bundle and its name in the plot; repeat for each model")
+    p = sub.add_parser(
+        "study",
+        help="quality by source length for several models (Bahdanau "
+        "et al. 2015, Fig. 2) and attention maps",
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        metavar="NAME=FOLDER",
+        help="a model bundle and its name in the plot; repeat for each model",
+    )
     p.add_argument("--split", default="test-post2012", help="a prepared test set")
     p.add_argument("--data-root", default="data", help="prepared data root (data/)")
-    p.add_argument("--beam", type=_positive("--beam"), default=None,
-                   help="beam size for every model (default: each model's own)")
+    p.add_argument(
+        "--beam",
+        type=_positive("--beam"),
+        default=None,
+        help="beam size for every model (default: each model's own)",
+    )
     p.add_argument("--examples", type=int, default=3, help="attention maps to draw")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.set_defaults(run=run_study)
 
-    p = sub.add_parser("report", help="a Markdown results page for one model: every test set, "
-                                      "decoding variants, sample translations")
+    p = sub.add_parser(
+        "report",
+        help="a Markdown results page for one model: every test set, "
+        "decoding variants, sample translations",
+    )
     _add_decode_options(p)
     p.add_argument("--data-root", default="data", help="prepared data root (data/)")
     p.add_argument("--samples", type=int, default=20, help="sample translations to show")
@@ -274,8 +342,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `seq2seq` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return args.run(args)
     except Seq2SeqError as e:

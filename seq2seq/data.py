@@ -25,11 +25,11 @@ log = logging.getLogger(__name__)
 class Batch(NamedTuple):
     """A padded batch; `tgt_in` starts with BOS, `tgt_out` ends with EOS."""
 
-    src_ids: Tensor   # (B, S)
+    src_ids: Tensor  # (B, S)
     src_lens: Tensor  # (B,)
-    tgt_in: Tensor    # (B, T)
-    tgt_out: Tensor   # (B, T)
-    num_tokens: int   # real target tokens (EOS included)
+    tgt_in: Tensor  # (B, T)
+    tgt_out: Tensor  # (B, T)
+    num_tokens: int  # real target tokens (EOS included)
 
     @property
     def num_seqs(self) -> int:
@@ -44,8 +44,10 @@ class PreparedPair:
         self.root = root
         meta_path = root / "meta.json"
         if not meta_path.is_file():
-            raise DataError(f"{root}: no prepared data (meta.json missing); run "
-                            f"`make data PAIR={root.name}` or `python -m data_prep {root.name}`")
+            raise DataError(
+                f"{root}: no prepared data (meta.json missing); run "
+                f"`make data PAIR={root.name}` or `python -m data_prep {root.name}`"
+            )
         self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
 
     def vocab(self, lang: str) -> Vocab:
@@ -56,8 +58,10 @@ class PreparedPair:
         """Lines of `<name>.<lang>`, e.g. ("train", "hi") or ("test-post2012", "en.2")."""
         path = self.root / f"{name}.{lang}"
         if not path.is_file():
-            raise DataError(f"{path}: file missing from the prepared data; run "
-                            f"`make data PAIR={self.root.name}` again")
+            raise DataError(
+                f"{path}: file missing from the prepared data; run "
+                f"`make data PAIR={self.root.name}` again"
+            )
         return path.read_text(encoding="utf-8").split("\n")[:-1]
 
     def references(self, name: str, tgt_lang: str) -> list[list[str]]:
@@ -68,20 +72,25 @@ class PreparedPair:
         n_refs = n["en_refs"] if name == "dev" else n[name.removeprefix("test-")]["en_refs"]
         return [self.read(name, "en" if k == 0 else f"en.{k}") for k in range(n_refs)]
 
-    def upsample(self, src: list[str], tgt: list[str], times: dict[str, int]
-                 ) -> tuple[list[str], list[str]]:
+    def upsample(
+        self, src: list[str], tgt: list[str], times: dict[str, int]
+    ) -> tuple[list[str], list[str]]:
         """Repeat some training pairs `times[key]` times; a key names a line of `train.origin`
         (corpus/split, e.g. post2012/dev) or a whole corpus (post2012). The exact name wins."""
         origin = self.read("train", "origin")
         if len(origin) != len(src):
-            raise DataError(f"{self.root}/train.origin has {len(origin)} lines for {len(src)} "
-                            f"training pairs; run `make data PAIR={self.root.name}` again")
+            raise DataError(
+                f"{self.root}/train.origin has {len(origin)} lines for {len(src)} "
+                f"training pairs; run `make data PAIR={self.root.name}` again"
+            )
         names = sorted(set(origin))
         known = set(names) | {name.split("/")[0] for name in names}
         unknown = sorted(set(times) - known)
         if unknown:
-            raise DataError(f"data.upsample names {', '.join(unknown)}, not among the training "
-                            f"parts of {self.root} ({', '.join(names)})")
+            raise DataError(
+                f"data.upsample names {', '.join(unknown)}, not among the training "
+                f"parts of {self.root} ({', '.join(names)})"
+            )
         repeat = {name: times.get(name, times.get(name.split("/")[0], 1)) for name in names}
         index = [i for i, name in enumerate(origin) for _ in range(repeat[name])]
         log.info("upsampled %s: %d -> %d training pairs", times, len(src), len(index))
@@ -99,27 +108,42 @@ class EncodedCorpus(Dataset):
         self._src, self._src_off = _flatten(src)
         self._tgt, self._tgt_off = _flatten(tgt)
         self.src_lens = np.diff(self._src_off)
-        self.tgt_lens = np.diff(self._tgt_off) + 1   # EOS (or BOS) added at collate time
+        self.tgt_lens = np.diff(self._tgt_off) + 1  # EOS (or BOS) added at collate time
 
     @classmethod
-    def from_text(cls, src_lines: list[str], tgt_lines: list[str], src_vocab: Vocab,
-                  tgt_vocab: Vocab, max_len: int) -> EncodedCorpus:
+    def from_text(
+        cls,
+        src_lines: list[str],
+        tgt_lines: list[str],
+        src_vocab: Vocab,
+        tgt_vocab: Vocab,
+        max_len: int,
+    ) -> EncodedCorpus:
         """Encode parallel lines, skipping empty pairs and pairs longer than `max_len` pieces."""
         src = src_vocab.encode_batch(src_lines)
         tgt = tgt_vocab.encode_batch(tgt_lines)
-        keep = [i for i, (s, t) in enumerate(zip(src, tgt))
-                if 0 < len(s) <= max_len and 0 < len(t) + 1 <= max_len]
+        keep = [
+            i
+            for i, (s, t) in enumerate(zip(src, tgt))
+            if 0 < len(s) <= max_len and 0 < len(t) + 1 <= max_len
+        ]
         if len(keep) < len(src):
-            log.info("skipped %d of %d pairs (empty or over %d pieces)", len(src) - len(keep),
-                     len(src), max_len)
+            log.info(
+                "skipped %d of %d pairs (empty or over %d pieces)",
+                len(src) - len(keep),
+                len(src),
+                max_len,
+            )
         return cls([src[i] for i in keep], [tgt[i] for i in keep])
 
     def __len__(self) -> int:
         return len(self.src_lens)
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        return (self._src[self._src_off[i]:self._src_off[i + 1]],
-                self._tgt[self._tgt_off[i]:self._tgt_off[i + 1]])
+        return (
+            self._src[self._src_off[i] : self._src_off[i + 1]],
+            self._tgt[self._tgt_off[i] : self._tgt_off[i + 1]],
+        )
 
 
 def _flatten(seqs: Sequence[list[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -138,11 +162,11 @@ def collate(items: list[tuple[np.ndarray, np.ndarray]]) -> Batch:
     tgt_in = torch.full((b, t), PAD_ID, dtype=torch.long)
     tgt_out = torch.full((b, t), PAD_ID, dtype=torch.long)
     for i, (src, tgt) in enumerate(items):
-        src_ids[i, :len(src)] = torch.from_numpy(src.astype(np.int64))
+        src_ids[i, : len(src)] = torch.from_numpy(src.astype(np.int64))
         tgt_t = torch.from_numpy(tgt.astype(np.int64))
         tgt_in[i, 0] = BOS_ID
-        tgt_in[i, 1:len(tgt) + 1] = tgt_t
-        tgt_out[i, :len(tgt)] = tgt_t
+        tgt_in[i, 1 : len(tgt) + 1] = tgt_t
+        tgt_out[i, : len(tgt)] = tgt_t
         tgt_out[i, len(tgt)] = EOS_ID
     src_lens = torch.tensor([len(src) for src, _ in items], dtype=torch.long)
     return Batch(src_ids, src_lens, tgt_in, tgt_out, int((tgt_out != PAD_ID).sum()))
@@ -157,8 +181,16 @@ class TokenBucketSampler(Sampler[list[int]]):
     `resume = (epoch, n)` drops the first n batches of that epoch, to resume a run exactly.
     """
 
-    def __init__(self, src_lens: np.ndarray, tgt_lens: np.ndarray, batch_tokens: int,
-                 seed: int, shuffle: bool = True, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(
+        self,
+        src_lens: np.ndarray,
+        tgt_lens: np.ndarray,
+        batch_tokens: int,
+        seed: int,
+        shuffle: bool = True,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
         self.src_lens, self.tgt_lens = src_lens, tgt_lens
         self.batch_tokens, self.seed, self.shuffle = batch_tokens, seed, shuffle
         self.rank, self.world_size = rank, world_size
@@ -177,8 +209,9 @@ class TokenBucketSampler(Sampler[list[int]]):
         pool = max(1, 100 * self.batch_tokens // max(1, int(np.mean(self.tgt_lens))))
         batches: list[list[int]] = []
         for start in range(0, len(order), pool):
-            chunk = sorted(order[start:start + pool],
-                           key=lambda i: (self.tgt_lens[i], self.src_lens[i]))
+            chunk = sorted(
+                order[start : start + pool], key=lambda i: (self.tgt_lens[i], self.src_lens[i])
+            )
             batch: list[int] = []
             longest = 0
             for i in chunk:
@@ -193,7 +226,7 @@ class TokenBucketSampler(Sampler[list[int]]):
         if self.shuffle:
             rng.shuffle(batches)
         per_rank = len(batches) // self.world_size if self.world_size > 1 else len(batches)
-        return batches[self.rank::self.world_size][:per_rank]
+        return batches[self.rank :: self.world_size][:per_rank]
 
     def __iter__(self) -> Iterator[list[int]]:
         batches = self._batches()
@@ -218,45 +251,68 @@ class TranslationData(pl.LightningDataModule):
         self.tgt_vocab = self.prepared.vocab(cfg.tgt_lang)
         self.train_corpus: EncodedCorpus | None = None
         self.sampler: TokenBucketSampler | None = None
-        self.resume: tuple[int, int] | None = None   # (epoch, batches done), set on resume
+        self.resume: tuple[int, int] | None = None  # (epoch, batches done), set on resume
 
     def setup(self, stage: str | None = None) -> None:
         """Encode the training split (once) and the dev sources."""
         if self.train_corpus is None:
             c = self.cfg
-            src, tgt = self.prepared.read("train", c.src_lang), self.prepared.read("train", c.tgt_lang)
+            src, tgt = (
+                self.prepared.read("train", c.src_lang),
+                self.prepared.read("train", c.tgt_lang),
+            )
             if c.upsample:
                 src, tgt = self.prepared.upsample(src, tgt, c.upsample)
-            self.train_corpus = EncodedCorpus.from_text(src, tgt, self.src_vocab, self.tgt_vocab,
-                                                        c.max_len)
+            self.train_corpus = EncodedCorpus.from_text(
+                src, tgt, self.src_vocab, self.tgt_vocab, c.max_len
+            )
             if len(self.train_corpus) == 0:
-                raise DataError(f"{self.prepared.root}: no training pairs within "
-                                f"data.max_len={c.max_len} pieces")
-            dev_src = self.prepared.read("dev", c.src_lang)[:c.dev_max_sents]
-            self.dev_refs = [r[:c.dev_max_sents]
-                             for r in self.prepared.references("dev", c.tgt_lang)]
+                raise DataError(
+                    f"{self.prepared.root}: no training pairs within "
+                    f"data.max_len={c.max_len} pieces"
+                )
+            dev_src = self.prepared.read("dev", c.src_lang)[: c.dev_max_sents]
+            self.dev_refs = [
+                r[: c.dev_max_sents] for r in self.prepared.references("dev", c.tgt_lang)
+            ]
             self.dev_src_ids = self.src_vocab.encode_batch(dev_src)
             self.dev_tgt_ids = self.tgt_vocab.encode_batch(self.dev_refs[0])
 
     def train_dataloader(self) -> DataLoader:
         """Token-bucket batches over the training pairs (sharded by rank under DDP)."""
         assert self.train_corpus is not None
-        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer \
-            else (0, 1)
-        self.sampler = TokenBucketSampler(self.train_corpus.src_lens, self.train_corpus.tgt_lens,
-                                          self.cfg.batch_tokens, self.seed, rank=rank,
-                                          world_size=world)
+        rank, world = (
+            (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        )
+        self.sampler = TokenBucketSampler(
+            self.train_corpus.src_lens,
+            self.train_corpus.tgt_lens,
+            self.cfg.batch_tokens,
+            self.seed,
+            rank=rank,
+            world_size=world,
+        )
         self.sampler.resume, self.resume = self.resume, None
-        return DataLoader(self.train_corpus, batch_sampler=self.sampler, collate_fn=collate,
-                          num_workers=self.cfg.num_workers)
+        return DataLoader(
+            self.train_corpus,
+            batch_sampler=self.sampler,
+            collate_fn=collate,
+            num_workers=self.cfg.num_workers,
+        )
 
     def val_dataloader(self) -> DataLoader:
         """Dev pairs in fixed batches: (sentence indices, Batch against the first reference)."""
-        return DataLoader(list(range(len(self.dev_src_ids))), batch_size=64,
-                          collate_fn=self._dev_batch)
+        return DataLoader(
+            list(range(len(self.dev_src_ids))), batch_size=64, collate_fn=self._dev_batch
+        )
 
     def _dev_batch(self, indices: list[int]) -> tuple[list[int], Batch]:
         limit = self.cfg.max_len
-        items = [(np.array(self.dev_src_ids[i][:limit] or [EOS_ID], dtype=np.int32),
-                  np.array(self.dev_tgt_ids[i][:limit - 1], dtype=np.int32)) for i in indices]
+        items = [
+            (
+                np.array(self.dev_src_ids[i][:limit] or [EOS_ID], dtype=np.int32),
+                np.array(self.dev_tgt_ids[i][: limit - 1], dtype=np.int32),
+            )
+            for i in indices
+        ]
         return indices, collate(items)

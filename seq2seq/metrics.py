@@ -20,20 +20,22 @@ class Score:
     detail: str
 
 
-def check_streams(hyps: Sequence[str], refs: Sequence[Sequence[str]], names: Sequence[str]
-                  ) -> None:
+def check_streams(hyps: Sequence[str], refs: Sequence[Sequence[str]], names: Sequence[str]) -> None:
     """Every reference stream must have one line per hypothesis; name the file that does not."""
     for name, stream in zip(names, refs):
         if len(stream) != len(hyps):
-            raise DataError(f"{name}: {len(stream)} lines, but the source has {len(hyps)}; "
-                            "each reference file needs one line per source line")
+            raise DataError(
+                f"{name}: {len(stream)} lines, but the source has {len(hyps)}; "
+                "each reference file needs one line per source line"
+            )
 
 
-def corpus_scores(hyps: Sequence[str], refs: Sequence[Sequence[str]], lowercase: bool = False
-                  ) -> list[Score]:
+def corpus_scores(
+    hyps: Sequence[str], refs: Sequence[Sequence[str]], lowercase: bool = False
+) -> list[Score]:
     """Corpus BLEU and chrF++ of hypotheses against one or more reference streams."""
     bleu = BLEU(lowercase=lowercase)
-    chrf = CHRF(word_order=2, lowercase=lowercase)    # chrF++: character and word 2-grams
+    chrf = CHRF(word_order=2, lowercase=lowercase)  # chrF++: character and word 2-grams
     out = []
     for name, metric in (("BLEU", bleu), ("chrF++", chrf)):
         result = metric.corpus_score(list(hyps), [list(r) for r in refs])

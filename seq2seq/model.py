@@ -24,9 +24,9 @@ from seq2seq.vocab import PAD_ID
 class Memory(NamedTuple):
     """What the decoder attends to, computed once per batch by `Seq2Seq.encode`."""
 
-    outputs: Tensor        # (B, S, 2H) encoder states h_j
-    keys: Tensor | None    # (B, S, A)  U h_j, precomputed; None without attention
-    mask: Tensor           # (B, S)     True on real source tokens
+    outputs: Tensor  # (B, S, 2H) encoder states h_j
+    keys: Tensor | None  # (B, S, A)  U h_j, precomputed; None without attention
+    mask: Tensor  # (B, S)     True on real source tokens
 
     def index_select(self, index: Tensor) -> Memory:
         """Reorder or repeat the batch rows (beam search)."""
@@ -51,11 +51,16 @@ class Encoder(nn.Module):
     def __init__(self, cfg: ModelConfig, vocab_size: int) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, cfg.emb_dim, padding_idx=PAD_ID)
-        self.embed_scale = cfg.emb_dim ** 0.5
+        self.embed_scale = cfg.emb_dim**0.5
         self.dropout = nn.Dropout(cfg.dropout)
-        self.rnn = nn.LSTM(cfg.emb_dim, cfg.hidden_dim, num_layers=cfg.enc_layers,
-                           batch_first=True, bidirectional=True,
-                           dropout=cfg.dropout if cfg.enc_layers > 1 else 0.0)
+        self.rnn = nn.LSTM(
+            cfg.emb_dim,
+            cfg.hidden_dim,
+            num_layers=cfg.enc_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=cfg.dropout if cfg.enc_layers > 1 else 0.0,
+        )
 
     def forward(self, src_ids: Tensor, src_lens: Tensor) -> tuple[Tensor, Tensor]:
         """Encode (B, S) ids -> outputs (B, S, 2H) and the last layer's final states (B, 2H)."""
@@ -72,8 +77,8 @@ class BahdanauAttention(nn.Module):
 
     def __init__(self, query_dim: int, key_dim: int, attn_dim: int) -> None:
         super().__init__()
-        self.key_proj = nn.Linear(key_dim, attn_dim, bias=False)      # U
-        self.query_proj = nn.Linear(query_dim, attn_dim, bias=True)   # W (and the bias)
+        self.key_proj = nn.Linear(key_dim, attn_dim, bias=False)  # U
+        self.query_proj = nn.Linear(query_dim, attn_dim, bias=True)  # W (and the bias)
         self.v = nn.Linear(attn_dim, 1, bias=False)
 
     def project_keys(self, outputs: Tensor) -> Tensor:
@@ -86,7 +91,7 @@ class BahdanauAttention(nn.Module):
         # Bahdanau et al. (2015) eq. (6), App. A.1.2: e_ij = v·tanh(W s_{i-1} + U h_j)
         scores = self.v(torch.tanh(memory.keys + self.query_proj(query).unsqueeze(1))).squeeze(2)
         scores = scores.masked_fill(~memory.mask, float("-inf"))
-        alpha = torch.softmax(scores, dim=-1)                          # eq. (6): alpha_ij
+        alpha = torch.softmax(scores, dim=-1)  # eq. (6): alpha_ij
         context = torch.bmm(alpha.unsqueeze(1), memory.outputs).squeeze(1)  # eq. (5): c_i
         return context, alpha
 
@@ -103,14 +108,16 @@ class Decoder(nn.Module):
         d, e, ctx = cfg.hidden_dim, cfg.emb_dim, 2 * cfg.hidden_dim
         self.cfg = cfg
         self.embed = nn.Embedding(vocab_size, e, padding_idx=PAD_ID)
-        self.embed_scale = e ** 0.5
+        self.embed_scale = e**0.5
         self.dropout = nn.Dropout(cfg.dropout)
-        self.attention = (BahdanauAttention(d, ctx, cfg.attn_dim)
-                          if cfg.attention == "bahdanau" else None)
-        self.emb_gates = nn.Linear(e, 4 * d)                       # W_e y_{i-1} + b
+        self.attention = (
+            BahdanauAttention(d, ctx, cfg.attn_dim) if cfg.attention == "bahdanau" else None
+        )
+        self.emb_gates = nn.Linear(e, 4 * d)  # W_e y_{i-1} + b
         self.ctx_gates = nn.Linear(ctx, 4 * d, bias=False) if self.attention else None
-        self.hid_gates = nn.ModuleList(nn.Linear(d, 4 * d, bias=False)
-                                       for _ in range(cfg.dec_layers))
+        self.hid_gates = nn.ModuleList(
+            nn.Linear(d, 4 * d, bias=False) for _ in range(cfg.dec_layers)
+        )
         self.upper_gates = nn.ModuleList(nn.Linear(d, 4 * d) for _ in range(cfg.dec_layers - 1))
         readout_dim = e if cfg.tie_output else d
         # Readout t_i from s_i, c_i and y_{i-1} (Bahdanau App. A.2.2, without the maxout).
@@ -121,8 +128,9 @@ class Decoder(nn.Module):
         if cfg.tie_output:
             self.output.weight = self.embed.weight
 
-    def step(self, x_gates: Tensor, state: DecoderState, memory: Memory
-             ) -> tuple[Tensor, Tensor | None, DecoderState, Tensor | None]:
+    def step(
+        self, x_gates: Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[Tensor, Tensor | None, DecoderState, Tensor | None]:
         """One target position: the only place the recurrence is computed.
 
         x_gates (B, 4D): the embedding's share of the first layer's gates.
@@ -132,7 +140,7 @@ class Decoder(nn.Module):
         context = alpha = None
         gates = x_gates
         if self.attention is not None:
-            context, alpha = self.attention(state.h[-1], memory)   # from s_{i-1}
+            context, alpha = self.attention(state.h[-1], memory)  # from s_{i-1}
             gates = gates + self.ctx_gates(context)
         hs, cs = [], []
         layer_input = None
@@ -176,37 +184,40 @@ class Seq2Seq(nn.Module):
         # Embeddings start N(0, 1/E) and are scaled by sqrt(E) on input (as in Vaswani et al.
         # 2017, sec. 3.4): inputs of unit scale, and small first logits when the softmax is tied.
         for embed in (self.encoder.embed, self.decoder.embed):
-            nn.init.normal_(embed.weight, std=cfg.emb_dim ** -0.5)
+            nn.init.normal_(embed.weight, std=cfg.emb_dim**-0.5)
             with torch.no_grad():
                 embed.weight[PAD_ID].zero_()
 
     def encode(self, src_ids: Tensor, src_lens: Tensor) -> tuple[Memory, DecoderState]:
         """Run the encoder once: memory (keys projected) and the initial decoder state."""
         outputs, final = self.encoder(src_ids, src_lens)
-        keys = (self.decoder.attention.project_keys(outputs)
-                if self.decoder.attention is not None else None)
+        keys = (
+            self.decoder.attention.project_keys(outputs)
+            if self.decoder.attention is not None
+            else None
+        )
         mask = src_ids != PAD_ID
         b, d, n = src_ids.size(0), self.cfg.hidden_dim, self.cfg.dec_layers
         init = torch.tanh(self.bridge(final)).view(b, 2, n, d).permute(1, 2, 0, 3)
-        return Memory(outputs, keys, mask), DecoderState(init[0].contiguous(),
-                                                         init[1].contiguous())
+        return Memory(outputs, keys, mask), DecoderState(init[0].contiguous(), init[1].contiguous())
 
     def forward(self, src_ids: Tensor, src_lens: Tensor, tgt_in: Tensor) -> Tensor:
         """Teacher forcing: logits (B, T, V) for target inputs (B, T) that start with BOS."""
         memory, state = self.encode(src_ids, src_lens)
         emb = self.decoder.dropout(self.decoder.embed(tgt_in) * self.decoder.embed_scale)  # (B,T,E)
-        x_gates = self.decoder.emb_gates(emb)                          # (B, T, 4D), one product
+        x_gates = self.decoder.emb_gates(emb)  # (B, T, 4D), one product
         states, contexts = [], []
         for t in range(tgt_in.size(1)):
             s, context, state, _ = self.decoder.step(x_gates[:, t], state, memory)
             states.append(s)
             contexts.append(context)
-        s_all = torch.stack(states, dim=1)                             # (B, T, D)
+        s_all = torch.stack(states, dim=1)  # (B, T, D)
         ctx_all = torch.stack(contexts, dim=1) if self.decoder.attention else None
-        return self.decoder.readout(s_all, ctx_all, emb)               # one output product
+        return self.decoder.readout(s_all, ctx_all, emb)  # one output product
 
-    def decode_step(self, prev_ids: Tensor, state: DecoderState, memory: Memory
-                    ) -> tuple[Tensor, DecoderState, Tensor | None]:
+    def decode_step(
+        self, prev_ids: Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[Tensor, DecoderState, Tensor | None]:
         """One position for search: log-probs (B, V), new state, attention (B, S) or None."""
         emb = self.decoder.embed(prev_ids) * self.decoder.embed_scale
         s, context, state, alpha = self.decoder.step(self.decoder.emb_gates(emb), state, memory)

@@ -65,12 +65,24 @@ class Script:
 # of the Noto Indic fonts (the fontpkg-* wheels) also carry Latin. Hind Siliguri is there
 # because no pip package ships Noto Sans Bengali; Lohit is Debian's small alternative.
 SCRIPTS = (
-    Script("Devanagari", ((0x0900, 0x097F), (0xA8E0, 0xA8FF)),
-           ("Noto Sans Devanagari", "Lohit Devanagari"), "fontpkg-noto-sans-devanagari"),
-    Script("Bengali", ((0x0980, 0x09FF),),
-           ("Noto Sans Bengali", "Hind Siliguri", "Lohit Bengali"), "fontpkg-hind-siliguri"),
-    Script("Tamil", ((0x0B80, 0x0BFF), (0x11FC0, 0x11FFF)),
-           ("Noto Sans Tamil", "Lohit Tamil"), "fontpkg-noto-sans-tamil"),
+    Script(
+        "Devanagari",
+        ((0x0900, 0x097F), (0xA8E0, 0xA8FF)),
+        ("Noto Sans Devanagari", "Lohit Devanagari"),
+        "fontpkg-noto-sans-devanagari",
+    ),
+    Script(
+        "Bengali",
+        ((0x0980, 0x09FF),),
+        ("Noto Sans Bengali", "Hind Siliguri", "Lohit Bengali"),
+        "fontpkg-hind-siliguri",
+    ),
+    Script(
+        "Tamil",
+        ((0x0B80, 0x0BFF), (0x11FC0, 0x11FFF)),
+        ("Noto Sans Tamil", "Lohit Tamil"),
+        "fontpkg-noto-sans-tamil",
+    ),
 )
 LATIN = Script("Latin", ((0x0000, 0x024F),), ("Noto Sans", LAST_RESORT), "fontpkg-noto-sans")
 
@@ -122,19 +134,31 @@ def font_families(text: str) -> list[str]:
 def _warn_missing(texts: Sequence[str]) -> None:
     """Log what to install when a label's script has no font or matplotlib cannot shape."""
     if getattr(ft2font, "__libraqm_version__", None) is None:
-        log.warning("this matplotlib lays text out without libraqm, so Indic labels will have "
-                    "detached vowel signs and broken conjuncts; install matplotlib>=3.11")
+        log.warning(
+            "this matplotlib lays text out without libraqm, so Indic labels will have "
+            "detached vowel signs and broken conjuncts; install matplotlib>=3.11"
+        )
     scripts = {label_script(text) for text in texts} - {LATIN}
     for script in sorted(scripts, key=lambda s: s.name):
         if _installed_family(script) is None:
-            log.warning("no %s font found (tried %s): labels will show boxes; pip install %s, "
-                        "or apt-get install fonts-noto-core and delete matplotlib's font cache "
-                        "in %s", script.name, ", ".join(script.families), script.install,
-                        matplotlib.get_cachedir())
+            log.warning(
+                "no %s font found (tried %s): labels will show boxes; pip install %s, "
+                "or apt-get install fonts-noto-core and delete matplotlib's font cache "
+                "in %s",
+                script.name,
+                ", ".join(script.families),
+                script.install,
+                matplotlib.get_cachedir(),
+            )
 
 
-def plot_attention(weights: np.ndarray, src_pieces: Sequence[str], tgt_pieces: Sequence[str],
-                   path: Path, title: str | None = None) -> Path:
+def plot_attention(
+    weights: np.ndarray,
+    src_pieces: Sequence[str],
+    tgt_pieces: Sequence[str],
+    path: Path,
+    title: str | None = None,
+) -> Path:
     """Write a heat-map of attention weights (T, S): rows = target pieces, columns = source
     pieces, to PNG (or SVG/PDF by suffix). Returns path.
 
@@ -146,15 +170,21 @@ def plot_attention(weights: np.ndarray, src_pieces: Sequence[str], tgt_pieces: S
     path = Path(path)
     weights = np.asarray(weights, dtype=np.float64)
     if weights.ndim != 2 or weights.shape != (len(tgt_pieces), len(src_pieces)):
-        raise ValueError(f"attention weights of shape {weights.shape} do not match "
-                         f"{len(tgt_pieces)} target x {len(src_pieces)} source pieces")
+        raise ValueError(
+            f"attention weights of shape {weights.shape} do not match "
+            f"{len(tgt_pieces)} target x {len(src_pieces)} source pieces"
+        )
     if weights.size == 0:
-        raise DataError(f"{path}: no attention map to draw for {len(tgt_pieces)} target x "
-                        f"{len(src_pieces)} source pieces; is the sentence or translation empty?")
+        raise DataError(
+            f"{path}: no attention map to draw for {len(tgt_pieces)} target x "
+            f"{len(src_pieces)} source pieces; is the sentence or translation empty?"
+        )
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise ConfigError(f"{path}: cannot write an attention map as {path.suffix or 'no suffix'!r}"
-                          f"; name the file {', '.join(FORMATS)}")
+        raise ConfigError(
+            f"{path}: cannot write an attention map as {path.suffix or 'no suffix'!r}"
+            f"; name the file {', '.join(FORMATS)}"
+        )
     _register_packaged_fonts()
     _warn_missing([*src_pieces, *tgt_pieces, title or ""])
     chains = {script: _font_chain(script) for script in (*SCRIPTS, LATIN)}
@@ -166,8 +196,14 @@ def plot_attention(weights: np.ndarray, src_pieces: Sequence[str], tgt_pieces: S
     fig = Figure(figsize=(width, height), dpi=DPI)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     top = float(np.nanmax(weights)) if np.isfinite(weights).any() else 1.0
-    image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=top if top > 0 else 1.0,
-                      aspect="equal", interpolation="nearest")
+    image = ax.imshow(
+        weights,
+        cmap="viridis",
+        vmin=0.0,
+        vmax=top if top > 0 else 1.0,
+        aspect="equal",
+        interpolation="nearest",
+    )
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
     ax.set_xticks(range(n_src), src_pieces, rotation=90)
@@ -181,8 +217,9 @@ def plot_attention(weights: np.ndarray, src_pieces: Sequence[str], tgt_pieces: S
         _style_label(ax.set_title(title, pad=8), chains[label_script(title)])
 
     bar_height = min(height, max(1.5, height / 2))  # readable on a 2 x 2 map, not huge on 60 x 60
-    cax = fig.add_axes((1.0 + 0.15 / width, 1.0 - bar_height / height, 0.15 / width,
-                        bar_height / height))
+    cax = fig.add_axes(
+        (1.0 + 0.15 / width, 1.0 - bar_height / height, 0.15 / width, bar_height / height)
+    )
     fig.colorbar(image, cax=cax).ax.tick_params(labelsize=FONT_SIZE - 2)
 
     path.parent.mkdir(parents=True, exist_ok=True)

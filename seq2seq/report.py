@@ -28,34 +28,58 @@ log = logging.getLogger(__name__)
 # (label, decode overrides) tried on the main test set, on top of the bundle's settings.
 VARIANTS: tuple[tuple[str, dict], ...] = (
     ("greedy", {"beam_size": 1, "no_repeat_ngram": 0, "min_len_ratio": 0.0}),
-    ("beam 5, no length penalty", {"beam_size": 5, "length_penalty": 0.0, "no_repeat_ngram": 0,
-                                   "min_len_ratio": 0.0}),
-    ("beam 5, length penalty 1.0", {"beam_size": 5, "length_penalty": 1.0, "no_repeat_ngram": 0,
-                                    "min_len_ratio": 0.0}),
-    ("beam 5, length penalty 1.0, no repeated 3-grams",
-     {"beam_size": 5, "length_penalty": 1.0, "no_repeat_ngram": 3, "min_len_ratio": 0.0}),
-    ("beam 5, length penalty 1.0, no repeated 3-grams, min length 0.6 × source",
-     {"beam_size": 5, "length_penalty": 1.0, "no_repeat_ngram": 3, "min_len_ratio": 0.6}),
+    (
+        "beam 5, no length penalty",
+        {"beam_size": 5, "length_penalty": 0.0, "no_repeat_ngram": 0, "min_len_ratio": 0.0},
+    ),
+    (
+        "beam 5, length penalty 1.0",
+        {"beam_size": 5, "length_penalty": 1.0, "no_repeat_ngram": 0, "min_len_ratio": 0.0},
+    ),
+    (
+        "beam 5, length penalty 1.0, no repeated 3-grams",
+        {"beam_size": 5, "length_penalty": 1.0, "no_repeat_ngram": 3, "min_len_ratio": 0.0},
+    ),
+    (
+        "beam 5, length penalty 1.0, no repeated 3-grams, min length 0.6 × source",
+        {"beam_size": 5, "length_penalty": 1.0, "no_repeat_ngram": 3, "min_len_ratio": 0.6},
+    ),
 )
 
 
 def _score(translator: Translator, src: list[str], refs: list[list[str]]) -> dict:
     r = translate_and_score(translator, src, refs)
     bleu, chrf = r.scores
-    return {"hyps": r.hyps, "BLEU": bleu.score, "chrF++": chrf.score,
-            "BLEU_lc": r.bleu_lowercase.score, "length_ratio": r.length_ratio, "empty": r.empty,
-            "seconds": round(r.seconds, 1),
-            "signatures": {"BLEU": bleu.signature, "chrF++": chrf.signature,
-                           "BLEU_lc": r.bleu_lowercase.signature}}
+    return {
+        "hyps": r.hyps,
+        "BLEU": bleu.score,
+        "chrF++": chrf.score,
+        "BLEU_lc": r.bleu_lowercase.score,
+        "length_ratio": r.length_ratio,
+        "empty": r.empty,
+        "seconds": round(r.seconds, 1),
+        "signatures": {
+            "BLEU": bleu.signature,
+            "chrF++": chrf.signature,
+            "BLEU_lc": r.bleu_lowercase.signature,
+        },
+    }
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ") or "*(empty)*"
 
 
-def write_report(model: Path, out: Path, data_root: Path = Path("data"), samples: int = 20,
-                 variants: bool = True, seed: int = 1, device: str = "cpu",
-                 decode_overrides: dict | None = None) -> dict:
+def write_report(
+    model: Path,
+    out: Path,
+    data_root: Path = Path("data"),
+    samples: int = 20,
+    variants: bool = True,
+    seed: int = 1,
+    device: str = "cpu",
+    decode_overrides: dict | None = None,
+) -> dict:
     """Evaluate `model` on its pair's test sets; write `out` (Markdown) and `out`.json.
     `decode_overrides` (e.g. {"min_len_ratio": 0.6}) change the bundle's decode settings."""
     translator = Translator.from_bundle(model, device, **(decode_overrides or {}))
@@ -64,14 +88,23 @@ def write_report(model: Path, out: Path, data_root: Path = Path("data"), samples
     prepared = PreparedPair(data_root / d.pair)
     meta = bundle.metadata
     tests = prepared.test_sets()
-    results: dict = {"model": str(model), "direction": d.direction,
-                     "parameters": bundle.model.num_parameters(), "training": {k: v for k, v in meta.items() if k != "sha256"},
-                     "decode": asdict(translator.decode), "tests": {}, "variants": {}}
+    results: dict = {
+        "model": str(model),
+        "direction": d.direction,
+        "parameters": bundle.model.num_parameters(),
+        "training": {k: v for k, v in meta.items() if k != "sha256"},
+        "decode": asdict(translator.decode),
+        "tests": {},
+        "variants": {},
+    }
     for name in tests:
         src, refs = prepared.read(name, d.src_lang), prepared.references(name, d.tgt_lang)
         log.info("report: %s, %d sentences, %d references", name, len(src), len(refs))
-        results["tests"][name] = {"sentences": len(src), "references": len(refs),
-                                  **_score(translator, src, refs)}
+        results["tests"][name] = {
+            "sentences": len(src),
+            "references": len(refs),
+            **_score(translator, src, refs),
+        }
     main = tests[0]
     if variants:
         src, refs = prepared.read(main, d.src_lang), prepared.references(main, d.tgt_lang)
@@ -81,8 +114,13 @@ def write_report(model: Path, out: Path, data_root: Path = Path("data"), samples
             results["variants"][label] = _score(t, src, refs)
     out.parent.mkdir(parents=True, exist_ok=True)
     page = _markdown(results, prepared, main, samples, seed)
-    for path, text in ((out, page), (out.with_suffix(".json"), json.dumps(
-            _without_hyps(results), indent=2, ensure_ascii=False) + "\n")):
+    for path, text in (
+        (out, page),
+        (
+            out.with_suffix(".json"),
+            json.dumps(_without_hyps(results), indent=2, ensure_ascii=False) + "\n",
+        ),
+    ):
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
@@ -91,48 +129,66 @@ def write_report(model: Path, out: Path, data_root: Path = Path("data"), samples
 
 def _without_hyps(results: dict) -> dict:
     """The results with the hypotheses left out (they are on the page, as samples)."""
+
     def strip(group: dict) -> dict:
         return {name: {k: v for k, v in row.items() if k != "hyps"} for name, row in group.items()}
+
     return {**results, "tests": strip(results["tests"]), "variants": strip(results["variants"])}
 
 
 def _markdown(r: dict, prepared: PreparedPair, main: str, samples: int, seed: int) -> str:
     d, info = r["decode"], r["training"]
     src_lang, tgt_lang = r["direction"].split("-")
-    lines = [f"# {src_lang} → {tgt_lang}: `{r['model']}`", "",
-             f"- parameters: {r['parameters']:,}",
-             f"- training: {info.get('training_steps', '?')} steps, best dev BLEU "
-             f"{info.get('dev_bleu', '?')} at step {info.get('best_step', '?')}, "
-             f"{info.get('train_seconds_this_run', 0) / 60:.0f} minutes (last run), "
-             f"{info.get('train_pairs', '?')} training pairs",
-             f"- decoding: beam {d['beam_size']}, length penalty {d['length_penalty']}, "
-             f"max length {d['max_len_ratio']} × source + {d['max_len_offset']}, "
-             f"no repeated {d['no_repeat_ngram']}-grams, min length {d['min_len_ratio']} × source",
-             "", "## Test sets", "",
-             "| test set | sentences | references | BLEU | chrF++ | BLEU lower-cased "
-             "| hyp/ref words | empty |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# {src_lang} → {tgt_lang}: `{r['model']}`",
+        "",
+        f"- parameters: {r['parameters']:,}",
+        f"- training: {info.get('training_steps', '?')} steps, best dev BLEU "
+        f"{info.get('dev_bleu', '?')} at step {info.get('best_step', '?')}, "
+        f"{info.get('train_seconds_this_run', 0) / 60:.0f} minutes (last run), "
+        f"{info.get('train_pairs', '?')} training pairs",
+        f"- decoding: beam {d['beam_size']}, length penalty {d['length_penalty']}, "
+        f"max length {d['max_len_ratio']} × source + {d['max_len_offset']}, "
+        f"no repeated {d['no_repeat_ngram']}-grams, min length {d['min_len_ratio']} × source",
+        "",
+        "## Test sets",
+        "",
+        "| test set | sentences | references | BLEU | chrF++ | BLEU lower-cased "
+        "| hyp/ref words | empty |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, t in r["tests"].items():
-        lines.append(f"| {name} | {t['sentences']} | {t['references']} | {t['BLEU']:.2f} | "
-                     f"{t['chrF++']:.2f} | {t['BLEU_lc']:.2f} | {t['length_ratio']} | "
-                     f"{t['empty']} |")
+        lines.append(
+            f"| {name} | {t['sentences']} | {t['references']} | {t['BLEU']:.2f} | "
+            f"{t['chrF++']:.2f} | {t['BLEU_lc']:.2f} | {t['length_ratio']} | "
+            f"{t['empty']} |"
+        )
     sig = next(iter(r["tests"].values()))["signatures"]
     lines += ["", "Signatures: " + "; ".join(f"`{v}`" for v in sig.values()), ""]
     if r["variants"]:
-        lines += [f"## Decoding variants on {main}", "",
-                  "| decoding | BLEU | chrF++ | BLEU lower-cased | hyp/ref words | seconds |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            f"## Decoding variants on {main}",
+            "",
+            "| decoding | BLEU | chrF++ | BLEU lower-cased | hyp/ref words | seconds |",
+            "|---|---|---|---|---|---|",
+        ]
         for label, v in r["variants"].items():
-            lines.append(f"| {label} | {v['BLEU']:.2f} | {v['chrF++']:.2f} | "
-                         f"{v['BLEU_lc']:.2f} | {v['length_ratio']} | {v['seconds']} |")
+            lines.append(
+                f"| {label} | {v['BLEU']:.2f} | {v['chrF++']:.2f} | "
+                f"{v['BLEU_lc']:.2f} | {v['length_ratio']} | {v['seconds']} |"
+            )
         lines.append("")
     if samples:
         src = prepared.read(main, src_lang)
         ref = prepared.references(main, tgt_lang)[0]
         hyps = r["tests"][main]["hyps"]
         rows = sorted(random.Random(seed).sample(range(len(src)), min(samples, len(src))))
-        lines += [f"## {len(rows)} sample translations from {main} (seeded random choice)", "",
-                  "| line | source | reference | ours |", "|---|---|---|---|"]
+        lines += [
+            f"## {len(rows)} sample translations from {main} (seeded random choice)",
+            "",
+            "| line | source | reference | ours |",
+            "|---|---|---|---|",
+        ]
         for i in rows:
             lines.append(f"| {i + 1} | {_cell(src[i])} | {_cell(ref[i])} | {_cell(hyps[i])} |")
         lines.append("")

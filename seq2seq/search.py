@@ -22,8 +22,8 @@ _CHECK_EVERY = 4
 class SearchResult(NamedTuple):
     """N hypotheses per sentence, best first."""
 
-    ids: Tensor               # (B, N, T) piece ids, EOS included, then PAD
-    scores: Tensor            # (B, N) log-probability, divided by the length penalty if any
+    ids: Tensor  # (B, N, T) piece ids, EOS included, then PAD
+    scores: Tensor  # (B, N) log-probability, divided by the length penalty if any
     attention: Tensor | None  # (B, N, T, S) weights behind each output piece, or None
 
 
@@ -48,8 +48,8 @@ def repeated_ngrams(history: Tensor, n: int, vocab: int) -> Tensor:
     banned = torch.zeros(rows, vocab, device=history.device)
     if n <= 0 or t < n:
         return banned.bool()
-    windows = history.unfold(1, n, 1)                                   # (N, t-n+1, n)
-    match = (windows[:, :, :-1] == history[:, t - n + 1:].unsqueeze(1)).all(dim=2)
+    windows = history.unfold(1, n, 1)  # (N, t-n+1, n)
+    match = (windows[:, :, :-1] == history[:, t - n + 1 :].unsqueeze(1)).all(dim=2)
     return banned.scatter_add_(1, windows[:, :, -1], match.float()) > 0
 
 
@@ -92,9 +92,16 @@ class _Limits:
 
 
 @torch.no_grad()
-def greedy_search(model: Seq2Seq, src_ids: Tensor, src_lens: Tensor, max_len_ratio: float = 1.5,
-                  max_len_offset: int = 10, return_attention: bool = False,
-                  min_len_ratio: float = 0.0, no_repeat_ngram: int = 0) -> SearchResult:
+def greedy_search(
+    model: Seq2Seq,
+    src_ids: Tensor,
+    src_lens: Tensor,
+    max_len_ratio: float = 1.5,
+    max_len_offset: int = 10,
+    return_attention: bool = False,
+    min_len_ratio: float = 0.0,
+    no_repeat_ngram: int = 0,
+) -> SearchResult:
     """Pick the most probable piece at each position; (B, S) source -> one hypothesis each."""
     memory, state = model.encode(src_ids, src_lens)
     b, device = src_ids.size(0), src_ids.device
@@ -121,16 +128,25 @@ def greedy_search(model: Seq2Seq, src_ids: Tensor, src_lens: Tensor, max_len_rat
         prev = tok
         if t % _CHECK_EVERY == _CHECK_EVERY - 1 and bool(finished.all()):
             break
-    ids = out_ids[:, :t + 1].unsqueeze(1)
+    ids = out_ids[:, : t + 1].unsqueeze(1)
     attn = torch.stack(out_attn, dim=1).unsqueeze(1) if out_attn else None
     return SearchResult(ids, scores.unsqueeze(1), attn)
 
 
 @torch.no_grad()
-def beam_search(model: Seq2Seq, src_ids: Tensor, src_lens: Tensor, beam_size: int = 5,
-                alpha: float = 1.0, max_len_ratio: float = 1.5, max_len_offset: int = 10,
-                nbest: int = 1, return_attention: bool = False, min_len_ratio: float = 0.0,
-                no_repeat_ngram: int = 0) -> SearchResult:
+def beam_search(
+    model: Seq2Seq,
+    src_ids: Tensor,
+    src_lens: Tensor,
+    beam_size: int = 5,
+    alpha: float = 1.0,
+    max_len_ratio: float = 1.5,
+    max_len_offset: int = 10,
+    nbest: int = 1,
+    return_attention: bool = False,
+    min_len_ratio: float = 0.0,
+    no_repeat_ngram: int = 0,
+) -> SearchResult:
     """Batched beam search with the GNMT length penalty; (B, S) source -> `nbest` each.
 
     Each step ranks K*V extensions of the K alive beams per sentence and keeps the top 2K:
@@ -168,7 +184,7 @@ def beam_search(model: Seq2Seq, src_ids: Tensor, src_lens: Tensor, beam_size: in
         log_probs = limits.apply(log_probs, t, history)
         live = alive_scores.masked_fill(done.unsqueeze(1), float("-inf"))
         cand = (live.unsqueeze(2) + log_probs.view(b, k, v)).view(b, k * v)
-        top_scores, top_idx = cand.topk(2 * k, dim=1)                   # (B, 2K)
+        top_scores, top_idx = cand.topk(2 * k, dim=1)  # (B, 2K)
         origin, token = top_idx // v, top_idx % v
         is_eos = token == EOS_ID
 
@@ -176,7 +192,7 @@ def beam_search(model: Seq2Seq, src_ids: Tensor, src_lens: Tensor, beam_size: in
         new_fin = is_eos & (torch.arange(2 * k, device=device) < k) & torch.isfinite(top_scores)
         norm = top_scores / length_penalty(torch.tensor(t + 1, device=device), alpha)
         merged_scores = torch.cat([fin_scores, norm.masked_fill(~new_fin, float("-inf"))], 1)
-        hyp_ids = alive_ids[batch_idx, origin]                          # (B, 2K, T)
+        hyp_ids = alive_ids[batch_idx, origin]  # (B, 2K, T)
         hyp_ids[:, :, t] = token
         merged_ids = torch.cat([fin_ids, hyp_ids], dim=1)
         fin_scores, keep = merged_scores.topk(k, dim=1)
@@ -205,11 +221,10 @@ def beam_search(model: Seq2Seq, src_ids: Tensor, src_lens: Tensor, beam_size: in
     return SearchResult(fin_ids[:, :n, :t_used], fin_scores[:, :n], attn)
 
 
-
 def pad_ids(seqs: list[list[int]], device: str | torch.device = "cpu") -> tuple[Tensor, Tensor]:
     """Right-pad id lists into (B, S) ids and (B,) lengths; an empty list becomes [EOS]."""
     seqs = [s or [EOS_ID] for s in seqs]
     ids = torch.full((len(seqs), max(len(s) for s in seqs)), PAD_ID, dtype=torch.long)
     for i, s in enumerate(seqs):
-        ids[i, :len(s)] = torch.tensor(s, dtype=torch.long)
+        ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
     return ids.to(device), torch.tensor([len(s) for s in seqs], dtype=torch.long)

@@ -29,7 +29,7 @@ from seq2seq.translate import Translator
 
 log = logging.getLogger(__name__)
 
-EDGES = (1, 6, 11, 16, 21, 26, 31, 41)   # bucket starts, in source words; the last is open
+EDGES = (1, 6, 11, 16, 21, 26, 31, 41)  # bucket starts, in source words; the last is open
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,11 @@ def buckets(sources: Sequence[str], edges: Sequence[int] = EDGES) -> list[Bucket
     out = []
     for k, first in enumerate(edges):
         last = edges[k + 1] - 1 if k + 1 < len(edges) else None
-        rows = tuple(i for i, s in enumerate(sources)
-                     if first <= len(s.split()) and (last is None or len(s.split()) <= last))
+        rows = tuple(
+            i
+            for i, s in enumerate(sources)
+            if first <= len(s.split()) and (last is None or len(s.split()) <= last)
+        )
         if rows:
             out.append(Bucket(first, last, rows))
     return out
@@ -70,16 +73,21 @@ def plot_by_length(table: dict, path: Path) -> Path:
     for col, metric in enumerate(("BLEU", "chrF++")):
         ax = fig.add_subplot(1, 2, col + 1)
         for name in table["models"]:
-            ax.plot(range(len(labels)), [b[name][metric] for b in table["buckets"]],
-                    marker="o", label=name)
+            ax.plot(
+                range(len(labels)),
+                [b[name][metric] for b in table["buckets"]],
+                marker="o",
+                label=name,
+            )
         ax.set_xticks(range(len(labels)), labels)
         ax.set_xlabel("source length (words)")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
         ax.legend()
     counts = ", ".join(f"{b['words']}: {b['sentences']}" for b in table["buckets"])
-    fig.suptitle(f"{table['direction']} {table['split']}, sentences per bucket: {counts}",
-                 fontsize=9)
+    fig.suptitle(
+        f"{table['direction']} {table['split']}, sentences per bucket: {counts}", fontsize=9
+    )
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")
     fig.savefig(tmp)
@@ -87,18 +95,28 @@ def plot_by_length(table: dict, path: Path) -> Path:
     return path
 
 
-def run_study(models: dict[str, Path], split: str, data_root: Path, out_dir: Path,
-              examples: int = 3, decode_overrides: dict | None = None) -> dict:
+def run_study(
+    models: dict[str, Path],
+    split: str,
+    data_root: Path,
+    out_dir: Path,
+    examples: int = 3,
+    decode_overrides: dict | None = None,
+) -> dict:
     """Score every model by source-length bucket on one test set; plot it and some attention."""
     if not models:
         raise ConfigError("study: give at least one --model NAME=FOLDER")
-    translators = {name: Translator.from_bundle(path, **(decode_overrides or {}))
-                   for name, path in models.items()}
+    translators = {
+        name: Translator.from_bundle(path, **(decode_overrides or {}))
+        for name, path in models.items()
+    }
     first = next(iter(translators.values())).bundle.cfg.data
     for name, t in translators.items():
         if t.bundle.cfg.data.direction != first.direction:
-            raise ConfigError(f"study: --model {name} translates {t.bundle.cfg.data.direction}, "
-                              f"not {first.direction}; compare models of one direction")
+            raise ConfigError(
+                f"study: --model {name} translates {t.bundle.cfg.data.direction}, "
+                f"not {first.direction}; compare models of one direction"
+            )
     prepared = PreparedPair(data_root / first.pair)
     src = prepared.read(split, first.src_lang)
     refs = prepared.references(split, first.tgt_lang)
@@ -106,17 +124,24 @@ def run_study(models: dict[str, Path], split: str, data_root: Path, out_dir: Pat
     for name, t in translators.items():
         log.info("study: translating %s with %s", split, name)
         hyps[name] = [x.best for x in t.translate_batch(src)]
-    table: dict = {"direction": first.direction, "split": split, "references": len(refs),
-                   "models": {name: str(path) for name, path in models.items()}, "buckets": []}
+    table: dict = {
+        "direction": first.direction,
+        "split": split,
+        "references": len(refs),
+        "models": {name: str(path) for name, path in models.items()},
+        "buckets": [],
+    }
     for bucket in buckets(src):
         row: dict = {"words": bucket.label, "sentences": len(bucket.rows)}
         for name in translators:
-            scores = corpus_scores([hyps[name][i] for i in bucket.rows],
-                                   [[r[i] for i in bucket.rows] for r in refs])
+            scores = corpus_scores(
+                [hyps[name][i] for i in bucket.rows], [[r[i] for i in bucket.rows] for r in refs]
+            )
             row[name] = {s.name: s.score for s in scores}
         table["buckets"].append(row)
-    table["overall"] = {name: {s.name: s.score for s in corpus_scores(hyps[name], refs)}
-                        for name in translators}
+    table["overall"] = {
+        name: {s.name: s.score for s in corpus_scores(hyps[name], refs)} for name in translators
+    }
     any_hyps = next(iter(hyps.values()))
     table["signatures"] = {s.name: s.signature for s in corpus_scores(any_hyps, refs)}
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -127,6 +152,7 @@ def run_study(models: dict[str, Path], split: str, data_root: Path, out_dir: Pat
         picked = [i for i, s in enumerate(src) if 8 <= len(s.split()) <= 16][:examples]
         for k, i in enumerate(picked, start=1):
             a = attentive[0].align(src[i])
-            plot_attention(a.weights, a.src_pieces, a.tgt_pieces,
-                           out_dir / f"attention-{k}.png", title=src[i])
+            plot_attention(
+                a.weights, a.src_pieces, a.tgt_pieces, out_dir / f"attention-{k}.png", title=src[i]
+            )
     return table

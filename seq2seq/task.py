@@ -1,4 +1,7 @@
-"""TranslationTask: the LightningModule around Seq2Seq. Loss, logging, dev BLEU, optimiser; no layers."""
+"""TranslationTask: the LightningModule around Seq2Seq.
+
+Loss, logging, dev BLEU, optimiser; no layers.
+"""
 
 from __future__ import annotations
 
@@ -32,9 +35,14 @@ def strip_ids(ids: Sequence[int]) -> list[int]:
 class TranslationTask(pl.LightningModule):
     """Teacher-forced training; greedy dev BLEU (the same `greedy_search` users get)."""
 
-    def __init__(self, model: Seq2Seq, train_cfg: TrainConfig, decode_cfg: DecodeConfig,
-                 detokenize: Callable[[list[int]], str], dev_refs: Sequence[Sequence[str]]
-                 ) -> None:
+    def __init__(
+        self,
+        model: Seq2Seq,
+        train_cfg: TrainConfig,
+        decode_cfg: DecodeConfig,
+        detokenize: Callable[[list[int]], str],
+        dev_refs: Sequence[Sequence[str]],
+    ) -> None:
         super().__init__()
         self.model, self.train_cfg, self.decode_cfg = model, train_cfg, decode_cfg
         self.detokenize, self.dev_refs = detokenize, dev_refs
@@ -44,14 +52,19 @@ class TranslationTask(pl.LightningModule):
 
     def _loss(self, batch: Batch) -> Tensor:
         logits = self.model(batch.src_ids, batch.src_lens, batch.tgt_in)
-        return F.cross_entropy(logits.flatten(0, 1).float(), batch.tgt_out.flatten(),
-                               ignore_index=PAD_ID, label_smoothing=self.train_cfg.label_smoothing)
+        return F.cross_entropy(
+            logits.flatten(0, 1).float(),
+            batch.tgt_out.flatten(),
+            ignore_index=PAD_ID,
+            label_smoothing=self.train_cfg.label_smoothing,
+        )
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         loss = self._loss(batch)
         self.log("train/loss", loss, prog_bar=True, batch_size=batch.num_seqs)
-        self.log("train/tokens", float(batch.num_tokens), reduce_fx="sum",
-                 batch_size=batch.num_seqs)
+        self.log(
+            "train/tokens", float(batch.num_tokens), reduce_fx="sum", batch_size=batch.num_seqs
+        )
         return loss
 
     def on_train_epoch_end(self) -> None:
@@ -72,9 +85,15 @@ class TranslationTask(pl.LightningModule):
         loss = self._loss(pairs)
         self.log("val/loss", loss, prog_bar=True, batch_size=pairs.num_seqs)
         d = self.decode_cfg
-        result = greedy_search(self.model, pairs.src_ids, pairs.src_lens, d.max_len_ratio,
-                               d.max_len_offset, min_len_ratio=d.min_len_ratio,
-                               no_repeat_ngram=d.no_repeat_ngram)
+        result = greedy_search(
+            self.model,
+            pairs.src_ids,
+            pairs.src_lens,
+            d.max_len_ratio,
+            d.max_len_offset,
+            min_len_ratio=d.min_len_ratio,
+            no_repeat_ngram=d.no_repeat_ngram,
+        )
         for i, ids in zip(indices, result.ids[:, 0].tolist()):
             self._dev_hyps[i] = self.detokenize(strip_ids(ids))
 
@@ -93,18 +112,32 @@ class TranslationTask(pl.LightningModule):
         optimizer = torch.optim.Adam(self.model.parameters(), lr=c.lr)
         if c.scheduler == "plateau":
             scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, mode="max", factor=c.plateau_factor, patience=c.plateau_patience,
-                min_lr=c.min_lr)
-            return {"optimizer": optimizer, "lr_scheduler": {
-                "scheduler": scheduler, "monitor": "val/bleu", "interval": "step",
-                "frequency": c.val_every_steps, "strict": False}}
+                optimizer,
+                mode="max",
+                factor=c.plateau_factor,
+                patience=c.plateau_patience,
+                min_lr=c.min_lr,
+            )
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {
+                    "scheduler": scheduler,
+                    "monitor": "val/bleu",
+                    "interval": "step",
+                    "frequency": c.val_every_steps,
+                    "strict": False,
+                },
+            }
         if c.scheduler == "inverse_sqrt":
             warmup = max(1, c.warmup_steps)
             # Vaswani et al. (2017) eq. (3), scaled to peak at lr after `warmup` steps.
-            scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(
-                (step + 1) / warmup, math.sqrt(warmup / (step + 1))))
-            return {"optimizer": optimizer,
-                    "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+            scheduler = torch.optim.lr_scheduler.LambdaLR(
+                optimizer, lambda step: min((step + 1) / warmup, math.sqrt(warmup / (step + 1)))
+            )
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+            }
         return {"optimizer": optimizer}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -17,8 +17,10 @@ def decode_lines(raw_lines: Iterable[bytes], name: str) -> Iterator[str]:
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise DataError(f"{name}:{n}: not valid UTF-8 (byte {e.start + 1}); re-encode the "
-                            "file as UTF-8, e.g. iconv -f <encoding> -t utf-8") from None
+            raise DataError(
+                f"{name}:{n}: not valid UTF-8 (byte {e.start + 1}); re-encode the "
+                "file as UTF-8, e.g. iconv -f <encoding> -t utf-8"
+            ) from None
         if n == 1:
             line = line.removeprefix("\ufeff")
         yield line.rstrip("\r\n")

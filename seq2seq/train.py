@@ -17,8 +17,7 @@ from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, Mode
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
 from seq2seq.bundle import save_bundle
-from seq2seq.config import (DecodeConfig, ExperimentConfig, TrainConfig, config_to_json,
-                            run_name)
+from seq2seq.config import DecodeConfig, ExperimentConfig, TrainConfig, config_to_json, run_name
 from seq2seq.data import TranslationData
 from seq2seq.errors import ConfigError
 from seq2seq.model import Seq2Seq
@@ -42,20 +41,28 @@ def _run_identity(cfg: ExperimentConfig) -> str:
     return config_to_json(replace(cfg, train=TrainConfig(), decode=DecodeConfig()))
 
 
-def _check_run_dir(run_dir: Path, cfg: ExperimentConfig, resume: bool, overwrite: bool
-                   ) -> Path | None:
+def _check_run_dir(
+    run_dir: Path, cfg: ExperimentConfig, resume: bool, overwrite: bool
+) -> Path | None:
     """Decide where training starts: a fresh run, or the last checkpoint of this config's run."""
     last = run_dir / "checkpoints" / "last.ckpt"
     saved = run_dir / "run.json"
     if overwrite:
         shutil.rmtree(run_dir, ignore_errors=True)
     elif last.is_file() and not resume:
-        raise ConfigError(f"{run_dir} already holds checkpoints; pass --resume to continue that "
-                          "run or --overwrite to start again")
-    elif last.is_file() and saved.is_file() and \
-            saved.read_text(encoding="utf-8") != _run_identity(cfg):
-        raise ConfigError(f"{run_dir} holds a run with other data or model settings ({saved}); "
-                          "pass --overwrite to start again, or set train.run_dir elsewhere")
+        raise ConfigError(
+            f"{run_dir} already holds checkpoints; pass --resume to continue that "
+            "run or --overwrite to start again"
+        )
+    elif (
+        last.is_file()
+        and saved.is_file()
+        and saved.read_text(encoding="utf-8") != _run_identity(cfg)
+    ):
+        raise ConfigError(
+            f"{run_dir} holds a run with other data or model settings ({saved}); "
+            "pass --overwrite to start again, or set train.run_dir elsewhere"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     saved.write_text(_run_identity(cfg), encoding="utf-8")
     (run_dir / "config.json").write_text(config_to_json(cfg) + "\n", encoding="utf-8")
@@ -65,30 +72,57 @@ def _check_run_dir(run_dir: Path, cfg: ExperimentConfig, resume: bool, overwrite
     return None
 
 
-def build_trainer(cfg: ExperimentConfig, run_dir: Path, extra_callbacks: Sequence[pl.Callback] = ()
-                  ) -> tuple[pl.Trainer, ModelCheckpoint]:
+def build_trainer(
+    cfg: ExperimentConfig, run_dir: Path, extra_callbacks: Sequence[pl.Callback] = ()
+) -> tuple[pl.Trainer, ModelCheckpoint]:
     """The Trainer with checkpoints, early stopping and CSV + TensorBoard logs."""
     t = cfg.train
     checkpoint = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints", monitor="val/bleu", mode="max", save_top_k=t.keep_best,
-        save_last=True, filename="step{step}-bleu{val/bleu:.2f}", auto_insert_metric_name=False)
-    callbacks = [checkpoint, EarlyStopping(monitor="val/bleu", mode="max",
-                                           patience=t.early_stopping_patience, check_finite=False),
-                 LearningRateMonitor(logging_interval="step"), *extra_callbacks]
+        dirpath=run_dir / "checkpoints",
+        monitor="val/bleu",
+        mode="max",
+        save_top_k=t.keep_best,
+        save_last=True,
+        filename="step{step}-bleu{val/bleu:.2f}",
+        auto_insert_metric_name=False,
+    )
+    callbacks = [
+        checkpoint,
+        EarlyStopping(
+            monitor="val/bleu", mode="max", patience=t.early_stopping_patience, check_finite=False
+        ),
+        LearningRateMonitor(logging_interval="step"),
+        *extra_callbacks,
+    ]
     trainer = pl.Trainer(
-        accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
-        precision=t.precision, max_steps=t.max_steps, max_epochs=t.max_epochs,
+        accelerator=t.accelerator,
+        devices=t.devices,
+        num_nodes=t.num_nodes,
+        strategy=t.strategy,
+        precision=t.precision,
+        max_steps=t.max_steps,
+        max_epochs=t.max_epochs,
         max_time={"minutes": t.max_time_minutes} if t.max_time_minutes else None,
-        val_check_interval=t.val_every_steps, check_val_every_n_epoch=None,
-        gradient_clip_val=t.clip_norm, num_sanity_val_steps=0, log_every_n_steps=t.log_every_steps,
-        use_distributed_sampler=False, callbacks=callbacks, default_root_dir=run_dir,
+        val_check_interval=t.val_every_steps,
+        check_val_every_n_epoch=None,
+        gradient_clip_val=t.clip_norm,
+        num_sanity_val_steps=0,
+        log_every_n_steps=t.log_every_steps,
+        use_distributed_sampler=False,
+        callbacks=callbacks,
+        default_root_dir=run_dir,
         logger=[CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tensorboard")],
-        enable_model_summary=False)
+        enable_model_summary=False,
+    )
     return trainer, checkpoint
 
 
-def train(cfg: ExperimentConfig, resume: bool = False, overwrite: bool = False,
-          extra_callbacks: Sequence[pl.Callback] = ()) -> Path:
+def train(
+    cfg: ExperimentConfig,
+    resume: bool = False,
+    overwrite: bool = False,
+    extra_callbacks: Sequence[pl.Callback] = (),
+) -> Path:
     """Train a model from prepared data and write its bundle to `<output_dir>/<name>/`.
 
     `extra_callbacks` join the toolkit's own (e.g. a throughput meter in benchmarks/).
@@ -104,8 +138,12 @@ def train(cfg: ExperimentConfig, resume: bool = False, overwrite: bool = False,
     model = Seq2Seq(cfg.model, len(data.src_vocab), len(data.tgt_vocab))
     task = TranslationTask(model, t, cfg.decode, data.tgt_vocab.decode, data.dev_refs)
     trainer, checkpoint = build_trainer(cfg, run_dir, extra_callbacks)
-    log.info("training %s: %d parameters, %d training pairs", cfg.data.direction,
-             model.num_parameters(), len(data.train_corpus or ()))
+    log.info(
+        "training %s: %d parameters, %d training pairs",
+        cfg.data.direction,
+        model.num_parameters(),
+        len(data.train_corpus or ()),
+    )
     start = time.monotonic()
     trainer.fit(task, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
     seconds = time.monotonic() - start
@@ -115,15 +153,19 @@ def train(cfg: ExperimentConfig, resume: bool = False, overwrite: bool = False,
         model.load_state_dict({k.removeprefix("model."): v for k, v in state["state_dict"].items()})
         dev_bleu = float(checkpoint.best_model_score)
         best_step = int(state["global_step"])
-    else:                                  # stopped before the first validation
+    else:  # stopped before the first validation
         dev_bleu = float(trainer.validate(task, datamodule=data, verbose=False)[0]["val/bleu"])
         best_step = trainer.global_step
     out = Path(t.output_dir) / run_name(cfg)
     if trainer.is_global_zero:
-        info = {"training_steps": trainer.global_step, "best_step": best_step,
-                "epochs": trainer.current_epoch, "dev_bleu": round(dev_bleu, 2),
-                "train_seconds_this_run": round(seconds, 1),
-                "train_pairs": len(data.train_corpus or ())}
+        info = {
+            "training_steps": trainer.global_step,
+            "best_step": best_step,
+            "epochs": trainer.current_epoch,
+            "dev_bleu": round(dev_bleu, 2),
+            "train_seconds_this_run": round(seconds, 1),
+            "train_pairs": len(data.train_corpus or ()),
+        }
         save_bundle(out, model.cpu(), cfg, data.src_vocab, data.tgt_vocab, info)
         (run_dir / "result.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         log.info("wrote %s (dev BLEU %.2f at step %d)", out, dev_bleu, best_step)

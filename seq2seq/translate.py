@@ -58,14 +58,16 @@ class Translator:
         self.bundle = bundle
         self.decode = decode or bundle.cfg.decode
         src_lang = bundle.cfg.data.src_lang
-        self.normalize: Callable[[str], str] = (normalize_en if src_lang == "en"
-                                                else IndicNormalizer(src_lang))
+        self.normalize: Callable[[str], str] = (
+            normalize_en if src_lang == "en" else IndicNormalizer(src_lang)
+        )
         self.max_src = bundle.cfg.data.max_len
         self.device = next(bundle.model.parameters()).device
 
     @classmethod
-    def from_bundle(cls, path: Path, device: str = "cpu", **decode_overrides: int | float
-                    ) -> Translator:
+    def from_bundle(
+        cls, path: Path, device: str = "cpu", **decode_overrides: int | float
+    ) -> Translator:
         """Load a bundle folder; keyword arguments override its decode settings (beam_size...)."""
         bundle = load_bundle(path, device)
         return cls(bundle, replace(bundle.cfg.decode, **decode_overrides))
@@ -89,18 +91,36 @@ class Translator:
                     chunk = []
                 chunk.append(word)
             if chunk:
-                out.append(vocab.encode(" ".join(chunk))[:self.max_src])
+                out.append(vocab.encode(" ".join(chunk))[: self.max_src])
         return out
 
     def _search(self, segments: list[list[int]], return_attention: bool = False) -> SearchResult:
         d, model = self.decode, self.bundle.model
         src_ids, src_lens = pad_ids(segments, self.device)
         if d.beam_size == 1 and d.nbest == 1:
-            return greedy_search(model, src_ids, src_lens, d.max_len_ratio, d.max_len_offset,
-                                 return_attention, d.min_len_ratio, d.no_repeat_ngram)
-        return beam_search(model, src_ids, src_lens, d.beam_size, d.length_penalty,
-                           d.max_len_ratio, d.max_len_offset, d.nbest, return_attention,
-                           d.min_len_ratio, d.no_repeat_ngram)
+            return greedy_search(
+                model,
+                src_ids,
+                src_lens,
+                d.max_len_ratio,
+                d.max_len_offset,
+                return_attention,
+                d.min_len_ratio,
+                d.no_repeat_ngram,
+            )
+        return beam_search(
+            model,
+            src_ids,
+            src_lens,
+            d.beam_size,
+            d.length_penalty,
+            d.max_len_ratio,
+            d.max_len_offset,
+            d.nbest,
+            return_attention,
+            d.min_len_ratio,
+            d.no_repeat_ngram,
+        )
 
     def translate_batch(self, lines: list[str]) -> list[Translation]:
         """Translate lines together; the result has one Translation per line, in order."""
@@ -116,19 +136,21 @@ class Translator:
         found: dict[int, list[Hypothesis]] = {}
         size = self.decode.batch_size
         for start in range(0, len(order), size):
-            chunk = order[start:start + size]
+            chunk = order[start : start + size]
             result = self._search([segments[i] for i in chunk])
             for row, i in enumerate(chunk):
-                found[i] = [Hypothesis(self.bundle.tgt_vocab.decode(strip_ids(ids)), float(score))
-                            for ids, score in zip(result.ids[row].tolist(),
-                                                  result.scores[row].tolist())]
+                found[i] = [
+                    Hypothesis(self.bundle.tgt_vocab.decode(strip_ids(ids)), float(score))
+                    for ids, score in zip(result.ids[row].tolist(), result.scores[row].tolist())
+                ]
         merged: list[list[list[Hypothesis]]] = [[] for _ in lines]
         for i, owner in enumerate(owners):
             merged[owner].append(found[i])
         return [Translation(line, _join(parts)) for line, parts in zip(lines, merged)]
 
-    def translate_stream(self, lines: Iterable[str], chunk_lines: int = 512
-                         ) -> Iterator[Translation]:
+    def translate_stream(
+        self, lines: Iterable[str], chunk_lines: int = 512
+    ) -> Iterator[Translation]:
         """Translate a stream in chunks: constant memory, order and line count preserved."""
         it = iter(lines)
         while chunk := list(islice(it, chunk_lines)):
@@ -137,13 +159,15 @@ class Translator:
     def align(self, sentence: str) -> Alignment:
         """Translate one sentence with attention; weights (T, S) for plotting."""
         text = self.normalize(sentence)
-        ids = self.bundle.src_vocab.encode(text)[:self.max_src]
+        ids = self.bundle.src_vocab.encode(text)[: self.max_src]
         result = self._search([ids], return_attention=True)
         out_ids = strip_ids(result.ids[0, 0].tolist())
         if result.attention is None:
-            raise BundleError(f"{self.bundle.path}: this model has no attention "
-                              "(model.attention: none); plot a bahdanau model instead")
-        weights = result.attention[0, 0, :len(out_ids) + 1, :len(ids)].cpu().numpy()
+            raise BundleError(
+                f"{self.bundle.path}: this model has no attention "
+                "(model.attention: none); plot a bahdanau model instead"
+            )
+        weights = result.attention[0, 0, : len(out_ids) + 1, : len(ids)].cpu().numpy()
         tgt_pieces = self.bundle.tgt_vocab.pieces(out_ids) + ["</s>"]
         return Alignment(self.bundle.src_vocab.pieces(ids), tgt_pieces, weights)
 
@@ -155,6 +179,7 @@ def _join(parts: list[list[Hypothesis]]) -> list[Hypothesis]:
     if len(parts) == 1:
         return parts[0]
     n = min(len(p) for p in parts)
-    return [Hypothesis(" ".join(p[r].text for p in parts), sum(p[r].score for p in parts))
-            for r in range(n)]
-
+    return [
+        Hypothesis(" ".join(p[r].text for p in parts), sum(p[r].score for p in parts))
+        for r in range(n)
+    ]

@@ -23,9 +23,15 @@ class Vocab:
         except (RuntimeError, OSError) as e:
             raise BundleError(f"{origin}: not a SentencePiece model ({e})") from None
         if (self._sp.pad_id(), self._sp.unk_id(), self._sp.bos_id(), self._sp.eos_id()) != (
-                PAD_ID, UNK_ID, BOS_ID, EOS_ID):
-            raise BundleError(f"{origin}: SentencePiece model has other reserved ids than "
-                              "pad=0 unk=1 bos=2 eos=3; train it with python -m data_prep")
+            PAD_ID,
+            UNK_ID,
+            BOS_ID,
+            EOS_ID,
+        ):
+            raise BundleError(
+                f"{origin}: SentencePiece model has other reserved ids than "
+                "pad=0 unk=1 bos=2 eos=3; train it with python -m data_prep"
+            )
 
     @classmethod
     def from_file(cls, path: Path) -> Vocab:

@@ -47,8 +47,10 @@ def cut_mirror(src: Path, dst: Path, pairs: tuple[str, ...]) -> Path:
 def corpora() -> Path:
     """The full offline mirror of the real corpora."""
     if not (CORPORA / "hi-en").is_dir():
-        pytest.fail(f"real corpora not found at {CORPORA}: put shared/corpora next to the "
-                    "project or set INDIC_SEQ2SEQ_MIRROR")
+        pytest.fail(
+            f"real corpora not found at {CORPORA}: put shared/corpora next to the "
+            "project or set INDIC_SEQ2SEQ_MIRROR"
+        )
     return CORPORA
 
 
@@ -60,8 +62,12 @@ def mini_mirror(corpora: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 def small_options(mirror: Path, cache: Path, **kw) -> PrepareOptions:
     """Pipeline options for the small mirror: a small vocabulary, a test cache folder."""
-    return PrepareOptions(mirror=mirror, cache_dir=cache,
-                          tokenizer=TokenizerSpec(vocab_size=kw.pop("vocab_size", 600)), **kw)
+    return PrepareOptions(
+        mirror=mirror,
+        cache_dir=cache,
+        tokenizer=TokenizerSpec(vocab_size=kw.pop("vocab_size", 600)),
+        **kw,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -75,12 +81,24 @@ def data_root(mini_mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 def tiny_config(data_root: Path, work: Path, **sections) -> object:
     """A 64-unit hi->en experiment on the prepared small data; sections override fields."""
     raw = {
-        "data": {"src_lang": "hi", "tgt_lang": "en", "root": str(data_root),
-                 "batch_tokens": 600, "max_len": 60, "dev_max_sents": 40},
+        "data": {
+            "src_lang": "hi",
+            "tgt_lang": "en",
+            "root": str(data_root),
+            "batch_tokens": 600,
+            "max_len": 60,
+            "dev_max_sents": 40,
+        },
         "model": {"emb_dim": 64, "hidden_dim": 64, "attn_dim": 64, "dropout": 0.1},
-        "train": {"max_steps": 100, "val_every_steps": 50, "lr": 0.005, "threads": 2,
-                  "run_dir": str(work / "runs"), "output_dir": str(work / "models"),
-                  "log_every_steps": 10},
+        "train": {
+            "max_steps": 100,
+            "val_every_steps": 50,
+            "lr": 0.005,
+            "threads": 2,
+            "run_dir": str(work / "runs"),
+            "output_dir": str(work / "models"),
+            "log_every_steps": 10,
+        },
         "decode": {"beam_size": 3, "batch_size": 16},
     }
     for section, fields in sections.items():
@@ -95,5 +113,6 @@ def tiny_config(data_root: Path, work: Path, **sections) -> object:
 def tiny_bundle(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A hi->en bundle with attention, trained for 100 steps (once per session)."""
     from seq2seq.train import train
+
     work = tmp_path_factory.mktemp("tiny")
     return train(tiny_config(data_root, work))

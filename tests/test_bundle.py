@@ -17,8 +17,14 @@ from seq2seq.search import pad_ids
 
 def test_round_trip_gives_identical_outputs(tiny_bundle: Path, tmp_path: Path) -> None:
     a = load_bundle(tiny_bundle)
-    save_bundle(tmp_path / "copy", a.model, a.cfg, a.src_vocab, a.tgt_vocab,
-                {k: v for k, v in a.metadata.items() if k not in ("sha256",)})
+    save_bundle(
+        tmp_path / "copy",
+        a.model,
+        a.cfg,
+        a.src_vocab,
+        a.tgt_vocab,
+        {k: v for k, v in a.metadata.items() if k not in ("sha256",)},
+    )
     b = load_bundle(tmp_path / "copy")
     src_ids, src_lens = pad_ids(a.src_vocab.encode_batch(["एक आदमी", "लाल रंग की कार"]))
     tgt = torch.tensor([[2, 10, 11], [2, 12, 13]])

@@ -12,7 +12,7 @@ from seq2seq.cli import main
 def _run(args: list[str], capsys) -> tuple[int, str, str]:
     try:
         code = main(args)
-    except SystemExit as e:                     # argparse usage errors
+    except SystemExit as e:  # argparse usage errors
         code = int(e.code or 0)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
@@ -40,26 +40,51 @@ def test_foreign_model_folder(tmp_path: Path, capsys) -> None:
 def test_input_not_utf8_names_file_and_line(tiny_bundle: Path, tmp_path: Path, capsys) -> None:
     path = tmp_path / "in.txt"
     path.write_bytes("एक\nदो\n".encode() + b"caf\xe9\n")
-    code, out, err = _run(["translate", "--model", str(tiny_bundle), "--input", str(path),
-                           "--output", str(tmp_path / "out.txt")], capsys)
+    code, out, err = _run(
+        [
+            "translate",
+            "--model",
+            str(tiny_bundle),
+            "--input",
+            str(path),
+            "--output",
+            str(tmp_path / "out.txt"),
+        ],
+        capsys,
+    )
     _one_line_error(code, err, f"{path}:3: not valid UTF-8")
-    assert not (tmp_path / "out.txt").exists()          # no half-written output
+    assert not (tmp_path / "out.txt").exists()  # no half-written output
     assert not list(tmp_path.glob(".out.txt*"))
 
 
 def test_reference_with_other_line_count(tiny_bundle: Path, tmp_path: Path, capsys) -> None:
     (tmp_path / "s.hi").write_text("एक\nदो\n", encoding="utf-8")
     (tmp_path / "r.en").write_text("one\n", encoding="utf-8")
-    code, _, err = _run(["evaluate", "--model", str(tiny_bundle), "--src", str(tmp_path / "s.hi"),
-                         "--ref", str(tmp_path / "r.en"), "--out-dir", str(tmp_path)], capsys)
+    code, _, err = _run(
+        [
+            "evaluate",
+            "--model",
+            str(tiny_bundle),
+            "--src",
+            str(tmp_path / "s.hi"),
+            "--ref",
+            str(tmp_path / "r.en"),
+            "--out-dir",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     _one_line_error(code, err, "r.en: 1 lines, but the source has 2")
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--beam", "0"], "--beam must be at least 1, got 0"),
-    (["--beam", "two"], "--beam must be a whole number"),
-    (["--nbest", "4", "--beam", "2"], "--nbest 4 cannot exceed --beam 2"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--beam", "0"], "--beam must be at least 1, got 0"),
+        (["--beam", "two"], "--beam must be a whole number"),
+        (["--nbest", "4", "--beam", "2"], "--nbest 4 cannot exceed --beam 2"),
+    ],
+)
 def test_bad_options(tiny_bundle: Path, args: list[str], expected: str, capsys) -> None:
     code, _, err = _run(["translate", "--model", str(tiny_bundle), *args, "x"], capsys)
     _one_line_error(code, err, expected)
@@ -78,7 +103,9 @@ def test_translate_sentences(tiny_bundle: Path, capsys) -> None:
 
 
 def test_attention_plot(tiny_bundle: Path, tmp_path: Path, capsys) -> None:
-    code, out, err = _run(["attention", "--model", str(tiny_bundle), "एक आदमी सड़क पर",
-                           "-o", str(tmp_path / "a.png")], capsys)
+    code, out, err = _run(
+        ["attention", "--model", str(tiny_bundle), "एक आदमी सड़क पर", "-o", str(tmp_path / "a.png")],
+        capsys,
+    )
     assert code == 0, err
     assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"

@@ -30,15 +30,18 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("model:\n  hiden_dim: 64\n", "hiden_dim"),
-    ("trainer:\n  max_steps: 5\n", "trainer"),
-    ("model:\n  hidden_dim: lots\n", "model.hidden_dim"),
-    ("model:\n  attention: luong-ish\n", "model.attention"),
-    ("decode:\n  beam_size: 0\n", "decode.beam_size must be positive"),
-    ("data:\n  src_lang: hi\n  tgt_lang: ta\n", "data.src_lang/tgt_lang"),
-    ("model: [1, 2\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("model:\n  hiden_dim: 64\n", "hiden_dim"),
+        ("trainer:\n  max_steps: 5\n", "trainer"),
+        ("model:\n  hidden_dim: lots\n", "model.hidden_dim"),
+        ("model:\n  attention: luong-ish\n", "model.attention"),
+        ("decode:\n  beam_size: 0\n", "decode.beam_size must be positive"),
+        ("data:\n  src_lang: hi\n  tgt_lang: ta\n", "data.src_lang/tgt_lang"),
+        ("model: [1, 2\n", "not valid YAML"),
+    ],
+)
 def test_bad_config_names_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(ConfigError) as e:
@@ -48,11 +51,16 @@ def test_bad_config_names_file_and_key(tmp_path: Path, text: str, expected: str)
 
 
 def test_overrides(tmp_path: Path) -> None:
-    cfg = load_config(_write(tmp_path, "train:\n  max_steps: 5\n"),
-                      ["train.max_steps=7", "model.attention=none", "data.src_lang=en",
-                       "data.tgt_lang=ta"])
+    cfg = load_config(
+        _write(tmp_path, "train:\n  max_steps: 5\n"),
+        ["train.max_steps=7", "model.attention=none", "data.src_lang=en", "data.tgt_lang=ta"],
+    )
     assert (cfg.train.max_steps, cfg.model.attention, cfg.data.pair, cfg.data.direction) == (
-        7, "none", "ta-en", "en-ta")
+        7,
+        "none",
+        "ta-en",
+        "en-ta",
+    )
 
 
 @pytest.mark.parametrize("override", ["train.max_steps", "max_steps=3", "train.nope=1"])

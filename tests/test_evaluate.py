@@ -21,14 +21,33 @@ def translator(tiny_bundle: Path) -> Translator:
 
 
 def _sacrebleu_cli(hyp: Path, refs: list[Path]) -> list[float]:
-    out = subprocess.run([sys.executable, "-m", "sacrebleu", *map(str, refs), "-i", str(hyp),
-                          "-m", "bleu", "chrf", "--chrf-word-order", "2", "-b", "-w", "2"],
-                         capture_output=True, text=True, check=True).stdout
-    return [float(x) for x in json.loads(out)]     # with -b, a JSON list of the scores
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sacrebleu",
+            *map(str, refs),
+            "-i",
+            str(hyp),
+            "-m",
+            "bleu",
+            "chrf",
+            "--chrf-word-order",
+            "2",
+            "-b",
+            "-w",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [float(x) for x in json.loads(out)]  # with -b, a JSON list of the scores
 
 
-def test_matches_sacrebleu_cli_with_four_references(translator: Translator, data_root: Path,
-                                                    tmp_path: Path) -> None:
+def test_matches_sacrebleu_cli_with_four_references(
+    translator: Translator, data_root: Path, tmp_path: Path
+) -> None:
     [report] = evaluate_split(translator, data_root, "test-post2012", tmp_path)
     folder = data_root / "hi-en"
     refs = [folder / "test-post2012.en"] + [folder / f"test-post2012.en.{k}" for k in (1, 2, 3)]

@@ -13,8 +13,10 @@ from data_prep.catalog import Corpus, HubSource, UrlSource
 from data_prep.fetch import fetch
 from seq2seq.errors import DataError
 
-PAIRS = [("यह एक इनडोर दृश्य है", "it is an indoor scene"),
-         ("कंप्यूटर स्क्रीन चालू", "Computer screens turned on")]
+PAIRS = [
+    ("यह एक इनडोर दृश्य है", "it is an indoor scene"),
+    ("कंप्यूटर स्क्रीन चालू", "Computer screens turned on"),
+]
 
 
 def _hub_folder(root: Path) -> Path:
@@ -27,10 +29,14 @@ def _hub_folder(root: Path) -> Path:
 
 
 def test_hub_layout_loads_through_load_dataset(tmp_path: Path) -> None:
-    corpus = Corpus(name="local-iitb", pair="hi-en", description="", licence="",
-                    splits=("train", "dev"),
-                    hub=HubSource(str(_hub_folder(tmp_path / "hub")),
-                                  split_names={"dev": "validation"}))
+    corpus = Corpus(
+        name="local-iitb",
+        pair="hi-en",
+        description="",
+        licence="",
+        splits=("train", "dev"),
+        hub=HubSource(str(_hub_folder(tmp_path / "hub")), split_names={"dev": "validation"}),
+    )
     train = fetch(corpus, "train", mirror=None, cache_dir=tmp_path / "cache")
     assert train["indic"][:] == [hi for hi, _ in PAIRS]
     assert train["en"][:] == [[en] for _, en in PAIRS]
@@ -40,18 +46,30 @@ def test_hub_layout_loads_through_load_dataset(tmp_path: Path) -> None:
 def test_hub_columns_by_name(tmp_path: Path) -> None:
     root = tmp_path / "hub"
     (root / "data").mkdir(parents=True)
-    datasets.Dataset.from_dict({"src": [en for _, en in PAIRS], "tgt": [hi for hi, _ in PAIRS]}
-                               ).to_parquet(str(root / "data" / "train-00000-of-00001.parquet"))
-    corpus = Corpus(name="local-samanantar", pair="hi-en", description="", licence="",
-                    splits=("train",), hub=HubSource(str(root), translation_column=None,
-                                                     indic_column="tgt", en_column="src"))
+    datasets.Dataset.from_dict(
+        {"src": [en for _, en in PAIRS], "tgt": [hi for hi, _ in PAIRS]}
+    ).to_parquet(str(root / "data" / "train-00000-of-00001.parquet"))
+    corpus = Corpus(
+        name="local-samanantar",
+        pair="hi-en",
+        description="",
+        licence="",
+        splits=("train",),
+        hub=HubSource(str(root), translation_column=None, indic_column="tgt", en_column="src"),
+    )
     ds = fetch(corpus, "train", mirror=None, cache_dir=tmp_path / "cache")
     assert ds[1] == {"indic": PAIRS[1][0], "en": [PAIRS[1][1]], "group": "1"}
 
 
 def test_unreachable_hub_is_a_clear_error(tmp_path: Path) -> None:
-    corpus = Corpus(name="gone", pair="hi-en", description="", licence="", splits=("train",),
-                    hub=HubSource(str(tmp_path / "no-such-dataset")))
+    corpus = Corpus(
+        name="gone",
+        pair="hi-en",
+        description="",
+        licence="",
+        splits=("train",),
+        hub=HubSource(str(tmp_path / "no-such-dataset")),
+    )
     with pytest.raises(DataError, match="cannot load .* offline, pass --mirror DIR"):
         fetch(corpus, "train", mirror=None, cache_dir=tmp_path / "cache")
 
@@ -64,15 +82,29 @@ def test_url_archive_is_downloaded_and_extracted(tmp_path: Path) -> None:
     archive = tmp_path / "master.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(tmp_path / "src" / "corpus-master", arcname="corpus-master")
-    corpus = Corpus(name="post", pair="hi-en", description="", licence="", splits=("train",),
-                    url=UrlSource(str(archive), {"train": ("corpus-master/hi-en/training.hi",
-                                                           "corpus-master/hi-en/training.en")}))
+    corpus = Corpus(
+        name="post",
+        pair="hi-en",
+        description="",
+        licence="",
+        splits=("train",),
+        url=UrlSource(
+            str(archive),
+            {"train": ("corpus-master/hi-en/training.hi", "corpus-master/hi-en/training.en")},
+        ),
+    )
     ds = fetch(corpus, "train", mirror=None, cache_dir=tmp_path / "cache")
     assert ds["indic"][:] == [hi for hi, _ in PAIRS]
 
 
 def test_split_nowhere_to_be_found(tmp_path: Path) -> None:
-    corpus = Corpus(name="mirror-only", pair="hi-en", description="", licence="",
-                    splits=("train",), mirror_folder="nothing-here")
+    corpus = Corpus(
+        name="mirror-only",
+        pair="hi-en",
+        description="",
+        licence="",
+        splits=("train",),
+        mirror_folder="nothing-here",
+    )
     with pytest.raises(DataError, match="has no split 'train'"):
         fetch(corpus, "train", mirror=tmp_path, cache_dir=tmp_path / "cache")

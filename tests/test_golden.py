@@ -27,6 +27,7 @@ def golden_batch():
 @pytest.mark.parametrize("name", sorted(GOLDEN["settings"]))
 def test_search_reproduces_the_record(golden_batch, name: str) -> None:
     from fixtures.make_golden import run_setting
+
     model, (src_ids, src_lens) = golden_batch
     result = run_setting(model, src_ids, src_lens, GOLDEN["settings"][name])
     want = GOLDEN["results"][name]

@@ -15,8 +15,9 @@ from seq2seq.vocab import PAD_ID, Vocab
 
 def _model(attention: str, **kw) -> Seq2Seq:
     torch.manual_seed(0)
-    cfg = ModelConfig(emb_dim=32, hidden_dim=32, attn_dim=32, dropout=0.0, attention=attention,
-                      **kw)
+    cfg = ModelConfig(
+        emb_dim=32, hidden_dim=32, attn_dim=32, dropout=0.0, attention=attention, **kw
+    )
     return Seq2Seq(cfg, 50, 60).eval()
 
 
@@ -64,8 +65,7 @@ def test_attention_ignores_padding_and_sums_to_one() -> None:
 
 
 def test_tied_and_shared_embeddings() -> None:
-    cfg = ModelConfig(emb_dim=16, hidden_dim=32, attn_dim=8, tie_output=True,
-                      share_embeddings=True)
+    cfg = ModelConfig(emb_dim=16, hidden_dim=32, attn_dim=8, tie_output=True, share_embeddings=True)
     model = Seq2Seq(cfg, 40, 40)
     assert model.decoder.output.weight is model.decoder.embed.weight
     assert model.decoder.embed.weight is model.encoder.embed.weight
@@ -83,8 +83,11 @@ def test_overfits_a_tiny_real_set(attention: str, data_root) -> None:
     model = Seq2Seq(cfg, len(vocab), len(vocab))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     for _ in range(120):
-        loss = F.cross_entropy(model(batch.src_ids, batch.src_lens, batch.tgt_in).flatten(0, 1),
-                               batch.tgt_out.flatten(), ignore_index=PAD_ID)
+        loss = F.cross_entropy(
+            model(batch.src_ids, batch.src_lens, batch.tgt_in).flatten(0, 1),
+            batch.tgt_out.flatten(),
+            ignore_index=PAD_ID,
+        )
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -9,16 +9,21 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import small_options
 
 import data_prep.pipeline as pipeline
-from conftest import small_options
 from data_prep.__main__ import main as data_prep_main
 from data_prep.pipeline import prepare
 from data_prep.tokenizer import TokenizerSpec
 from seq2seq.vocab import Vocab
 
-STEPS = ("dropped_empty", "dropped_too_long", "dropped_ratio", "dropped_duplicate",
-         "dropped_in_dev_or_test")
+STEPS = (
+    "dropped_empty",
+    "dropped_too_long",
+    "dropped_ratio",
+    "dropped_duplicate",
+    "dropped_in_dev_or_test",
+)
 
 
 def _lines(path: Path) -> list[str]:
@@ -30,11 +35,15 @@ def test_prepared_folder_layout_and_counts(data_root: Path) -> None:
     meta = json.loads((folder / "meta.json").read_text())
     stats = json.loads((folder / "stats.json").read_text())
     assert meta["tests"]["post2012"]["en_refs"] == 4
-    assert len(_lines(folder / "train.hi")) == len(_lines(folder / "train.en")) \
-        == stats["train"]["pairs"] > 0
+    assert (
+        len(_lines(folder / "train.hi"))
+        == len(_lines(folder / "train.en"))
+        == stats["train"]["pairs"]
+        > 0
+    )
     for part in stats["train"]["parts"].values():
         assert part["kept"] == part["pairs"] - sum(part[s] for s in STEPS)
-    for k in range(4):                       # four references, all filled
+    for k in range(4):  # four references, all filled
         refs = _lines(folder / ("test-post2012.en" + (f".{k}" if k else "")))
         assert len(refs) == len(_lines(folder / "test-post2012.hi")) and all(refs)
     assert (folder / "spm.model").is_file()
@@ -68,13 +77,14 @@ def test_same_seed_same_output(mini_mirror: Path, tmp_path: Path) -> None:
     a = prepare("bn-en", tmp_path / "a", small_options(mini_mirror, tmp_path / "cache"))
     b = prepare("bn-en", tmp_path / "b", small_options(mini_mirror, tmp_path / "cache"))
     for f in sorted(a.iterdir()):
-        if f.name != "spm.model":        # it records its own training paths; its pieces:
+        if f.name != "spm.model":  # it records its own training paths; its pieces:
             assert f.read_bytes() == (b / f.name).read_bytes(), f.name
 
 
 @pytest.mark.parametrize("pair", ["hi-en", "ta-en", "bn-en"])
-def test_sentencepiece_round_trip(pair: str, mini_mirror: Path,
-                                  tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_sentencepiece_round_trip(
+    pair: str, mini_mirror: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     work = tmp_path_factory.mktemp(pair)
     folder = prepare(pair, work / "data", small_options(mini_mirror, work / "cache"))
     meta = json.loads((folder / "meta.json").read_text())
@@ -88,27 +98,31 @@ def test_sentencepiece_round_trip(pair: str, mini_mirror: Path,
 
 
 def test_separate_vocabularies(mini_mirror: Path, tmp_path: Path) -> None:
-    options = replace(small_options(mini_mirror, tmp_path / "cache"),
-                      tokenizer=TokenizerSpec(vocab_size=500, joint=False, model_type="bpe"))
+    options = replace(
+        small_options(mini_mirror, tmp_path / "cache"),
+        tokenizer=TokenizerSpec(vocab_size=500, joint=False, model_type="bpe"),
+    )
     folder = prepare("hi-en", tmp_path / "data", options)
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["tokenizer"] == {"hi": "spm.hi.model", "en": "spm.en.model"}
     assert Vocab.from_file(folder / "spm.hi.model").encode("नमस्ते")
 
 
-def test_interrupted_run_leaves_previous_output(data_root: Path, mini_mirror: Path,
-                                                tmp_path: Path, monkeypatch) -> None:
+def test_interrupted_run_leaves_previous_output(
+    data_root: Path, mini_mirror: Path, tmp_path: Path, monkeypatch
+) -> None:
     out = tmp_path / "data"
     shutil.copytree(data_root / "hi-en", out / "hi-en")
     before = {f.name: f.read_bytes() for f in (out / "hi-en").iterdir()}
 
     def fail(*args, **kwargs):
         raise KeyboardInterrupt
+
     monkeypatch.setattr(pipeline, "_train_tokenizers", fail)
     with pytest.raises(KeyboardInterrupt):
         prepare("hi-en", out, small_options(mini_mirror, tmp_path / "cache", seed=5))
     assert {f.name: f.read_bytes() for f in (out / "hi-en").iterdir()} == before
-    assert sorted(p.name for p in out.iterdir()) == ["hi-en"]     # no temporary folder left
+    assert sorted(p.name for p in out.iterdir()) == ["hi-en"]  # no temporary folder left
 
 
 def _run(args: list[str], capsys) -> tuple[int, str]:
@@ -148,20 +162,37 @@ def test_error_not_utf8_names_file_and_line(mini_mirror: Path, tmp_path: Path, c
     assert f"{hi}:3: not valid UTF-8" in err
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["xx-en"], "unknown pair 'xx-en': choose one of hi-en, ta-en, bn-en"),
-    (["hi-en", "--extra-train", "nope"], "unknown corpus 'nope' for hi-en: known corpora are"),
-    (["hi-en", "--mirror", "/nonexistent/mirror"], "mirror folder /nonexistent/mirror does not exist"),
-])
-def test_error_names_what_is_wrong(args: list[str], expected: str, tmp_path: Path,
-                                   capsys) -> None:
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["xx-en"], "unknown pair 'xx-en': choose one of hi-en, ta-en, bn-en"),
+        (["hi-en", "--extra-train", "nope"], "unknown corpus 'nope' for hi-en: known corpora are"),
+        (
+            ["hi-en", "--mirror", "/nonexistent/mirror"],
+            "mirror folder /nonexistent/mirror does not exist",
+        ),
+    ],
+)
+def test_error_names_what_is_wrong(args: list[str], expected: str, tmp_path: Path, capsys) -> None:
     code, err = _run(args + ["--out", str(tmp_path / "d")], capsys)
     assert code == 2 and expected in err
 
 
 def test_error_empty_after_filtering(mini_mirror: Path, tmp_path: Path, capsys) -> None:
-    code, err = _run(["hi-en", "--mirror", str(mini_mirror), "--out", str(tmp_path / "d"),
-                      "--max-words", "0", "--cache-dir", str(tmp_path / "c")], capsys)
+    code, err = _run(
+        [
+            "hi-en",
+            "--mirror",
+            str(mini_mirror),
+            "--out",
+            str(tmp_path / "d"),
+            "--max-words",
+            "0",
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ],
+        capsys,
+    )
     assert code == 2
     assert "no training pairs left after filtering" in err
     assert not (tmp_path / "d" / "hi-en").exists()
@@ -174,6 +205,6 @@ def test_train_origin_names_each_pairs_corpus(data_root: Path) -> None:
     assert len(origin) == len(_lines(folder / "train.hi"))
     parts = stats["train"]["parts"]
     for part, counts in parts.items():
-        corpus_split = part.split("[")[0]                 # "post2012/dev[skip 500]"
+        corpus_split = part.split("[")[0]  # "post2012/dev[skip 500]"
         assert origin.count(corpus_split) == counts["final"]
     assert set(origin) == {p.split("[")[0] for p, c in parts.items() if c["final"]}

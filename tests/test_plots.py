@@ -23,12 +23,18 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # Real sentences cut into plausible SentencePiece pieces, with an English side.
 SENTENCES = {
-    "hi": ("▁परन्तु ▁अनेक ▁विद्वान ों ▁तथा ▁शोध कर्ता ओं ▁के ▁अनुसार ▁क्षत्रिय".split(),
-           "▁but ▁according ▁to ▁many ▁scholars ▁and ▁researchers , ▁Kshatriya s".split()),
-    "ta": ("▁அறிஞர் கள் ▁தமிழ் ▁இலக்கண த்தை ▁ஸ்ரீ ▁கொண்டு".split(),
-           "▁scholars ▁with ▁Sri ▁Tamil ▁grammar".split()),
-    "bn": ("▁বাংলা ▁ভাষা র ▁ক্ষেত্রে ▁কোনো ▁শ্রী ▁রবীন্দ্র নাথ ।".split(),
-           "▁in ▁the ▁case ▁of ▁the ▁Bengali ▁language , ▁no".split()),
+    "hi": (
+        "▁परन्तु ▁अनेक ▁विद्वान ों ▁तथा ▁शोध कर्ता ओं ▁के ▁अनुसार ▁क्षत्रिय".split(),
+        "▁but ▁according ▁to ▁many ▁scholars ▁and ▁researchers , ▁Kshatriya s".split(),
+    ),
+    "ta": (
+        "▁அறிஞர் கள் ▁தமிழ் ▁இலக்கண த்தை ▁ஸ்ரீ ▁கொண்டு".split(),
+        "▁scholars ▁with ▁Sri ▁Tamil ▁grammar".split(),
+    ),
+    "bn": (
+        "▁বাংলা ▁ভাষা র ▁ক্ষেত্রে ▁কোনো ▁শ্রী ▁রবীন্দ্র নাথ ।".split(),
+        "▁in ▁the ▁case ▁of ▁the ▁Bengali ▁language , ▁no".split(),
+    ),
 }
 
 # script: (conjunct, its two consonants, a vowel sign drawn before its consonant, that consonant)
@@ -66,11 +72,20 @@ def _png_size(path: Path) -> tuple[int, int]:
         return image.size
 
 
-@pytest.mark.parametrize(("piece", "script"), [
-    ("▁क्षत्रिय", "Devanagari"), ("ों", "Devanagari"), ("▁கொண்டு", "Tamil"),
-    ("▁ক্ষেত্রে", "Bengali"), ("।", "Devanagari"), ("▁the", "Latin"), ("▁", "Latin"),
-    ("<unk>", "Latin"), ("▁iPhoneকে", "Bengali"),
-])
+@pytest.mark.parametrize(
+    ("piece", "script"),
+    [
+        ("▁क्षत्रिय", "Devanagari"),
+        ("ों", "Devanagari"),
+        ("▁கொண்டு", "Tamil"),
+        ("▁ক্ষেত্রে", "Bengali"),
+        ("।", "Devanagari"),
+        ("▁the", "Latin"),
+        ("▁", "Latin"),
+        ("<unk>", "Latin"),
+        ("▁iPhoneকে", "Bengali"),
+    ],
+)
 def test_label_script(piece, script):
     assert label_script(piece).name == script
 
@@ -79,7 +94,8 @@ def test_label_script(piece, script):
 def test_each_script_is_drawn_with_one_of_its_fonts(script):
     sample = SHAPING[script.name][0]
     assert font_families(sample)[0] in script.families, (
-        f"no {script.name} font installed: pip install {script.install}")
+        f"no {script.name} font installed: pip install {script.install}"
+    )
     assert font_families("▁the")[0] in LATIN.families
 
 
@@ -89,8 +105,12 @@ def test_writes_a_png_per_language(tmp_path, lang, direction):
     indic, english = SENTENCES[lang]
     src, tgt = (indic, english) if direction == "to_en" else (english, indic)
     path = tmp_path / f"{lang}-{direction}.png"
-    assert _plot_without_tofu(_attention(len(tgt), len(src)), src, tgt, path,
-                              title=" ".join(indic).replace("▁", " ")) == path
+    assert (
+        _plot_without_tofu(
+            _attention(len(tgt), len(src)), src, tgt, path, title=" ".join(indic).replace("▁", " ")
+        )
+        == path
+    )
     width, height = _png_size(path)
     assert 150 < width < 3000 and 150 < height < 3000
 
@@ -105,12 +125,14 @@ def test_long_sentences_get_a_bigger_picture(tmp_path):
     assert w_large < 5000 and h_large < 5000
 
 
-@pytest.mark.parametrize(("suffix", "magic"), [(".svg", b"<?xml"), (".pdf", b"%PDF-"),
-                                               (".PNG", PNG_MAGIC)])
+@pytest.mark.parametrize(
+    ("suffix", "magic"), [(".svg", b"<?xml"), (".pdf", b"%PDF-"), (".PNG", PNG_MAGIC)]
+)
 def test_format_follows_the_suffix(tmp_path, suffix, magic):
     indic, english = SENTENCES["bn"]
-    path = _plot_without_tofu(_attention(len(english), len(indic)), indic, english,
-                              tmp_path / f"map{suffix}")
+    path = _plot_without_tofu(
+        _attention(len(english), len(indic)), indic, english, tmp_path / f"map{suffix}"
+    )
     assert path.read_bytes().startswith(magic)
 
 

@@ -9,8 +9,14 @@ import pytest
 import torch
 
 from seq2seq.bundle import load_bundle
-from seq2seq.search import (beam_search, greedy_search, max_lengths, min_lengths, pad_ids,
-                            repeated_ngrams)
+from seq2seq.search import (
+    beam_search,
+    greedy_search,
+    max_lengths,
+    min_lengths,
+    pad_ids,
+    repeated_ngrams,
+)
 from seq2seq.translate import Translator
 from seq2seq.vocab import EOS_ID, PAD_ID
 
@@ -39,7 +45,7 @@ def _sequence_logprob(model, src_ids, src_lens, out_ids) -> torch.Tensor:
     for t in range(out_ids.size(1)):
         log_probs, state, _ = model.decode_step(prev, state, memory)
         tok = out_ids[:, t]
-        total += torch.where(alive, log_probs.gather(1, tok.clamp(min=0).unsqueeze(1))[:, 0], 0.)
+        total += torch.where(alive, log_probs.gather(1, tok.clamp(min=0).unsqueeze(1))[:, 0], 0.0)
         alive &= (tok != EOS_ID) & (tok != PAD_ID)
         prev = tok
     return total
@@ -72,21 +78,25 @@ def test_nbest_sorted_and_distinct(bundle, batch) -> None:
 
 def test_outputs_end_and_respect_the_length_cap(bundle, batch) -> None:
     caps = max_lengths(batch[1], 0.5, 2)
-    for result in (greedy_search(bundle.model, *batch, 0.5, 2),
-                   beam_search(bundle.model, *batch, 4, 1.0, 0.5, 2)):
+    for result in (
+        greedy_search(bundle.model, *batch, 0.5, 2),
+        beam_search(bundle.model, *batch, 4, 1.0, 0.5, 2),
+    ):
         for ids, cap in zip(result.ids[:, 0], caps):
             ids = ids.tolist()
             assert EOS_ID in ids and ids.index(EOS_ID) < int(cap)
 
 
 def test_attention_returned_for_beam_and_greedy(bundle, batch) -> None:
-    for result in (greedy_search(bundle.model, *batch, return_attention=True),
-                   beam_search(bundle.model, *batch, 3, return_attention=True)):
+    for result in (
+        greedy_search(bundle.model, *batch, return_attention=True),
+        beam_search(bundle.model, *batch, 3, return_attention=True),
+    ):
         assert result.attention is not None
         src_ids, _ = batch
         n_out = (result.ids[:, 0] != PAD_ID).sum(1)
         for row in range(src_ids.size(0)):
-            att = result.attention[row, 0, :int(n_out[row])]
+            att = result.attention[row, 0, : int(n_out[row])]
             torch.testing.assert_close(att.sum(-1), torch.ones(att.size(0)))
             assert float(att[:, src_ids[row] == PAD_ID].sum()) == 0.0
 
@@ -95,13 +105,14 @@ def test_attention_returned_for_beam_and_greedy(bundle, batch) -> None:
 def test_batch_size_does_not_change_outputs(tiny_bundle: Path, dev_sources, beam: int) -> None:
     one = Translator.from_bundle(tiny_bundle, beam_size=beam, batch_size=1)
     many = Translator.from_bundle(tiny_bundle, beam_size=beam, batch_size=64)
-    assert [t.best for t in one.translate_batch(dev_sources)] == \
-        [t.best for t in many.translate_batch(dev_sources)]
+    assert [t.best for t in one.translate_batch(dev_sources)] == [
+        t.best for t in many.translate_batch(dev_sources)
+    ]
 
 
 def _ngrams(ids: list[int], n: int) -> list[tuple[int, ...]]:
-    ids = ids[:ids.index(EOS_ID)] if EOS_ID in ids else [i for i in ids if i != PAD_ID]
-    return [tuple(ids[i:i + n]) for i in range(len(ids) - n + 1)]
+    ids = ids[: ids.index(EOS_ID)] if EOS_ID in ids else [i for i in ids if i != PAD_ID]
+    return [tuple(ids[i : i + n]) for i in range(len(ids) - n + 1)]
 
 
 def test_repeated_ngrams_matches_a_plain_loop() -> None:
@@ -109,16 +120,19 @@ def test_repeated_ngrams_matches_a_plain_loop() -> None:
     for n in (1, 2, 3):
         mask = repeated_ngrams(history, n, 12)
         for row, ids in enumerate(history.tolist()):
-            tail = tuple(ids[len(ids) - n + 1:]) if n > 1 else ()
-            expected = {ids[i + n - 1] for i in range(len(ids) - n + 1)
-                        if tuple(ids[i:i + n - 1]) == tail}
+            tail = tuple(ids[len(ids) - n + 1 :]) if n > 1 else ()
+            expected = {
+                ids[i + n - 1] for i in range(len(ids) - n + 1) if tuple(ids[i : i + n - 1]) == tail
+            }
             assert set(mask[row].nonzero().flatten().tolist()) == expected
 
 
 @pytest.mark.parametrize("n", [2, 3])
 def test_no_repeat_ngram_blocks_every_repeat(bundle, batch, n: int) -> None:
-    for result in (greedy_search(bundle.model, *batch, no_repeat_ngram=n),
-                   beam_search(bundle.model, *batch, 4, no_repeat_ngram=n, nbest=2)):
+    for result in (
+        greedy_search(bundle.model, *batch, no_repeat_ngram=n),
+        beam_search(bundle.model, *batch, 4, no_repeat_ngram=n, nbest=2),
+    ):
         for hyps in result.ids.tolist():
             for ids in hyps:
                 grams = _ngrams(ids, n)
@@ -127,14 +141,18 @@ def test_no_repeat_ngram_blocks_every_repeat(bundle, batch, n: int) -> None:
 
 def test_min_length_ratio_delays_the_end(bundle, batch) -> None:
     floors = min_lengths(batch[1], 0.8)
-    for result in (greedy_search(bundle.model, *batch, min_len_ratio=0.8),
-                   beam_search(bundle.model, *batch, 3, min_len_ratio=0.8)):
+    for result in (
+        greedy_search(bundle.model, *batch, min_len_ratio=0.8),
+        beam_search(bundle.model, *batch, 3, min_len_ratio=0.8),
+    ):
         for ids, floor in zip(result.ids[:, 0].tolist(), floors.tolist()):
             assert EOS_ID in ids and ids.index(EOS_ID) >= floor
 
 
 def test_no_output_is_empty_even_without_a_length_floor(bundle, batch) -> None:
     assert min_lengths(torch.tensor([1, 2, 10]), 0.0).tolist() == [1, 1, 1]
-    for result in (greedy_search(bundle.model, *batch, min_len_ratio=0.0),
-                   beam_search(bundle.model, *batch, 3, min_len_ratio=0.0, nbest=3)):
+    for result in (
+        greedy_search(bundle.model, *batch, min_len_ratio=0.0),
+        beam_search(bundle.model, *batch, 3, min_len_ratio=0.0, nbest=3),
+    ):
         assert (result.ids[:, :, 0] != EOS_ID).all()

@@ -8,19 +8,23 @@ from data_prep.split import Deduplicator, HeldOut, carve
 
 
 def _table(groups: list[str]) -> datasets.Dataset:
-    return datasets.Dataset.from_dict({"indic": [f"s{i}" for i in range(len(groups))],
-                                       "en": [[f"e{i}"] for i in range(len(groups))],
-                                       "group": groups})
+    return datasets.Dataset.from_dict(
+        {
+            "indic": [f"s{i}" for i in range(len(groups))],
+            "en": [[f"e{i}"] for i in range(len(groups))],
+            "group": groups,
+        }
+    )
 
 
 def test_carve_is_deterministic_and_complementary() -> None:
-    ds = _table([f"doc{i // 5}" for i in range(100)])          # 20 documents of 5
+    ds = _table([f"doc{i // 5}" for i in range(100)])  # 20 documents of 5
     head = carve(ds, "c/dev", seed=7, head=23).to_dict()
     rest = carve(ds, "c/dev", seed=7, skip=23).to_dict()
     assert head == carve(ds, "c/dev", seed=7, head=23).to_dict()
     assert sorted(head["indic"] + rest["indic"]) == sorted(ds.to_dict()["indic"])
     assert not set(head["indic"]) & set(rest["indic"])
-    assert 23 <= len(head["indic"]) < 23 + 5                   # whole documents only
+    assert 23 <= len(head["indic"]) < 23 + 5  # whole documents only
     assert not set(head["group"]) & set(rest["group"])
 
 

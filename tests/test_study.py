@@ -22,14 +22,21 @@ def test_buckets_cover_every_nonempty_source_once() -> None:
     assert sorted(i for b in found for i in b.rows) == [0, 1, 3, 4]
 
 
-def test_study_scores_each_bucket_and_draws(tiny_bundle: Path, data_root: Path,
-                                            tmp_path: Path) -> None:
-    table = run_study({"attention": tiny_bundle, "again": tiny_bundle}, "test-post2012",
-                      data_root, tmp_path, examples=1, decode_overrides={"beam_size": 1})
+def test_study_scores_each_bucket_and_draws(
+    tiny_bundle: Path, data_root: Path, tmp_path: Path
+) -> None:
+    table = run_study(
+        {"attention": tiny_bundle, "again": tiny_bundle},
+        "test-post2012",
+        data_root,
+        tmp_path,
+        examples=1,
+        decode_overrides={"beam_size": 1},
+    )
     src = (data_root / "hi-en" / "test-post2012.hi").read_text(encoding="utf-8").splitlines()
     assert sum(b["sentences"] for b in table["buckets"]) == sum(bool(s.split()) for s in src)
     assert table["references"] == 4
-    for row in table["buckets"]:                        # the same model twice: the same scores
+    for row in table["buckets"]:  # the same model twice: the same scores
         assert row["attention"] == row["again"]
     assert json.loads((tmp_path / "length.json").read_text())["split"] == "test-post2012"
     for name in ("length.png", "attention-1.png"):
@@ -48,10 +55,16 @@ def test_report_page(tiny_bundle: Path, data_root: Path, tmp_path: Path) -> None
     assert "hyps" not in json.loads(out.with_suffix(".json").read_text())["tests"]["test-vg"]
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["study", "--model", "models/hi-en", "-o", "x"], "write NAME=FOLDER"),
-    (["translate", "--model", "m", "--no-repeat-ngram", "-1", "x"], "--no-repeat-ngram must be"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["study", "--model", "models/hi-en", "-o", "x"], "write NAME=FOLDER"),
+        (
+            ["translate", "--model", "m", "--no-repeat-ngram", "-1", "x"],
+            "--no-repeat-ngram must be",
+        ),
+    ],
+)
 def test_cli_one_line_errors(args: list[str], expected: str, capsys) -> None:
     assert main(args) == 2
     err = capsys.readouterr().err

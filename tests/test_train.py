@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
 from conftest import tiny_config
+
 from seq2seq.data import PreparedPair
 from seq2seq.errors import ConfigError, DataError
 from seq2seq.train import train
@@ -40,9 +40,12 @@ def test_loss_goes_down(tiny_bundle: Path) -> None:
 
 
 def _resume_config(data_root: Path, work: Path, max_steps: int):
-    return tiny_config(data_root, work, train={"max_steps": max_steps, "val_every_steps": 8,
-                                               "log_every_steps": 1},
-                       data={"dev_max_sents": 8})
+    return tiny_config(
+        data_root,
+        work,
+        train={"max_steps": max_steps, "val_every_steps": 8, "log_every_steps": 1},
+        data={"dev_max_sents": 8},
+    )
 
 
 def _last_weights(run_dir: Path) -> dict[str, torch.Tensor]:
@@ -60,29 +63,43 @@ def test_resume_reproduces_uninterrupted_run(data_root: Path, tmp_path: Path) ->
     b = _losses(tmp_path / "b" / "runs" / "hi-en")
     assert sorted(a) == sorted(b) and len(a) >= 15
     assert [a[s] for s in sorted(a)] == [b[s] for s in sorted(b)]
-    wa, wb = _last_weights(tmp_path / "a" / "runs" / "hi-en"), \
-        _last_weights(tmp_path / "b" / "runs" / "hi-en")
+    wa, wb = (
+        _last_weights(tmp_path / "a" / "runs" / "hi-en"),
+        _last_weights(tmp_path / "b" / "runs" / "hi-en"),
+    )
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
 def test_resume_refuses_other_model_settings(data_root: Path, tmp_path: Path) -> None:
     train(_resume_config(data_root, tmp_path, 4))
-    other = tiny_config(data_root, tmp_path, train={"max_steps": 8},
-                        model={"emb_dim": 32, "hidden_dim": 32, "attn_dim": 32})
+    other = tiny_config(
+        data_root,
+        tmp_path,
+        train={"max_steps": 8},
+        model={"emb_dim": 32, "hidden_dim": 32, "attn_dim": 32},
+    )
     with pytest.raises(ConfigError, match="other data or model settings"):
         train(other, resume=True)
 
 
 def test_ddp_two_cpu_processes_identical_weights(data_root: Path, tmp_path: Path) -> None:
-    cfg = tiny_config(data_root, tmp_path, train={"max_steps": 6, "val_every_steps": 3,
-                                                  "devices": 2, "strategy": "ddp",
-                                                  "threads": 1}, data={"dev_max_sents": 8})
+    cfg = tiny_config(
+        data_root,
+        tmp_path,
+        train={"max_steps": 6, "val_every_steps": 3, "devices": 2, "strategy": "ddp", "threads": 1},
+        data={"dev_max_sents": 8},
+    )
     path = tmp_path / "ddp.yaml"
     raw = dataclasses.asdict(cfg)
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     seq2seq = Path(sys.executable).parent / "seq2seq"
-    result = subprocess.run([str(seq2seq), "-v", "train", "--config", str(path)],
-                            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    result = subprocess.run(
+        [str(seq2seq), "-v", "train", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     digests = dict(re.findall(r"rank (\d) weights digest (\w+)", result.stderr))
     assert set(digests) == {"0", "1"}, result.stderr[-3000:]
@@ -106,7 +123,8 @@ def test_upsample_repeats_one_corpus(data_root: Path) -> None:
     # One split of a corpus, and the exact name before the corpus's.
     dev = origin.count("post2012/devtest")
     assert len(prepared.upsample(src, tgt, {"post2012/devtest": 2})[0]) == len(src) + dev
-    assert len(prepared.upsample(src, tgt, {"post2012": 3, "post2012/devtest": 1})[0]) == \
-        len(src) + 2 * (len(post) - dev)
+    assert len(prepared.upsample(src, tgt, {"post2012": 3, "post2012/devtest": 1})[0]) == len(
+        src
+    ) + 2 * (len(post) - dev)
     with pytest.raises(DataError, match="data.upsample names wikipedia, not among"):
         prepared.upsample(src, tgt, {"wikipedia": 2})

@@ -21,11 +21,11 @@ def translator(tiny_bundle: Path) -> Translator:
 ODD_INPUTS = [
     "",
     "   ",
-    "एक\u200dआदमी\u200c सड़क पर",        # zero-width joiner and non-joiner
-    "लाल कार 🚗🙂 और नीला आसमान",          # emoji
+    "एक\u200dआदमी\u200c सड़क पर",  # zero-width joiner and non-joiner
+    "लाल कार 🚗🙂 और नीला आसमान",  # emoji
     "वह London में Tamil சினிமா देखता है",  # mixed scripts
     "control\x07chars\x00here\tएक",
-    "\ufeffबाएं",                            # byte-order mark
+    "\ufeffबाएं",  # byte-order mark
     "।।।॥",
 ]
 
@@ -61,14 +61,17 @@ def test_stream_keeps_order_and_count(translator: Translator) -> None:
 
 def _cli(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
     seq2seq = Path(sys.executable).parent / "seq2seq"
-    return subprocess.run([str(seq2seq), *args], input=stdin, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [str(seq2seq), *args], input=stdin, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_cli_stdin_streaming(tiny_bundle: Path, translator: Translator) -> None:
-    lines = [f"{n} नीला आसमान" if n % 5 else "" for n in range(700)]   # > one 512-line chunk
-    result = _cli(["translate", "--model", str(tiny_bundle), "--beam", "3"],
-                  "".join(line + "\n" for line in lines))
+    lines = [f"{n} नीला आसमान" if n % 5 else "" for n in range(700)]  # > one 512-line chunk
+    result = _cli(
+        ["translate", "--model", str(tiny_bundle), "--beam", "3"],
+        "".join(line + "\n" for line in lines),
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout.split("\n")[:-1]
     assert len(out) == len(lines)
@@ -80,8 +83,20 @@ def test_cli_json_nbest_and_output_file(tiny_bundle: Path, tmp_path: Path) -> No
     src = tmp_path / "in.hi"
     src.write_text("एक आदमी\nलाल कार\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    result = _cli(["translate", "--model", str(tiny_bundle), "--input", str(src),
-                   "--output", str(out), "--nbest", "3", "--json"])
+    result = _cli(
+        [
+            "translate",
+            "--model",
+            str(tiny_bundle),
+            "--input",
+            str(src),
+            "--output",
+            str(out),
+            "--nbest",
+            "3",
+            "--json",
+        ]
+    )
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["source"] for r in rows] == ["एक आदमी", "लाल कार"]
