@@ -24,8 +24,9 @@ import pytorch_lightning as pl
 import torch
 
 from seq2seq.config import config_from_dict
-from seq2seq.data import Batch, PreparedPair
+from seq2seq.data import Batch
 from seq2seq.evaluate import translate_and_score
+from seq2seq.prepared import PreparedPair
 from seq2seq.train import train
 from seq2seq.translate import Translator
 

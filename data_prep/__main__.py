@@ -14,7 +14,7 @@ from data_prep.catalog import CORPORA, PAIRS
 from data_prep.clean import LengthLimits
 from data_prep.pipeline import PrepareOptions, prepare
 from data_prep.tokenizer import TokenizerSpec
-from seq2seq.errors import Seq2SeqError
+from indic_common.errors import Seq2SeqError
 
 MIRROR_ENV = "INDIC_SEQ2SEQ_MIRROR"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from seq2seq.errors import DataError
+from indic_common.errors import DataError
 
 PAIRS = ("hi-en", "ta-en", "bn-en")
 

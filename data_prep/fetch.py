@@ -18,8 +18,8 @@ from pathlib import Path
 import datasets
 
 from data_prep.catalog import Corpus, pair_langs
-from seq2seq.errors import DataError
-from seq2seq.textfile import iter_lines
+from indic_common.errors import DataError
+from indic_common.textfile import iter_lines
 
 log = logging.getLogger(__name__)
 

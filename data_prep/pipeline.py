@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
 import statistics
 import uuid
 from collections.abc import Iterator
@@ -26,18 +24,13 @@ import datasets
 from tqdm.auto import tqdm
 
 from data_prep.catalog import RECIPES, Take, get_corpus, pair_langs
-from data_prep.clean import (
-    IndicNormalizer,
-    LengthLimits,
-    has_bad_ratio,
-    is_empty,
-    is_too_long,
-    normalize_en,
-)
+from data_prep.clean import LengthLimits, has_bad_ratio, is_empty, is_too_long
 from data_prep.fetch import fetch
 from data_prep.split import Deduplicator, HeldOut, carve
 from data_prep.tokenizer import TokenizerSpec, train_sentencepiece
-from seq2seq.errors import DataError
+from indic_common.atomic import atomic_dir, remove_stale
+from indic_common.errors import DataError
+from indic_common.normalize import IndicNormalizer, normalize_en
 
 log = logging.getLogger(__name__)
 
@@ -218,16 +211,6 @@ def _write_held_out(folder: Path, name: str, ds: datasets.Dataset, indic_lang: s
     }
 
 
-def _replace_dir(tmp: Path, final: Path) -> None:
-    """Move a finished folder into place; an older one is swapped out first, then removed."""
-    old = final.with_name(f".{final.name}.old-{os.getpid()}")
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old.exists():
-        shutil.rmtree(old)
-
-
 def prepare(pair: str, out_root: Path, options: PrepareOptions = PrepareOptions()) -> Path:
     """Prepare `out_root/<pair>/`; nothing appears there until every file is written."""
     indic_lang, en_lang = pair_langs(pair)
@@ -241,12 +224,10 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions = PrepareOptions(
     for take in train_takes + recipe.dev + tuple(recipe.tests.values()):
         get_corpus(pair, take.corpus)  # unknown names fail before any work
     prep = _Prep(pair, options)
-    out_root.mkdir(parents=True, exist_ok=True)
+    for stale in remove_stale(out_root):
+        log.info("removed %s, left behind by a killed run", stale)
     final = out_root / pair
-    tmp = out_root / f".{pair}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with atomic_dir(final) as tmp:
         dev, prep.stats["dev"]["parts"] = prep.held_out_set(recipe.dev, "dev")
         tests = {}
         for name, take in recipe.tests.items():
@@ -298,9 +279,6 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions = PrepareOptions(
         (tmp / "stats.json").write_text(
             json.dumps(prep.stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        _replace_dir(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     log.info("prepared %s: %d training pairs", final, prep.stats["train"]["pairs"])
     return final
 

@@ -10,12 +10,9 @@ from typing import Literal
 
 import sentencepiece as spm
 
-log = logging.getLogger(__name__)
+from indic_common.special import BOS_ID, EOS_ID, LANG_TAGS, PAD_ID, UNK_ID
 
-# Fixed ids shared by every model: the model code relies on them (seq2seq.vocab).
-PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
-# Target-language tags, reserved now so a later multilingual model can prepend `<2hi>` etc.
-LANG_TAGS = ("<2en>", "<2hi>", "<2ta>", "<2bn>")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +22,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
+from indic_common.atomic import atomic_dir, remove_stale
+from indic_common.errors import BundleError, ConfigError
 from seq2seq.config import ExperimentConfig, config_from_dict, config_to_json
-from seq2seq.errors import BundleError, ConfigError
 from seq2seq.model import Seq2Seq
 from seq2seq.vocab import Vocab
 
@@ -63,11 +62,8 @@ def save_bundle(
     info: dict,
 ) -> Path:
     """Write a bundle folder atomically; `info` adds training facts (steps, dev BLEU, ...)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    remove_stale(path.parent)
+    with atomic_dir(path) as tmp:
         save_model(model, str(tmp / "model.safetensors"))
         (tmp / "config.json").write_text(config_to_json(cfg) + "\n", encoding="utf-8")
         (tmp / "src.spm.model").write_bytes(src_vocab.model_proto)
@@ -88,13 +84,6 @@ def save_bundle(
         (tmp / "metadata.json").write_text(
             json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
-        if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return path
 
 

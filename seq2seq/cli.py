@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from seq2seq.errors import ConfigError, Seq2SeqError
-from seq2seq.textfile import decode_lines, iter_lines
+from indic_common.atomic import open_atomic
+from indic_common.errors import ConfigError, Seq2SeqError
+from indic_common.textfile import decode_lines, iter_lines
 
 
 class _Parser(argparse.ArgumentParser):
@@ -148,14 +148,8 @@ def run_translate(args: argparse.Namespace) -> int:
         return 0
     stream = translator.translate_stream(_input_lines(args))
     if args.output:
-        out = Path(args.output)
-        tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-        try:
-            with tmp.open("w", encoding="utf-8") as f:
-                _write_all(stream, f, args.json, nbest)
-            os.replace(tmp, out)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with open_atomic(Path(args.output)) as f:
+            _write_all(stream, f, args.json, nbest)
     else:
         _write_all(stream, sys.stdout, args.json, nbest)
     return 0

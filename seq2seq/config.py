@@ -16,7 +16,7 @@ from typing import Any, Literal
 import dacite
 import yaml
 
-from seq2seq.errors import ConfigError
+from indic_common.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import NamedTuple
 
-from seq2seq.data import PreparedPair
+from indic_common.textfile import read_lines
 from seq2seq.metrics import Score, check_streams, corpus_scores, length_ratio
-from seq2seq.textfile import read_lines
+from seq2seq.prepared import PreparedPair
 from seq2seq.translate import Translator
 
 log = logging.getLogger(__name__)

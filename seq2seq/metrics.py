@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sacrebleu.metrics import BLEU, CHRF
 
-from seq2seq.errors import DataError
+from indic_common.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from indic_common.special import PAD_ID
 from seq2seq.config import ModelConfig
-from seq2seq.vocab import PAD_ID
 
 
 class Memory(NamedTuple):

@@ -17,8 +17,6 @@ with matplotlib here) or among the system fonts matplotlib knows (e.g. Debian's 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +28,8 @@ from matplotlib import font_manager, ft2font
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from seq2seq.errors import ConfigError, DataError
+from indic_common.atomic import open_atomic
+from indic_common.errors import ConfigError, DataError
 
 try:  # pip font packages; without them, fonts come from the system
     import fontpkg
@@ -223,14 +222,8 @@ def plot_attention(
     fig.colorbar(image, cax=cax).ax.tick_params(labelsize=FONT_SIZE - 2)
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")  # same folder: atomic
-    try:
-        with tmp.open("xb") as out:  # unlike mkstemp's 0600, the mode follows the umask
-            fig.savefig(out, format=fmt, bbox_inches="tight", pad_inches=0.1)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with open_atomic(path, binary=True) as out:
+        fig.savefig(out, format=fmt, bbox_inches="tight", pad_inches=0.1)
     log.info("wrote %d x %d attention map to %s", n_tgt, n_src, path)
     return path
 

@@ -19,8 +19,8 @@ import random
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from seq2seq.data import PreparedPair
 from seq2seq.evaluate import translate_and_score
+from seq2seq.prepared import PreparedPair
 from seq2seq.translate import Translator
 
 log = logging.getLogger(__name__)

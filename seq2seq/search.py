@@ -8,13 +8,14 @@ device synchronisation per step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
+from indic_common.special import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.model import Seq2Seq
-from seq2seq.vocab import BOS_ID, EOS_ID, PAD_ID
 
 _CHECK_EVERY = 4
 
@@ -228,3 +229,14 @@ def pad_ids(seqs: list[list[int]], device: str | torch.device = "cpu") -> tuple[
     for i, s in enumerate(seqs):
         ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
     return ids.to(device), torch.tensor([len(s) for s in seqs], dtype=torch.long)
+
+
+def strip_ids(ids: Sequence[int]) -> list[int]:
+    """Piece ids up to (not including) the first EOS, without padding."""
+    out = []
+    for i in ids:
+        if i == EOS_ID:
+            break
+        if i != PAD_ID:
+            out.append(i)
+    return out

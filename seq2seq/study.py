@@ -21,10 +21,10 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from seq2seq.data import PreparedPair
-from seq2seq.errors import ConfigError
+from indic_common.errors import ConfigError
 from seq2seq.metrics import corpus_scores
 from seq2seq.plots import plot_attention
+from seq2seq.prepared import PreparedPair
 from seq2seq.translate import Translator
 
 log = logging.getLogger(__name__)

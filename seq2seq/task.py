@@ -13,23 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from indic_common.special import PAD_ID
 from seq2seq.config import DecodeConfig, TrainConfig
 from seq2seq.data import Batch
 from seq2seq.metrics import corpus_bleu
 from seq2seq.model import Seq2Seq
-from seq2seq.search import greedy_search
-from seq2seq.vocab import EOS_ID, PAD_ID
-
-
-def strip_ids(ids: Sequence[int]) -> list[int]:
-    """Piece ids up to (not including) the first EOS, without padding."""
-    out = []
-    for i in ids:
-        if i == EOS_ID:
-            break
-        if i != PAD_ID:
-            out.append(i)
-    return out
+from seq2seq.search import greedy_search, strip_ids
 
 
 class TranslationTask(pl.LightningModule):

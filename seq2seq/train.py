@@ -16,10 +16,10 @@ import torch
 from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
+from indic_common.errors import ConfigError
 from seq2seq.bundle import save_bundle
 from seq2seq.config import DecodeConfig, ExperimentConfig, TrainConfig, config_to_json, run_name
 from seq2seq.data import TranslationData
-from seq2seq.errors import ConfigError
 from seq2seq.model import Seq2Seq
 from seq2seq.task import TranslationTask
 

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from data_prep.clean import IndicNormalizer, normalize_en
+from indic_common.errors import BundleError
+from indic_common.normalize import IndicNormalizer, normalize_en
 from seq2seq.bundle import Bundle, load_bundle
 from seq2seq.config import DecodeConfig
-from seq2seq.errors import BundleError
-from seq2seq.search import SearchResult, beam_search, greedy_search, pad_ids
-from seq2seq.task import strip_ids
+from seq2seq.search import SearchResult, beam_search, greedy_search, pad_ids, strip_ids
 
 # Sentence ends: Latin punctuation and the danda / double danda.
 _SENTENCE_END = re.compile(r"(?<=[.!?।॥])\s+")

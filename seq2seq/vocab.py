@@ -6,10 +6,8 @@ from pathlib import Path
 
 import sentencepiece as spm
 
-from seq2seq.errors import BundleError
-
-# Fixed by data_prep.tokenizer when the models are trained.
-PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+from indic_common.errors import BundleError
+from indic_common.special import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
 
 class Vocab:

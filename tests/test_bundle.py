@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from indic_common.errors import BundleError
 from seq2seq.bundle import load_bundle, save_bundle
-from seq2seq.errors import BundleError
 from seq2seq.search import pad_ids
 
 

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from data_prep.clean import (
-    IndicNormalizer,
-    LengthLimits,
-    has_bad_ratio,
-    is_empty,
-    is_too_long,
-    normalize_en,
-)
+from data_prep.clean import LengthLimits, has_bad_ratio, is_empty, is_too_long
+from indic_common.normalize import IndicNormalizer, normalize_en
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from indic_common.errors import ConfigError
 from seq2seq.config import load_config, run_name
-from seq2seq.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 

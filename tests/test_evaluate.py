@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from seq2seq.errors import DataError
+from indic_common.errors import DataError
 from seq2seq.evaluate import evaluate_files, evaluate_split
 from seq2seq.translate import Translator
 

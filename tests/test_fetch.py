@@ -11,7 +11,7 @@ import pytest
 
 from data_prep.catalog import Corpus, HubSource, UrlSource
 from data_prep.fetch import fetch
-from seq2seq.errors import DataError
+from indic_common.errors import DataError
 
 PAIRS = [
     ("यह एक इनडोर दृश्य है", "it is an indoor scene"),

@@ -7,10 +7,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from indic_common.special import PAD_ID
 from seq2seq.config import ModelConfig
 from seq2seq.data import EncodedCorpus, collate
 from seq2seq.model import Seq2Seq
-from seq2seq.vocab import PAD_ID, Vocab
+from seq2seq.vocab import Vocab
 
 
 def _model(attention: str, **kw) -> Seq2Seq:

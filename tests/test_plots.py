@@ -16,7 +16,7 @@ from matplotlib.font_manager import FontProperties, findfont, get_font
 from matplotlib.textpath import TextToPath
 from PIL import Image
 
-from seq2seq.errors import ConfigError, DataError
+from indic_common.errors import ConfigError, DataError
 from seq2seq.plots import LATIN, SCRIPTS, font_families, label_script, plot_attention
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

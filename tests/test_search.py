@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from indic_common.special import EOS_ID, PAD_ID
 from seq2seq.bundle import load_bundle
 from seq2seq.search import (
     beam_search,
@@ -18,7 +19,6 @@ from seq2seq.search import (
     repeated_ngrams,
 )
 from seq2seq.translate import Translator
-from seq2seq.vocab import EOS_ID, PAD_ID
 
 
 @pytest.fixture(scope="module")

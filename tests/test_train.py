@@ -15,8 +15,8 @@ import torch
 import yaml
 from conftest import tiny_config
 
-from seq2seq.data import PreparedPair
-from seq2seq.errors import ConfigError, DataError
+from indic_common.errors import ConfigError, DataError
+from seq2seq.prepared import PreparedPair
 from seq2seq.train import train
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from seq2seq.errors import DataError
+from indic_common.errors import DataError
 
 
 def decode_lines(raw_lines: Iterable[bytes], name: str) -> Iterator[str]:

@@ -1,0 +1,6 @@
+"""Reserved SentencePiece ids and pieces, fixed when a tokenizer is trained and relied on by
+the model and the search."""
+
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+# Target-language tags, reserved so that a multilingual model can prepend `<2hi>` etc.
+LANG_TAGS = ("<2en>", "<2hi>", "<2ta>", "<2bn>")

@@ -1,0 +1,77 @@
+"""A prepared-data folder (`data/<pair>/`, written by `python -m data_prep`): its text files,
+references and tokenizers. Plain file reading: no training code is imported."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from indic_common.errors import DataError
+from seq2seq.vocab import Vocab
+
+log = logging.getLogger(__name__)
+
+
+class PreparedPair:
+    """A prepared-data folder (`data/<pair>/`, written by `python -m data_prep`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        meta_path = root / "meta.json"
+        if not meta_path.is_file():
+            raise DataError(
+                f"{root}: no prepared data (meta.json missing); run "
+                f"`make data PAIR={root.name}` or `python -m data_prep {root.name}`"
+            )
+        self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+
+    def vocab(self, lang: str) -> Vocab:
+        """The SentencePiece model of one language."""
+        return Vocab.from_file(self.root / self.meta["tokenizer"][lang])
+
+    def read(self, name: str, lang: str) -> list[str]:
+        """Lines of `<name>.<lang>`, e.g. ("train", "hi") or ("test-post2012", "en.2")."""
+        path = self.root / f"{name}.{lang}"
+        if not path.is_file():
+            raise DataError(
+                f"{path}: file missing from the prepared data; run "
+                f"`make data PAIR={self.root.name}` again"
+            )
+        return path.read_text(encoding="utf-8").split("\n")[:-1]
+
+    def references(self, name: str, tgt_lang: str) -> list[list[str]]:
+        """Reference streams of a dev/test set: the English side may have several."""
+        if tgt_lang != "en":
+            return [self.read(name, tgt_lang)]
+        n = self.meta["dev" if name == "dev" else "tests"]
+        n_refs = n["en_refs"] if name == "dev" else n[name.removeprefix("test-")]["en_refs"]
+        return [self.read(name, "en" if k == 0 else f"en.{k}") for k in range(n_refs)]
+
+    def upsample(
+        self, src: list[str], tgt: list[str], times: dict[str, int]
+    ) -> tuple[list[str], list[str]]:
+        """Repeat some training pairs `times[key]` times; a key names a line of `train.origin`
+        (corpus/split, e.g. post2012/dev) or a whole corpus (post2012). The exact name wins."""
+        origin = self.read("train", "origin")
+        if len(origin) != len(src):
+            raise DataError(
+                f"{self.root}/train.origin has {len(origin)} lines for {len(src)} "
+                f"training pairs; run `make data PAIR={self.root.name}` again"
+            )
+        names = sorted(set(origin))
+        known = set(names) | {name.split("/")[0] for name in names}
+        unknown = sorted(set(times) - known)
+        if unknown:
+            raise DataError(
+                f"data.upsample names {', '.join(unknown)}, not among the training "
+                f"parts of {self.root} ({', '.join(names)})"
+            )
+        repeat = {name: times.get(name, times.get(name.split("/")[0], 1)) for name in names}
+        index = [i for i, name in enumerate(origin) for _ in range(repeat[name])]
+        log.info("upsampled %s: %d -> %d training pairs", times, len(src), len(index))
+        return [src[i] for i in index], [tgt[i] for i in index]
+
+    def test_sets(self) -> list[str]:
+        """Names of the test sets, e.g. ["test-post2012", "test-vg"]."""
+        return [f"test-{name}" for name in self.meta["tests"]]
