@@ -159,7 +159,7 @@ def decode_test_set(args: argparse.Namespace, bundle: Path) -> dict:
         "metadata": json.loads((bundle / "metadata.json").read_text()),
     }
     for name, beam, batch in (("greedy", 1, args.batch_size), ("beam5", 5, args.batch_size)):
-        translator = Translator.from_bundle(bundle, beam_size=beam, batch_size=batch)
+        translator = Translator.load(bundle, beam_size=beam, batch_size=batch)
         scored = translate_and_score(translator, src, refs)
         scores = {s.name: s.score for s in scored.scores}
         out[name] = {

@@ -4,13 +4,23 @@ Only `seq2seq/cli.py` and `data_prep/__main__.py` turn them into a one-line mess
 exit status.
 """
 
+from __future__ import annotations
+
 
 class Seq2SeqError(Exception):
     """Base class of every error a user can fix."""
 
 
 class ConfigError(Seq2SeqError):
-    """A config file, an override or a command-line option is wrong."""
+    """A config file, an override or a command-line option is wrong.
+
+    `key` names the config field at fault (e.g. "length_penalty") when there is one, so that
+    the command line can name its own option instead.
+    """
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class DataError(Seq2SeqError):

@@ -1,13 +1,23 @@
 """Experiment configuration: YAML -> frozen, typed dataclasses. The only module that reads YAML.
 
-cfg = load_config(Path("configs/hi-en.yaml"), ["train.max_steps=50"])
-Seq2Seq(cfg.model, src_vocab, tgt_vocab); TranslationTask(model, cfg.train, cfg.decode)
+    cfg = load_config(Path("configs/hi-en.yaml"), ["train.max_steps=50", "name=hi-en-short"])
+    Seq2Seq(cfg.model, src_vocab, tgt_vocab); TranslationTask(model, cfg.train, cfg.decode)
+
+A config file may name a base (`base: _recipe.yaml`, or a list of them, relative to the file):
+the bases are read first, then the file's own keys replace theirs, key by key inside each
+section (`decode.beam_size` replaces only that key; a dict-valued key such as
+`data.upsample` is replaced whole). Bases may have bases; a cycle is an error. Nothing below
+this module sees inheritance: the merged dict is what the dataclasses are built from.
+
+Every value is checked when its dataclass is built (`__post_init__`), however it is built:
+from YAML, from a bundle's config.json, or with `dataclasses.replace`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +28,38 @@ import yaml
 
 from indic_common.errors import ConfigError
 
+LANGS = ("en", "hi", "ta", "bn")
+
+
+class _Checked:
+    """Checks shared by the sections: every float finite, named numbers positive."""
+
+    SECTION = ""
+    POSITIVE: tuple[str, ...] = ()
+
+    def _fail(self, key: str, message: str) -> None:
+        raise ConfigError(f"{self.SECTION}.{key} {message}", key=key)
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                self._fail(f.name, f"must be a finite number (got {value})")
+        for key in self.POSITIVE:
+            if getattr(self, key) <= 0:
+                self._fail(key, f"must be positive (got {getattr(self, key)})")
+        self.check()
+
+    def check(self) -> None:
+        """Checks of one section beyond finiteness and positivity."""
+
 
 @dataclass(frozen=True)
-class DataConfig:
+class DataConfig(_Checked):
     """Where the prepared data is and how it is batched."""
+
+    SECTION = "data"
+    POSITIVE = ("batch_tokens", "max_len", "dev_max_sents")
 
     src_lang: str = "hi"
     tgt_lang: str = "en"
@@ -34,6 +72,21 @@ class DataConfig:
     # post2012/dev: 3, or a whole corpus, post2012: 3) to weigh a small in-domain corpus
     # against a large out-of-domain one.
     upsample: dict[str, int] = field(default_factory=dict)
+
+    def check(self) -> None:
+        if (
+            self.src_lang not in LANGS
+            or self.tgt_lang not in LANGS
+            or "en" not in (self.src_lang, self.tgt_lang)
+            or self.src_lang == self.tgt_lang
+        ):
+            self._fail(
+                "src_lang/tgt_lang",
+                f"must be en and one of hi, ta, bn (got {self.src_lang!r} -> {self.tgt_lang!r})",
+            )
+        for corpus, times in self.upsample.items():
+            if times < 1:
+                self._fail(f"upsample.{corpus}", f"must be 1 or more repeats (got {times})")
 
     @property
     def pair(self) -> str:
@@ -48,8 +101,11 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(_Checked):
     """Sizes and options of the encoder-decoder."""
+
+    SECTION = "model"
+    POSITIVE = ("emb_dim", "hidden_dim", "enc_layers", "dec_layers", "attn_dim")
 
     emb_dim: int = 256
     hidden_dim: int = 256  # per direction in the encoder; the decoder's size
@@ -61,10 +117,17 @@ class ModelConfig:
     tie_output: bool = False  # target embedding shares weights with the softmax layer
     share_embeddings: bool = False  # source and target embeddings shared (joint vocabulary)
 
+    def check(self) -> None:
+        if not 0.0 <= self.dropout < 1.0:
+            self._fail("dropout", f"must be in [0, 1) (got {self.dropout})")
+
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(_Checked):
     """Optimisation, schedule, checkpoints and hardware."""
+
+    SECTION = "train"
+    POSITIVE = ("max_steps", "max_epochs", "lr", "val_every_steps", "log_every_steps")
 
     seed: int = 1
     max_steps: int = 20000
@@ -88,22 +151,56 @@ class TrainConfig:
     precision: str = "32-true"  # or bf16-mixed
     threads: int | None = None  # torch intra-op threads on CPU (None: torch's default)
     log_every_steps: int = 50
-    run_dir: str = "runs"  # checkpoints and logs: <run_dir>/<direction>/
-    output_dir: str = "models"  # the bundle: <output_dir>/<direction>/
+    run_dir: str = "runs"  # checkpoints and logs: <run_dir>/<name>/
+    output_dir: str = "models"  # the bundle: <output_dir>/<name>/
+
+    def check(self) -> None:
+        if self.max_time_minutes is not None and self.max_time_minutes <= 0:
+            self._fail("max_time_minutes", f"must be positive (got {self.max_time_minutes})")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            self._fail("label_smoothing", f"must be in [0, 1) (got {self.label_smoothing})")
 
 
 @dataclass(frozen=True)
-class DecodeConfig:
+class DecodeConfig(_Checked):
     """Search settings used for dev BLEU, evaluation and translation."""
 
-    beam_size: int = 5
-    length_penalty: float = 1.0  # GNMT alpha; 0 turns it off
+    SECTION = "decode"
+    POSITIVE = ("beam_size", "batch_size", "nbest", "max_len_ratio")
+
+    beam_size: int = 5  # 1: greedy search
+    length_penalty: float = 1.0  # GNMT alpha, Wu et al. (2016) eq. (14); 0 turns it off
     max_len_ratio: float = 1.5  # output at most ratio * source length + offset pieces
     max_len_offset: int = 10
     min_len_ratio: float = 0.0  # no EOS before ratio * source length pieces; 0: off
     no_repeat_ngram: int = 0  # ban repeating any n-gram of this many pieces; 0: off
     batch_size: int = 64  # sentences per decoding batch
     nbest: int = 1
+
+    def check(self) -> None:
+        if self.length_penalty < 0:
+            self._fail("length_penalty", f"must be 0 (off) or more (got {self.length_penalty})")
+        if self.max_len_offset < 0:
+            self._fail("max_len_offset", f"must be 0 or more (got {self.max_len_offset})")
+        if self.no_repeat_ngram < 0:
+            self._fail("no_repeat_ngram", f"must be 0 (off) or more (got {self.no_repeat_ngram})")
+        if not 0.0 <= self.min_len_ratio < self.max_len_ratio:
+            self._fail(
+                "min_len_ratio",
+                f"must be 0 or more and below max_len_ratio {self.max_len_ratio} "
+                f"(got {self.min_len_ratio})",
+            )
+        if self.nbest > self.beam_size:
+            self._fail(
+                "nbest",
+                f"({self.nbest}) cannot exceed beam_size ({self.beam_size}); "
+                "ask for a beam at least as large",
+            )
+
+    @property
+    def greedy(self) -> bool:
+        """True when the settings ask for greedy search (beam 1, one hypothesis)."""
+        return self.beam_size == 1 and self.nbest == 1
 
 
 @dataclass(frozen=True)
@@ -117,90 +214,28 @@ class ExperimentConfig:
     decode: DecodeConfig = field(default_factory=DecodeConfig)
 
 
+SECTIONS = ("data", "model", "train", "decode")
+
+
 def run_name(cfg: ExperimentConfig) -> str:
     """The experiment's folder name: `name` if set, else the direction (e.g. hi-en)."""
     return cfg.name or cfg.data.direction
 
 
-def _set_dotted(raw: dict, key: str, value: Any, origin: str) -> None:
-    parts = key.split(".")
-    if len(parts) < 2 or not all(parts):
-        raise ConfigError(f"override {origin!r}: write SECTION.KEY=VALUE, e.g. train.max_steps=50")
-    node = raw
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"override {origin!r}: {part} is not a section")
-    node[parts[-1]] = value
-
-
 def config_from_dict(raw: dict, origin: str) -> ExperimentConfig:
-    """Build a config from plain data; unknown keys and wrong types raise ConfigError."""
+    """Build a config from plain data; unknown keys, wrong types and bad values raise
+    ConfigError naming `origin` and the key."""
     try:
-        cfg = dacite.from_dict(
+        return dacite.from_dict(
             ExperimentConfig, raw, config=dacite.Config(strict=True, cast=[tuple])
         )
     except dacite.DaciteError as e:
         raise ConfigError(f"{origin}: {e}") from None
-    _check(cfg, origin)
-    return cfg
+    except ConfigError as e:
+        raise ConfigError(f"{origin}: {e}", key=e.key) from None
 
 
-def _check(cfg: ExperimentConfig, origin: str) -> None:
-    langs = ("en", "hi", "ta", "bn")
-    d = cfg.data
-    if (
-        d.src_lang not in langs
-        or d.tgt_lang not in langs
-        or "en" not in (d.src_lang, d.tgt_lang)
-        or d.src_lang == d.tgt_lang
-    ):
-        raise ConfigError(
-            f"{origin}: data.src_lang/tgt_lang must be en and one of hi, ta, bn "
-            f"(got {d.src_lang!r} -> {d.tgt_lang!r})"
-        )
-    positive = {
-        "data.batch_tokens": d.batch_tokens,
-        "data.max_len": d.max_len,
-        "model.emb_dim": cfg.model.emb_dim,
-        "model.hidden_dim": cfg.model.hidden_dim,
-        "model.enc_layers": cfg.model.enc_layers,
-        "model.dec_layers": cfg.model.dec_layers,
-        "train.max_steps": cfg.train.max_steps,
-        "train.lr": cfg.train.lr,
-        "train.val_every_steps": cfg.train.val_every_steps,
-        "decode.beam_size": cfg.decode.beam_size,
-        "decode.batch_size": cfg.decode.batch_size,
-        "decode.nbest": cfg.decode.nbest,
-    }
-    for key, value in positive.items():
-        if value <= 0:
-            raise ConfigError(f"{origin}: {key} must be positive (got {value})")
-    for corpus, times in d.upsample.items():
-        if times < 1:
-            raise ConfigError(
-                f"{origin}: data.upsample.{corpus} must be a whole number of "
-                f"repeats, 1 or more (got {times})"
-            )
-    if not 0.0 <= cfg.model.dropout < 1.0:
-        raise ConfigError(f"{origin}: model.dropout must be in [0, 1) (got {cfg.model.dropout})")
-    if (
-        cfg.decode.no_repeat_ngram < 0
-        or not 0.0 <= cfg.decode.min_len_ratio < cfg.decode.max_len_ratio
-    ):
-        raise ConfigError(
-            f"{origin}: decode.no_repeat_ngram must be 0 or more and "
-            "decode.min_len_ratio between 0 and decode.max_len_ratio"
-        )
-    if cfg.decode.nbest > cfg.decode.beam_size:
-        raise ConfigError(
-            f"{origin}: decode.nbest ({cfg.decode.nbest}) cannot exceed "
-            f"decode.beam_size ({cfg.decode.beam_size})"
-        )
-
-
-def load_config(path: Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
-    """Read a YAML config and apply `SECTION.KEY=VALUE` overrides."""
+def _read_yaml(path: Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found (see configs/ for the shipped ones)")
     try:
@@ -208,19 +243,92 @@ def load_config(path: Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid YAML: {str(e).splitlines()[0]}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected sections data/model/train/decode at the top level")
+        raise ConfigError(f"{path}: expected base/name/data/model/train/decode at the top level")
+    for section in SECTIONS:
+        if not isinstance(raw.get(section, {}), dict):
+            raise ConfigError(f"{path}: {section} must be a section of KEY: VALUE lines")
+    return raw
+
+
+def _merge(base: dict, child: dict) -> dict:
+    """The child's keys over the base's: sections key by key, everything else whole."""
+    out = {key: dict(value) if key in SECTIONS else value for key, value in base.items()}
+    for key, value in child.items():
+        if key in SECTIONS and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
+
+
+def resolve(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
+    """Read a config file and its bases into one plain dict (the `base` key removed)."""
+    real = path.resolve()
+    if real in _chain:
+        cycle = " -> ".join(str(p) for p in (*_chain, real))
+        raise ConfigError(f"{path}: its bases form a cycle ({cycle}); remove one base key")
+    raw = _read_yaml(path)
+    bases = raw.pop("base", [])
+    bases = [bases] if isinstance(bases, str) else bases
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise ConfigError(f"{path}: base must be a file name or a list of file names")
+    merged: dict = {}
+    for base in bases:
+        merged = _merge(merged, resolve(path.parent / base, (*_chain, real)))
+    return _merge(merged, raw)
+
+
+def _parse_value(text: str) -> Any:
+    value = yaml.safe_load(text)
+    if isinstance(value, str):  # YAML 1.1 reads 1e-3 and nan as strings
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def apply_overrides(raw: dict, overrides: Sequence[str]) -> dict:
+    """Apply `KEY=VALUE` (top level, e.g. name=x) and `SECTION.KEY=VALUE` overrides."""
+    raw = _merge(raw, {})
     for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep:
+        key, sep, value = (part.strip() for part in item.partition("="))
+        parts = key.split(".")
+        if not sep or not all(parts) or len(parts) > 2 or parts[0] == "base":
             raise ConfigError(
-                f"override {item!r}: write SECTION.KEY=VALUE, e.g. train.max_steps=50"
+                f"override {item!r}: write KEY=VALUE or SECTION.KEY=VALUE, "
+                "e.g. name=hi-en-long or train.max_steps=50"
             )
-        _set_dotted(raw, key.strip(), yaml.safe_load(value), item)
-    return config_from_dict(
-        raw, str(path) + (f" (with overrides {' '.join(overrides)})" if overrides else "")
-    )
+        if len(parts) == 1 and parts[0] in SECTIONS:
+            raise ConfigError(f"override {item!r}: {key} is a section; write {key}.KEY=VALUE")
+        if len(parts) == 2 and parts[0] not in SECTIONS:
+            raise ConfigError(
+                f"override {item!r}: {parts[0]} is not a section ({', '.join(SECTIONS)})"
+            )
+        if len(parts) == 1:
+            raw[key] = _parse_value(value)
+        else:
+            raw.setdefault(parts[0], {})[parts[1]] = _parse_value(value)
+    return raw
+
+
+def load_config(path: Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """Read a YAML config with its bases and apply overrides (see `apply_overrides`)."""
+    raw = apply_overrides(resolve(path), overrides)
+    with_overrides = f" (with overrides {' '.join(overrides)})" if overrides else ""
+    return config_from_dict(raw, f"{path}{with_overrides}")
+
+
+def config_to_dict(cfg: ExperimentConfig) -> dict:
+    """The resolved config as plain data."""
+    return dataclasses.asdict(cfg)
 
 
 def config_to_json(cfg: ExperimentConfig) -> str:
-    """The resolved config as JSON, for the model bundle."""
-    return json.dumps(dataclasses.asdict(cfg), indent=2)
+    """The resolved config as JSON, for the run folder and the model bundle."""
+    return json.dumps(config_to_dict(cfg), indent=2)
+
+
+def config_to_yaml(cfg: ExperimentConfig) -> str:
+    """The resolved config as YAML, every key written out (`seq2seq config`)."""
+    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)

@@ -1,15 +1,21 @@
-"""evaluate(): translate a test set and score it against every reference with sacrebleu."""
+"""The one scoring path: translate a test set, score it with sacrebleu, write the hypotheses
+next to the scores. `seq2seq evaluate`, `report` and `study` all go through
+`translate_and_score`; `score_hypotheses` scores any subset of its output (study's buckets).
+
+For every test set `<name>`, the output folder gets `<name>.hyp` (one translation a line) and
+`<name>.json` (scores with their sacrebleu signatures, decode settings, timing).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import time
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NamedTuple
 
+from indic_common.atomic import write_text
 from indic_common.textfile import read_lines
 from seq2seq.metrics import Score, check_streams, corpus_scores, length_ratio
 from seq2seq.prepared import PreparedPair
@@ -18,95 +24,129 @@ from seq2seq.translate import Translator
 log = logging.getLogger(__name__)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+@dataclass(frozen=True)
+class Scores:
+    """Corpus scores of hypotheses against one or more reference streams."""
 
-
-class Scored(NamedTuple):
-    """A test set translated and scored: what evaluate's and report's pages are made of."""
-
-    hyps: list[str]
-    scores: list[Score]  # BLEU, chrF++ (case-sensitive)
+    bleu: Score
+    chrf: Score  # chrF++ (character n-grams and word 2-grams)
     bleu_lowercase: Score
-    seconds: float  # decoding time
     length_ratio: float  # hypothesis words over first-reference words
     empty: int  # empty hypotheses (a decoding bug if not 0)
 
 
-def translate_and_score(translator: Translator, src: list[str], refs: list[list[str]]) -> Scored:
-    """Translate `src` with the translator's settings and score it against every reference."""
-    start = time.monotonic()
-    hyps = [t.best for t in translator.translate_batch(src)]
-    seconds = time.monotonic() - start
-    return Scored(
-        hyps,
-        corpus_scores(hyps, refs),
+@dataclass(frozen=True)
+class TestScore:
+    """One test set translated and scored."""
+
+    name: str
+    hyps: list[str]
+    scores: Scores
+    references: list[str]  # the reference files (or names)
+    seconds: float  # decoding time
+    hypotheses_file: Path | None
+
+    def summary(self) -> dict:
+        """The JSON-ready facts of this result, without the hypotheses."""
+        s = self.scores
+        return {
+            "test_set": self.name,
+            "sentences": len(self.hyps),
+            "references": self.references,
+            "BLEU": s.bleu.score,
+            "chrF++": s.chrf.score,
+            "BLEU_lc": s.bleu_lowercase.score,
+            "length_ratio": s.length_ratio,
+            "empty": s.empty,
+            "seconds": round(self.seconds, 2),
+            "signatures": {
+                "BLEU": s.bleu.signature,
+                "chrF++": s.chrf.signature,
+                "BLEU_lc": s.bleu_lowercase.signature,
+            },
+            "hypotheses_file": str(self.hypotheses_file) if self.hypotheses_file else None,
+        }
+
+
+def score_hypotheses(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> Scores:
+    """BLEU, chrF++, lower-cased BLEU, length ratio and empty lines of `hyps`."""
+    bleu, chrf = corpus_scores(hyps, refs)
+    return Scores(
+        bleu,
+        chrf,
         corpus_scores(hyps, refs, lowercase=True)[0],
-        seconds,
         length_ratio(hyps, refs[0]),
         sum(not h.strip() for h in hyps),
     )
 
 
-def score_files(
+def translate_and_score(
     translator: Translator,
     src: list[str],
     refs: list[list[str]],
-    ref_names: list[str],
     name: str,
-    out_dir: Path,
-) -> dict:
-    """Translate `src`, score against `refs`; write `<name>.hyp` and `<name>.json` to out_dir."""
+    out_dir: Path | None,
+    ref_names: Sequence[str] | None = None,
+) -> TestScore:
+    """Translate `src` with the translator's settings and score it against every reference;
+    with `out_dir`, write `<name>.hyp` and `<name>.json` there."""
+    ref_names = list(ref_names or [f"{name} reference {k}" for k in range(len(refs))])
     check_streams(src, refs, ref_names)
-    hyps, scores, lower, seconds, ratio, empty = translate_and_score(translator, src, refs)
-    d = translator.decode
-    report = {
-        "model": str(translator.bundle.path),
-        "direction": translator.bundle.cfg.data.direction,
-        "test_set": name,
-        "sentences": len(src),
-        "references": ref_names,
-        "beam_size": d.beam_size,
-        "length_penalty": d.length_penalty,
-        "scores": [asdict(s) for s in scores],
-        "bleu_lowercase": asdict(lower),
-        "decode_seconds": round(seconds, 2),
-        "hyp_length_ratio": ratio,
-        "empty_hypotheses": empty,
-    }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out_dir / f"{name}.hyp", "".join(h + "\n" for h in hyps))
-    _write_atomic(out_dir / f"{name}.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    report["hypotheses_file"] = str(out_dir / f"{name}.hyp")
-    return report
+    start = time.monotonic()
+    hyps = [t.best for t in translator.translate_batch(src)]
+    seconds = time.monotonic() - start
+    hyp_file = out_dir / f"{name}.hyp" if out_dir is not None else None
+    result = TestScore(name, hyps, score_hypotheses(hyps, refs), ref_names, seconds, hyp_file)
+    if result.scores.empty:
+        log.warning("%s: %d empty translations", name, result.scores.empty)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_text(out_dir / f"{name}.hyp", "".join(h + "\n" for h in hyps))
+        report = {
+            "model": str(translator.bundle.path),
+            "direction": translator.bundle.cfg.data.direction,
+            "decode": asdict(translator.decode),
+            "detail": {"BLEU": result.scores.bleu.detail, "chrF++": result.scores.chrf.detail},
+            **result.summary(),
+        }
+        write_text(
+            out_dir / f"{name}.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        )
+    return result
+
+
+def prepared_set(
+    prepared: PreparedPair, name: str, src_lang: str, tgt_lang: str
+) -> tuple[list[str], list[list[str]], list[str]]:
+    """Source lines, reference streams and reference file names of a prepared dev/test set."""
+    refs = prepared.references(name, tgt_lang)
+    ref_names = [
+        f"{prepared.root / name}.{tgt_lang}" + (f".{k}" if k else "") for k in range(len(refs))
+    ]
+    return prepared.read(name, src_lang), refs, ref_names
 
 
 def evaluate_split(
-    translator: Translator, data_root: Path, split: str, out_dir: Path
-) -> list[dict]:
+    translator: Translator, data_root: Path, split: str, out_dir: Path | None
+) -> list[TestScore]:
     """Score prepared test sets: `test` means every one, else a name such as test-post2012."""
     cfg = translator.bundle.cfg.data
     prepared = PreparedPair(data_root / cfg.pair)
     names = prepared.test_sets() if split == "test" else [split]
-    reports = []
+    results = []
     for name in names:
-        src = prepared.read(name, cfg.src_lang)
-        refs = prepared.references(name, cfg.tgt_lang)
-        n_refs = len(refs)
-        ref_names = [
-            f"{prepared.root / name}.{cfg.tgt_lang}" + (f".{k}" if k else "") for k in range(n_refs)
-        ]
-        log.info("evaluating %s: %d sentences, %d references", name, len(src), n_refs)
-        reports.append(score_files(translator, src, refs, ref_names, name, out_dir))
-    return reports
+        src, refs, ref_names = prepared_set(prepared, name, cfg.src_lang, cfg.tgt_lang)
+        log.info("evaluating %s: %d sentences, %d references", name, len(src), len(refs))
+        results.append(translate_and_score(translator, src, refs, name, out_dir, ref_names))
+    return results
 
 
 def evaluate_files(
-    translator: Translator, src_path: Path, ref_paths: list[Path], out_dir: Path
-) -> dict:
+    translator: Translator, src_path: Path, ref_paths: list[Path], out_dir: Path | None
+) -> TestScore:
     """Score a source file against one or more reference files."""
     src = read_lines(src_path)
     refs = [read_lines(p) for p in ref_paths]
-    return score_files(translator, src, refs, [str(p) for p in ref_paths], src_path.stem, out_dir)
+    return translate_and_score(
+        translator, src, refs, src_path.stem, out_dir, [str(p) for p in ref_paths]
+    )

@@ -137,10 +137,10 @@ class Decoder(nn.Module):
         Returns the top state s_i (B, D), context c_i (B, 2H) or None, the new state and the
         attention weights (B, S) or None.
         """
-        context = alpha = None
+        context = attn = None
         gates = x_gates
         if self.attention is not None:
-            context, alpha = self.attention(state.h[-1], memory)  # from s_{i-1}
+            context, attn = self.attention(state.h[-1], memory)  # from s_{i-1}
             gates = gates + self.ctx_gates(context)
         hs, cs = [], []
         layer_input = None
@@ -155,7 +155,7 @@ class Decoder(nn.Module):
             cs.append(c)
             layer_input = h
         new_state = DecoderState(torch.stack(hs), torch.stack(cs))
-        return new_state.h[-1], context, new_state, alpha
+        return new_state.h[-1], context, new_state, attn
 
     def readout(self, s: Tensor, context: Tensor | None, emb: Tensor) -> Tensor:
         """Logits (..., V) from states s (..., D), contexts (..., 2H) and embeddings (..., E)."""
@@ -220,9 +220,9 @@ class Seq2Seq(nn.Module):
     ) -> tuple[Tensor, DecoderState, Tensor | None]:
         """One position for search: log-probs (B, V), new state, attention (B, S) or None."""
         emb = self.decoder.embed(prev_ids) * self.decoder.embed_scale
-        s, context, state, alpha = self.decoder.step(self.decoder.emb_gates(emb), state, memory)
+        s, context, state, attn = self.decoder.step(self.decoder.emb_gates(emb), state, memory)
         logits = self.decoder.readout(s, context, emb)
-        return F.log_softmax(logits.float(), dim=-1), state, alpha
+        return F.log_softmax(logits.float(), dim=-1), state, attn
 
     def num_parameters(self) -> int:
         """Trainable parameters, shared weights counted once."""

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
+import re
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from seq2seq.evaluate import translate_and_score
+from indic_common.atomic import write_text
+from seq2seq.evaluate import TestScore, evaluate_split
 from seq2seq.prepared import PreparedPair
 from seq2seq.translate import Translator
 
@@ -47,23 +48,12 @@ VARIANTS: tuple[tuple[str, dict], ...] = (
 )
 
 
-def _score(translator: Translator, src: list[str], refs: list[list[str]]) -> dict:
-    r = translate_and_score(translator, src, refs)
-    bleu, chrf = r.scores
-    return {
-        "hyps": r.hyps,
-        "BLEU": bleu.score,
-        "chrF++": chrf.score,
-        "BLEU_lc": r.bleu_lowercase.score,
-        "length_ratio": r.length_ratio,
-        "empty": r.empty,
-        "seconds": round(r.seconds, 1),
-        "signatures": {
-            "BLEU": bleu.signature,
-            "chrF++": chrf.signature,
-            "BLEU_lc": r.bleu_lowercase.signature,
-        },
-    }
+def _row(result: TestScore) -> dict:
+    return {**result.summary(), "references": len(result.references), "hyps": result.hyps}
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
 def _cell(text: str) -> str:
@@ -82,48 +72,33 @@ def write_report(
 ) -> dict:
     """Evaluate `model` on its pair's test sets; write `out` (Markdown) and `out`.json.
     `decode_overrides` (e.g. {"min_len_ratio": 0.6}) change the bundle's decode settings."""
-    translator = Translator.from_bundle(model, device, **(decode_overrides or {}))
-    bundle, cfg = translator.bundle, translator.bundle.cfg
-    d = cfg.data
+    translator = Translator.load(model, device, **(decode_overrides or {}))
+    bundle, d = translator.bundle, translator.bundle.cfg.data
     prepared = PreparedPair(data_root / d.pair)
-    meta = bundle.metadata
-    tests = prepared.test_sets()
+    hyp_dir = out.with_suffix("")  # results/hi-en/ beside results/hi-en.md
     results: dict = {
         "model": str(model),
         "direction": d.direction,
         "parameters": bundle.model.num_parameters(),
-        "training": {k: v for k, v in meta.items() if k != "sha256"},
+        "training": {k: v for k, v in bundle.metadata.items() if k != "sha256"},
         "decode": asdict(translator.decode),
-        "tests": {},
+        "tests": {t.name: _row(t) for t in evaluate_split(translator, data_root, "test", hyp_dir)},
         "variants": {},
     }
-    for name in tests:
-        src, refs = prepared.read(name, d.src_lang), prepared.references(name, d.tgt_lang)
-        log.info("report: %s, %d sentences, %d references", name, len(src), len(refs))
-        results["tests"][name] = {
-            "sentences": len(src),
-            "references": len(refs),
-            **_score(translator, src, refs),
-        }
-    main = tests[0]
+    main = next(iter(results["tests"]))
     if variants:
-        src, refs = prepared.read(main, d.src_lang), prepared.references(main, d.tgt_lang)
         for label, overrides in VARIANTS:
             log.info("report: %s with %s", main, label)
-            t = Translator(bundle, replace(translator.decode, **overrides))
-            results["variants"][label] = _score(t, src, refs)
-    out.parent.mkdir(parents=True, exist_ok=True)
+            variant = Translator(bundle, replace(translator.decode, **overrides))
+            [row] = evaluate_split(variant, data_root, main, hyp_dir / "variants" / _slug(label))
+            results["variants"][label] = _row(row)
     page = _markdown(results, prepared, main, samples, seed)
-    for path, text in (
-        (out, page),
-        (
-            out.with_suffix(".json"),
-            json.dumps(_without_hyps(results), indent=2, ensure_ascii=False) + "\n",
-        ),
-    ):
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_text(out, page)
+    write_text(
+        out.with_suffix(".json"),
+        json.dumps(_without_hyps(results), indent=2, ensure_ascii=False) + "\n",
+    )
     return results
 
 

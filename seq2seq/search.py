@@ -15,9 +15,11 @@ import torch
 from torch import Tensor
 
 from indic_common.special import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.config import DecodeConfig
 from seq2seq.model import Seq2Seq
 
 _CHECK_EVERY = 4
+_DEFAULT = DecodeConfig()
 
 
 class SearchResult(NamedTuple):
@@ -54,9 +56,9 @@ def repeated_ngrams(history: Tensor, n: int, vocab: int) -> Tensor:
     return banned.scatter_add_(1, windows[:, :, -1], match.float()) > 0
 
 
-def length_penalty(lengths: Tensor, alpha: float) -> Tensor:
-    """GNMT length penalty, Wu et al. (2016) eq. (14): ((5 + |Y|) / 6) ** alpha."""
-    return ((5.0 + lengths.float()) / 6.0) ** alpha
+def length_penalty(lengths: Tensor, weight: float) -> Tensor:
+    """GNMT length penalty, Wu et al. (2016) eq. (14): ((5 + |Y|) / 6) ** weight (their alpha)."""
+    return ((5.0 + lengths.float()) / 6.0) ** weight
 
 
 class _Limits:
@@ -67,12 +69,17 @@ class _Limits:
     step waits for the device. `per` is the number of hypotheses per sentence (the beam).
     """
 
-    def __init__(self, caps: Tensor, floors: Tensor, per: int, no_repeat_ngram: int) -> None:
+    def __init__(
+        self, src_lens: Tensor, decode: DecodeConfig, per: int, device: torch.device
+    ) -> None:
+        caps = max_lengths(src_lens, decode.max_len_ratio, decode.max_len_offset).to(device)
+        floors = torch.minimum(min_lengths(src_lens, decode.min_len_ratio).to(device), caps - 1)
+        self.t_max = int(caps.max())
         self.caps = caps.repeat_interleave(per)
         self.floors = floors.repeat_interleave(per)
         self.cap_steps = set(caps.tolist())
         self.last_floor = int(floors.max()) if floors.numel() else 0
-        self.no_repeat_ngram = no_repeat_ngram
+        self.no_repeat_ngram = decode.no_repeat_ngram
 
     def apply(self, log_probs: Tensor, t: int, history: Tensor | None) -> Tensor:
         """Mask log_probs (N, V) in place for output position t; history (N, t) the pieces
@@ -97,19 +104,18 @@ def greedy_search(
     model: Seq2Seq,
     src_ids: Tensor,
     src_lens: Tensor,
-    max_len_ratio: float = 1.5,
-    max_len_offset: int = 10,
+    decode: DecodeConfig = _DEFAULT,
     return_attention: bool = False,
-    min_len_ratio: float = 0.0,
-    no_repeat_ngram: int = 0,
 ) -> SearchResult:
-    """Pick the most probable piece at each position; (B, S) source -> one hypothesis each."""
+    """Pick the most probable piece at each position; (B, S) source -> one hypothesis each.
+
+    Of `decode`, greedy search uses the length limits and n-gram blocking; beam size, n-best
+    and the length penalty are beam search's.
+    """
     memory, state = model.encode(src_ids, src_lens)
     b, device = src_ids.size(0), src_ids.device
-    caps = max_lengths(src_lens, max_len_ratio, max_len_offset).to(device)
-    floors = torch.minimum(min_lengths(src_lens, min_len_ratio).to(device), caps - 1)
-    t_max = int(caps.max())
-    limits = _Limits(caps, floors, 1, no_repeat_ngram)
+    limits = _Limits(src_lens, decode, 1, device)
+    t_max = limits.t_max
     prev = torch.full((b,), BOS_ID, dtype=torch.long, device=device)
     finished = torch.zeros(b, dtype=torch.bool, device=device)
     scores = torch.zeros(b, device=device)
@@ -117,21 +123,21 @@ def greedy_search(
     out_attn = []
     t = 0
     for t in range(t_max):
-        log_probs, state, alpha = model.decode_step(prev, state, memory)
+        log_probs, state, attn = model.decode_step(prev, state, memory)
         log_probs = limits.apply(log_probs, t, out_ids[:, :t])
         best, tok = log_probs.max(dim=-1)
         tok = tok.masked_fill(finished, PAD_ID)
         scores = scores + best.masked_fill(finished, 0.0)
         out_ids[:, t] = tok
-        if return_attention and alpha is not None:
-            out_attn.append(alpha.masked_fill(finished.unsqueeze(1), 0.0))
+        if return_attention and attn is not None:
+            out_attn.append(attn.masked_fill(finished.unsqueeze(1), 0.0))
         finished = finished | (tok == EOS_ID)
         prev = tok
         if t % _CHECK_EVERY == _CHECK_EVERY - 1 and bool(finished.all()):
             break
     ids = out_ids[:, : t + 1].unsqueeze(1)
-    attn = torch.stack(out_attn, dim=1).unsqueeze(1) if out_attn else None
-    return SearchResult(ids, scores.unsqueeze(1), attn)
+    all_attn = torch.stack(out_attn, dim=1).unsqueeze(1) if out_attn else None
+    return SearchResult(ids, scores.unsqueeze(1), all_attn)
 
 
 @torch.no_grad()
@@ -139,14 +145,8 @@ def beam_search(
     model: Seq2Seq,
     src_ids: Tensor,
     src_lens: Tensor,
-    beam_size: int = 5,
-    alpha: float = 1.0,
-    max_len_ratio: float = 1.5,
-    max_len_offset: int = 10,
-    nbest: int = 1,
+    decode: DecodeConfig = _DEFAULT,
     return_attention: bool = False,
-    min_len_ratio: float = 0.0,
-    no_repeat_ngram: int = 0,
 ) -> SearchResult:
     """Batched beam search with the GNMT length penalty; (B, S) source -> `nbest` each.
 
@@ -156,14 +156,12 @@ def beam_search(
     is full; the output cap forces EOS. Memory is repeated K times once; only the decoder
     state is reordered each step.
     """
-    k = beam_size
+    k, no_repeat_ngram = decode.beam_size, decode.no_repeat_ngram
     return_attention = return_attention and model.decoder.attention is not None
     memory, state = model.encode(src_ids, src_lens)
     b, s, device = src_ids.size(0), src_ids.size(1), src_ids.device
-    caps = max_lengths(src_lens, max_len_ratio, max_len_offset).to(device)
-    floors = torch.minimum(min_lengths(src_lens, min_len_ratio).to(device), caps - 1)
-    t_max = int(caps.max())
-    limits = _Limits(caps, floors, k, no_repeat_ngram)
+    limits = _Limits(src_lens, decode, k, device)
+    t_max = limits.t_max
     rows = torch.arange(b, device=device).repeat_interleave(k)
     memory, state = memory.index_select(rows), state.index_select(rows)
 
@@ -179,7 +177,7 @@ def beam_search(
     batch_idx = torch.arange(b, device=device).unsqueeze(1)
 
     for t in range(t_max):
-        log_probs, state, alpha_t = model.decode_step(prev, state, memory)
+        log_probs, state, attn_t = model.decode_step(prev, state, memory)
         v = log_probs.size(1)
         history = alive_ids[:, :, :t].reshape(b * k, t) if no_repeat_ngram > 0 else None
         log_probs = limits.apply(log_probs, t, history)
@@ -191,7 +189,9 @@ def beam_search(
 
         # Finished: EOS among the top K candidates, scored with the length penalty.
         new_fin = is_eos & (torch.arange(2 * k, device=device) < k) & torch.isfinite(top_scores)
-        norm = top_scores / length_penalty(torch.tensor(t + 1, device=device), alpha)
+        norm = top_scores / length_penalty(
+            torch.tensor(t + 1, device=device), decode.length_penalty
+        )
         merged_scores = torch.cat([fin_scores, norm.masked_fill(~new_fin, float("-inf"))], 1)
         hyp_ids = alive_ids[batch_idx, origin]  # (B, 2K, T)
         hyp_ids[:, :, t] = token
@@ -200,8 +200,8 @@ def beam_search(
         fin_ids = merged_ids[batch_idx, keep]
         if return_attention:
             hyp_attn = alive_attn[batch_idx, origin]
-            assert alpha_t is not None
-            hyp_attn[:, :, t] = alpha_t.view(b, k, s)[batch_idx, origin]
+            assert attn_t is not None
+            hyp_attn[:, :, t] = attn_t.view(b, k, s)[batch_idx, origin]
             fin_attn = torch.cat([fin_attn, hyp_attn], dim=1)[batch_idx, keep]
 
         # Alive: the best K candidates that did not end.
@@ -216,10 +216,22 @@ def beam_search(
         if t % _CHECK_EVERY == _CHECK_EVERY - 1 and bool(done.all()):
             break
 
-    n = min(nbest, k)
+    n = min(decode.nbest, k)
     t_used = int((fin_ids != PAD_ID).sum(dim=2).max().clamp(min=1))
     attn = fin_attn[:, :n, :t_used] if fin_attn is not None else None
     return SearchResult(fin_ids[:, :n, :t_used], fin_scores[:, :n], attn)
+
+
+def search(
+    model: Seq2Seq,
+    src_ids: Tensor,
+    src_lens: Tensor,
+    decode: DecodeConfig,
+    return_attention: bool = False,
+) -> SearchResult:
+    """Greedy search when `decode` asks for beam 1 and one hypothesis, else beam search."""
+    run = greedy_search if decode.greedy else beam_search
+    return run(model, src_ids, src_lens, decode, return_attention)
 
 
 def pad_ids(seqs: list[list[int]], device: str | torch.device = "cpu") -> tuple[Tensor, Tensor]:

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from indic_common.atomic import open_atomic, write_text
 from indic_common.errors import ConfigError
-from seq2seq.metrics import corpus_scores
+from seq2seq.evaluate import prepared_set, score_hypotheses, translate_and_score
 from seq2seq.plots import plot_attention
 from seq2seq.prepared import PreparedPair
 from seq2seq.translate import Translator
@@ -60,12 +60,6 @@ def buckets(sources: Sequence[str], edges: Sequence[int] = EDGES) -> list[Bucket
     return out
 
 
-def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def plot_by_length(table: dict, path: Path) -> Path:
     """Two panels (BLEU, chrF++) of score by source-length bucket, one line per model."""
     labels = [b["words"] for b in table["buckets"]]
@@ -89,9 +83,8 @@ def plot_by_length(table: dict, path: Path) -> Path:
         f"{table['direction']} {table['split']}, sentences per bucket: {counts}", fontsize=9
     )
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")
-    fig.savefig(tmp)
-    os.replace(tmp, path)
+    with open_atomic(path, binary=True) as f:
+        fig.savefig(f, format="png")
     return path
 
 
@@ -107,8 +100,7 @@ def run_study(
     if not models:
         raise ConfigError("study: give at least one --model NAME=FOLDER")
     translators = {
-        name: Translator.from_bundle(path, **(decode_overrides or {}))
-        for name, path in models.items()
+        name: Translator.load(path, **(decode_overrides or {})) for name, path in models.items()
     }
     first = next(iter(translators.values())).bundle.cfg.data
     for name, t in translators.items():
@@ -118,12 +110,11 @@ def run_study(
                 f"not {first.direction}; compare models of one direction"
             )
     prepared = PreparedPair(data_root / first.pair)
-    src = prepared.read(split, first.src_lang)
-    refs = prepared.references(split, first.tgt_lang)
-    hyps = {}
+    src, refs, ref_names = prepared_set(prepared, split, first.src_lang, first.tgt_lang)
+    scored = {}
     for name, t in translators.items():
         log.info("study: translating %s with %s", split, name)
-        hyps[name] = [x.best for x in t.translate_batch(src)]
+        scored[name] = translate_and_score(t, src, refs, split, out_dir / name, ref_names)
     table: dict = {
         "direction": first.direction,
         "split": split,
@@ -133,19 +124,20 @@ def run_study(
     }
     for bucket in buckets(src):
         row: dict = {"words": bucket.label, "sentences": len(bucket.rows)}
-        for name in translators:
-            scores = corpus_scores(
-                [hyps[name][i] for i in bucket.rows], [[r[i] for i in bucket.rows] for r in refs]
+        for name, result in scored.items():
+            scores = score_hypotheses(
+                [result.hyps[i] for i in bucket.rows], [[r[i] for i in bucket.rows] for r in refs]
             )
-            row[name] = {s.name: s.score for s in scores}
+            row[name] = {"BLEU": scores.bleu.score, "chrF++": scores.chrf.score}
         table["buckets"].append(row)
     table["overall"] = {
-        name: {s.name: s.score for s in corpus_scores(hyps[name], refs)} for name in translators
+        name: {"BLEU": r.scores.bleu.score, "chrF++": r.scores.chrf.score}
+        for name, r in scored.items()
     }
-    any_hyps = next(iter(hyps.values()))
-    table["signatures"] = {s.name: s.signature for s in corpus_scores(any_hyps, refs)}
+    any_scores = next(iter(scored.values())).scores
+    table["signatures"] = {"BLEU": any_scores.bleu.signature, "chrF++": any_scores.chrf.signature}
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(out_dir / "length.json", table)
+    write_text(out_dir / "length.json", json.dumps(table, indent=2, ensure_ascii=False) + "\n")
     plot_by_length(table, out_dir / "length.png")
     attentive = [t for t in translators.values() if t.bundle.cfg.model.attention != "none"]
     if attentive and examples > 0:

@@ -73,16 +73,7 @@ class TranslationTask(pl.LightningModule):
         indices, pairs = batch
         loss = self._loss(pairs)
         self.log("val/loss", loss, prog_bar=True, batch_size=pairs.num_seqs)
-        d = self.decode_cfg
-        result = greedy_search(
-            self.model,
-            pairs.src_ids,
-            pairs.src_lens,
-            d.max_len_ratio,
-            d.max_len_offset,
-            min_len_ratio=d.min_len_ratio,
-            no_repeat_ngram=d.no_repeat_ngram,
-        )
+        result = greedy_search(self.model, pairs.src_ids, pairs.src_lens, self.decode_cfg)
         for i, ids in zip(indices, result.ids[:, 0].tolist()):
             self._dev_hyps[i] = self.detokenize(strip_ids(ids))
 

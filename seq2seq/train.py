@@ -16,9 +16,17 @@ import torch
 from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
+from indic_common.atomic import remove_stale, write_text
 from indic_common.errors import ConfigError
 from seq2seq.bundle import save_bundle
-from seq2seq.config import DecodeConfig, ExperimentConfig, TrainConfig, config_to_json, run_name
+from seq2seq.config import (
+    DecodeConfig,
+    ExperimentConfig,
+    TrainConfig,
+    config_from_dict,
+    config_to_json,
+    run_name,
+)
 from seq2seq.data import TranslationData
 from seq2seq.model import Seq2Seq
 from seq2seq.task import TranslationTask
@@ -41,6 +49,22 @@ def _run_identity(cfg: ExperimentConfig) -> str:
     return config_to_json(replace(cfg, train=TrainConfig(), decode=DecodeConfig()))
 
 
+def _same_run(saved: Path, cfg: ExperimentConfig) -> bool:
+    """True when the run recorded in `saved` (run.json) has cfg's data and model settings.
+
+    Read back through the dataclasses, so a run recorded before a new field was added (with
+    its default) still matches; a record this version cannot read raises ConfigError.
+    """
+    try:
+        old = config_from_dict(json.loads(saved.read_text(encoding="utf-8")), str(saved))
+    except (json.JSONDecodeError, UnicodeDecodeError, ConfigError) as e:
+        raise ConfigError(
+            f"{saved}: this version cannot read the run's record ({str(e).splitlines()[0]}); "
+            "pass --overwrite to start the run again"
+        ) from None
+    return (old.data, old.model) == (cfg.data, cfg.model)
+
+
 def _check_run_dir(
     run_dir: Path, cfg: ExperimentConfig, resume: bool, overwrite: bool
 ) -> Path | None:
@@ -54,26 +78,76 @@ def _check_run_dir(
             f"{run_dir} already holds checkpoints; pass --resume to continue that "
             "run or --overwrite to start again"
         )
-    elif (
-        last.is_file()
-        and saved.is_file()
-        and saved.read_text(encoding="utf-8") != _run_identity(cfg)
-    ):
+    elif last.is_file() and saved.is_file() and not _same_run(saved, cfg):
         raise ConfigError(
             f"{run_dir} holds a run with other data or model settings ({saved}); "
             "pass --overwrite to start again, or set train.run_dir elsewhere"
         )
     run_dir.mkdir(parents=True, exist_ok=True)
-    saved.write_text(_run_identity(cfg), encoding="utf-8")
-    (run_dir / "config.json").write_text(config_to_json(cfg) + "\n", encoding="utf-8")
+    remove_stale(run_dir.parent)
+    write_text(saved, _run_identity(cfg))
+    write_text(run_dir / "config.json", config_to_json(cfg) + "\n")
     if resume and last.is_file():
         log.info("resuming from %s", last)
         return last
     return None
 
 
+class PlainProgress(pl.Callback):
+    """One plain log line every `seconds` and after each validation, instead of a progress
+    bar: for logs and CI, where a bar writes a carriage-return update every step."""
+
+    def __init__(self, seconds: float = 30.0) -> None:
+        self.seconds = seconds
+        self._start = time.monotonic()
+        self._last = float("-inf")  # the first step gets a line
+        self._tokens = 0
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._start = time.monotonic()
+        self._last = float("-inf")
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: object,
+        batch: object,
+        batch_idx: int,
+    ) -> None:
+        self._tokens += getattr(batch, "num_tokens", 0)
+        now = time.monotonic()
+        if now - self._last < self.seconds:
+            return
+        loss = trainer.callback_metrics.get("train/loss")
+        log.info(
+            "step %d/%d  epoch %d  train/loss %s  %.0f target tokens/s  %.0f s elapsed",
+            trainer.global_step,
+            trainer.max_steps,
+            trainer.current_epoch,
+            f"{float(loss):.3f}" if loss is not None else "-",
+            self._tokens / max(now - max(self._last, self._start), 1e-6),
+            now - self._start,
+        )
+        self._last, self._tokens = now, 0
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        m = trainer.callback_metrics
+        if trainer.sanity_checking or "val/bleu" not in m:
+            return
+        log.info(
+            "step %d  val/loss %.3f  val/bleu %.2f",
+            trainer.global_step,
+            float(m.get("val/loss", float("nan"))),
+            float(m["val/bleu"]),
+        )
+
+
 def build_trainer(
-    cfg: ExperimentConfig, run_dir: Path, extra_callbacks: Sequence[pl.Callback] = ()
+    cfg: ExperimentConfig,
+    run_dir: Path,
+    extra_callbacks: Sequence[pl.Callback] = (),
+    progress_bar: bool = True,
 ) -> tuple[pl.Trainer, ModelCheckpoint]:
     """The Trainer with checkpoints, early stopping and CSV + TensorBoard logs."""
     t = cfg.train
@@ -92,6 +166,7 @@ def build_trainer(
             monitor="val/bleu", mode="max", patience=t.early_stopping_patience, check_finite=False
         ),
         LearningRateMonitor(logging_interval="step"),
+        *([] if progress_bar else [PlainProgress()]),
         *extra_callbacks,
     ]
     trainer = pl.Trainer(
@@ -113,6 +188,7 @@ def build_trainer(
         default_root_dir=run_dir,
         logger=[CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tensorboard")],
         enable_model_summary=False,
+        enable_progress_bar=progress_bar,
     )
     return trainer, checkpoint
 
@@ -122,10 +198,12 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     extra_callbacks: Sequence[pl.Callback] = (),
+    progress_bar: bool = True,
 ) -> Path:
     """Train a model from prepared data and write its bundle to `<output_dir>/<name>/`.
 
-    `extra_callbacks` join the toolkit's own (e.g. a throughput meter in benchmarks/).
+    `extra_callbacks` join the toolkit's own (e.g. a throughput meter in benchmarks/). Without
+    `progress_bar` (output to a log file), progress is logged as plain lines instead.
     """
     t = cfg.train
     if t.threads:
@@ -137,7 +215,7 @@ def train(
     ckpt_path = _check_run_dir(run_dir, cfg, resume, overwrite)
     model = Seq2Seq(cfg.model, len(data.src_vocab), len(data.tgt_vocab))
     task = TranslationTask(model, t, cfg.decode, data.tgt_vocab.decode, data.dev_refs)
-    trainer, checkpoint = build_trainer(cfg, run_dir, extra_callbacks)
+    trainer, checkpoint = build_trainer(cfg, run_dir, extra_callbacks, progress_bar)
     log.info(
         "training %s: %d parameters, %d training pairs",
         cfg.data.direction,
@@ -167,6 +245,6 @@ def train(
             "train_pairs": len(data.train_corpus or ()),
         }
         save_bundle(out, model.cpu(), cfg, data.src_vocab, data.tgt_vocab, info)
-        (run_dir / "result.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        write_text(run_dir / "result.json", json.dumps(info, indent=2) + "\n")
         log.info("wrote %s (dev BLEU %.2f at step %d)", out, dev_bleu, best_step)
     return out

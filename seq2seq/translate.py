@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
-from indic_common.errors import BundleError
+from indic_common.errors import BundleError, ConfigError
 from indic_common.normalize import IndicNormalizer, normalize_en
 from seq2seq.bundle import Bundle, load_bundle
 from seq2seq.config import DecodeConfig
-from seq2seq.search import SearchResult, beam_search, greedy_search, pad_ids, strip_ids
+from seq2seq.search import SearchResult, pad_ids, search, strip_ids
 
 # Sentence ends: Latin punctuation and the danda / double danda.
 _SENTENCE_END = re.compile(r"(?<=[.!?।॥])\s+")
@@ -64,11 +64,18 @@ class Translator:
         self.device = next(bundle.model.parameters()).device
 
     @classmethod
-    def from_bundle(
-        cls, path: Path, device: str = "cpu", **decode_overrides: int | float
+    def load(
+        cls, path: Path | str, device: str = "cpu", **decode_overrides: int | float
     ) -> Translator:
-        """Load a bundle folder; keyword arguments override its decode settings (beam_size...)."""
-        bundle = load_bundle(path, device)
+        """Load a bundle folder; keyword arguments override its decode settings, e.g.
+        `beam_size=1`. Every value is checked (DecodeConfig), whatever its source."""
+        bundle = load_bundle(Path(path), device)
+        known = {f.name for f in fields(DecodeConfig)}
+        unknown = sorted(set(decode_overrides) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown decode setting {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
         return cls(bundle, replace(bundle.cfg.decode, **decode_overrides))
 
     def _segments(self, text: str) -> list[list[int]]:
@@ -94,32 +101,8 @@ class Translator:
         return out
 
     def _search(self, segments: list[list[int]], return_attention: bool = False) -> SearchResult:
-        d, model = self.decode, self.bundle.model
         src_ids, src_lens = pad_ids(segments, self.device)
-        if d.beam_size == 1 and d.nbest == 1:
-            return greedy_search(
-                model,
-                src_ids,
-                src_lens,
-                d.max_len_ratio,
-                d.max_len_offset,
-                return_attention,
-                d.min_len_ratio,
-                d.no_repeat_ngram,
-            )
-        return beam_search(
-            model,
-            src_ids,
-            src_lens,
-            d.beam_size,
-            d.length_penalty,
-            d.max_len_ratio,
-            d.max_len_offset,
-            d.nbest,
-            return_attention,
-            d.min_len_ratio,
-            d.no_repeat_ngram,
-        )
+        return search(self.bundle.model, src_ids, src_lens, self.decode, return_attention)
 
     def translate_batch(self, lines: list[str]) -> list[Translation]:
         """Translate lines together; the result has one Translation per line, in order."""

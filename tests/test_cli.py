@@ -80,9 +80,15 @@ def test_reference_with_other_line_count(tiny_bundle: Path, tmp_path: Path, caps
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["--beam", "0"], "--beam must be at least 1, got 0"),
-        (["--beam", "two"], "--beam must be a whole number"),
-        (["--nbest", "4", "--beam", "2"], "--nbest 4 cannot exceed --beam 2"),
+        (["--beam", "0"], "--beam must be positive (got 0)"),
+        (["--beam", "two"], "argument --beam: invalid int value: 'two'"),
+        (["--nbest", "4", "--beam", "2"], "--nbest (4) cannot exceed beam_size (2)"),
+        (["--nbest", "9"], "--nbest (9) cannot exceed beam_size (3)"),  # no silent beam change
+        (["--length-penalty", "nan"], "--length-penalty must be a finite number (got nan)"),
+        (["--max-len-ratio", "inf"], "--max-len-ratio must be a finite number (got inf)"),
+        (["--min-len-ratio", "-0.5"], "--min-len-ratio must be 0 or more"),
+        (["--no-repeat-ngram", "-1"], "--no-repeat-ngram must be 0 (off) or more"),
+        (["--batch-size", "0"], "--batch-size must be positive (got 0)"),
     ],
 )
 def test_bad_options(tiny_bundle: Path, args: list[str], expected: str, capsys) -> None:
@@ -109,3 +115,23 @@ def test_attention_plot(tiny_bundle: Path, tmp_path: Path, capsys) -> None:
     )
     assert code == 0, err
     assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_output_in_missing_folder_is_one_line(tiny_bundle: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "no" / "such" / "out.txt"
+    code, _, err = _run(
+        ["translate", "--model", str(tiny_bundle), "--output", str(out), "x"], capsys
+    )
+    _one_line_error(code, err, f"{out}: cannot write there: the folder {out.parent} does not exist")
+
+
+def test_config_prints_the_resolved_config(capsys) -> None:
+    config = Path(__file__).resolve().parents[1] / "configs" / "hi-en-noattn.yaml"
+    code, out, _ = _run(["config", str(config), "name=x", "train.max_steps=7"], capsys)
+    assert code == 0
+    assert "name: x" in out and "max_steps: 7" in out and "attention: none" in out
+    assert "no_repeat_ngram: 3" in out and "base" not in out  # from the recipe, resolved
+    code, out2, _ = _run(
+        ["train", "--config", str(config), "--print-config", "name=x", "train.max_steps=7"], capsys
+    )
+    assert code == 0 and out2 == out

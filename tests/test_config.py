@@ -72,3 +72,95 @@ def test_bad_override(tmp_path: Path, override: str) -> None:
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "absent.yaml")
+
+
+DIRECTIONS = ("hi-en", "en-hi", "ta-en", "en-ta", "bn-en", "en-bn")
+
+
+def test_direction_configs_are_short_and_the_recipe_lives_once() -> None:
+    for path in CONFIG_DIR.glob("[!_]*.yaml"):  # every config but the recipe
+        assert len(path.read_text(encoding="utf-8").splitlines()) <= 12, path.name
+    for key in ("no_repeat_ngram", "min_len_ratio", "tie_output", "lr:"):
+        holders = [p.name for p in CONFIG_DIR.glob("*.yaml") if key in p.read_text("utf-8")]
+        assert holders == ["_recipe.yaml"], (key, holders)
+
+
+def test_a_base_change_reaches_every_child(tmp_path: Path) -> None:
+    import shutil
+
+    configs = Path(shutil.copytree(CONFIG_DIR, tmp_path / "configs"))
+    recipe = configs / "_recipe.yaml"
+    recipe.write_text(
+        recipe.read_text("utf-8").replace("no_repeat_ngram: 3", "no_repeat_ngram: 4")
+        + "  length_penalty: 0.7\n",
+        encoding="utf-8",
+    )
+    for path in sorted(configs.glob("*.yaml")):
+        cfg = load_config(path)
+        assert (cfg.decode.no_repeat_ngram, cfg.decode.length_penalty) == (4, 0.7), path.name
+
+
+def test_children_override_only_what_they_name() -> None:
+    base, child = (
+        load_config(CONFIG_DIR / "hi-en.yaml"),
+        load_config(CONFIG_DIR / "hi-en-noup.yaml"),
+    )
+    assert child.data.upsample == {} and base.data.upsample  # a dict value is replaced whole
+    assert child.train.max_time_minutes is None and child.train.max_steps == 3501
+    assert (child.model, child.decode, child.train.lr) == (base.model, base.decode, base.train.lr)
+    for direction in DIRECTIONS:
+        cfg = load_config(CONFIG_DIR / f"{direction}.yaml")
+        assert (cfg.data.direction, cfg.model.dropout, cfg.decode.min_len_ratio) == (
+            direction,
+            0.3,
+            0.6,
+        )
+
+
+def test_base_cycle_and_bad_base(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("base: b.yaml\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="cycle"):
+        load_config(tmp_path / "a.yaml")
+    (tmp_path / "c.yaml").write_text("base: missing.yaml\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="missing.yaml: config file not found"):
+        load_config(tmp_path / "c.yaml")
+    (tmp_path / "d.yaml").write_text("base: [1, 2]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="base must be a file name"):
+        load_config(tmp_path / "d.yaml")
+
+
+def test_top_level_override_and_section_override_errors(tmp_path: Path) -> None:
+    path = _write(tmp_path, "train:\n  max_steps: 5\n")
+    assert load_config(path, ["name=foo"]).name == "foo"
+    with pytest.raises(ConfigError, match="train is a section"):
+        load_config(path, ["train=1"])
+    with pytest.raises(ConfigError, match="trainer is not a section"):
+        load_config(path, ["trainer.max_steps=1"])
+
+
+@pytest.mark.parametrize(
+    "text, overrides, expected",
+    [
+        ("model:\n  dropout: .nan\n", [], "model.dropout must be a finite number (got nan)"),
+        ("", ["train.lr=nan"], "train.lr must be a finite number (got nan)"),
+        ("", ["decode.length_penalty=inf"], "decode.length_penalty must be a finite number"),
+        ("", ["train.max_time_minutes=-1"], "train.max_time_minutes must be positive"),
+        ("", ["decode.nbest=7"], "decode.nbest (7) cannot exceed beam_size (5)"),
+    ],
+)
+def test_non_finite_and_bad_values(tmp_path: Path, text, overrides, expected) -> None:
+    with pytest.raises(ConfigError) as e:
+        load_config(_write(tmp_path, text), overrides)
+    assert expected in str(e.value) and "\n" not in str(e.value)
+
+
+def test_no_construction_path_skips_the_checks() -> None:
+    import dataclasses
+
+    from seq2seq.config import DecodeConfig
+
+    with pytest.raises(ConfigError, match="decode.length_penalty must be a finite number"):
+        dataclasses.replace(DecodeConfig(), length_penalty=float("nan"))
+    with pytest.raises(ConfigError, match="decode.beam_size must be positive"):
+        DecodeConfig(beam_size=0)

@@ -41,9 +41,9 @@ def test_forward_equals_decode_steps(attention: str, layers: int) -> None:
         logits = model(src, lens, tgt)
         memory, state = model.encode(src, lens)
         for t in range(tgt.size(1)):
-            log_probs, state, alpha = model.decode_step(tgt[:, t], state, memory)
+            log_probs, state, attn = model.decode_step(tgt[:, t], state, memory)
             torch.testing.assert_close(log_probs, F.log_softmax(logits[:, t], -1))
-            assert (alpha is None) == (attention == "none")
+            assert (attn is None) == (attention == "none")
 
 
 def test_padding_does_not_change_a_sentence() -> None:
@@ -60,9 +60,9 @@ def test_attention_ignores_padding_and_sums_to_one() -> None:
     src, lens, tgt = _batch()
     with torch.no_grad():
         memory, state = model.encode(src, lens)
-        _, _, alpha = model.decode_step(tgt[:, 0], state, memory)
-    torch.testing.assert_close(alpha.sum(-1), torch.ones(4))
-    assert float(alpha[~memory.mask].abs().sum()) == 0.0
+        _, _, attn = model.decode_step(tgt[:, 0], state, memory)
+    torch.testing.assert_close(attn.sum(-1), torch.ones(4))
+    assert float(attn[~memory.mask].abs().sum()) == 0.0
 
 
 def test_tied_and_shared_embeddings() -> None:

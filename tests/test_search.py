@@ -10,6 +10,7 @@ import torch
 
 from indic_common.special import EOS_ID, PAD_ID
 from seq2seq.bundle import load_bundle
+from seq2seq.config import DecodeConfig as D
 from seq2seq.search import (
     beam_search,
     greedy_search,
@@ -52,8 +53,8 @@ def _sequence_logprob(model, src_ids, src_lens, out_ids) -> torch.Tensor:
 
 
 def test_beam_of_one_equals_greedy(bundle, batch) -> None:
-    greedy = greedy_search(bundle.model, *batch, max_len_ratio=1.5, max_len_offset=10)
-    beam = beam_search(bundle.model, *batch, beam_size=1, alpha=0.0)
+    greedy = greedy_search(bundle.model, *batch, D(max_len_ratio=1.5, max_len_offset=10))
+    beam = beam_search(bundle.model, *batch, D(beam_size=1, length_penalty=0.0))
     t = min(greedy.ids.size(2), beam.ids.size(2))
     assert torch.equal(greedy.ids[:, :, :t], beam.ids[:, :, :t])
     torch.testing.assert_close(greedy.scores, beam.scores)
@@ -61,7 +62,7 @@ def test_beam_of_one_equals_greedy(bundle, batch) -> None:
 
 def test_beam_never_scores_below_greedy(bundle, batch) -> None:
     greedy = greedy_search(bundle.model, *batch)
-    beam = beam_search(bundle.model, *batch, beam_size=5, alpha=0.0)
+    beam = beam_search(bundle.model, *batch, D(beam_size=5, length_penalty=0.0))
     with torch.no_grad():
         rescored = _sequence_logprob(bundle.model, *batch, beam.ids[:, 0])
     torch.testing.assert_close(rescored, beam.scores[:, 0], rtol=1e-4, atol=1e-4)
@@ -69,7 +70,7 @@ def test_beam_never_scores_below_greedy(bundle, batch) -> None:
 
 
 def test_nbest_sorted_and_distinct(bundle, batch) -> None:
-    result = beam_search(bundle.model, *batch, beam_size=5, alpha=1.0, nbest=5)
+    result = beam_search(bundle.model, *batch, D(beam_size=5, length_penalty=1.0, nbest=5))
     assert result.ids.shape[:2] == (batch[0].size(0), 5)
     assert bool((result.scores[:, :-1] >= result.scores[:, 1:]).all())
     for row in result.ids:
@@ -79,8 +80,8 @@ def test_nbest_sorted_and_distinct(bundle, batch) -> None:
 def test_outputs_end_and_respect_the_length_cap(bundle, batch) -> None:
     caps = max_lengths(batch[1], 0.5, 2)
     for result in (
-        greedy_search(bundle.model, *batch, 0.5, 2),
-        beam_search(bundle.model, *batch, 4, 1.0, 0.5, 2),
+        greedy_search(bundle.model, *batch, D(max_len_ratio=0.5, max_len_offset=2)),
+        beam_search(bundle.model, *batch, D(beam_size=4, max_len_ratio=0.5, max_len_offset=2)),
     ):
         for ids, cap in zip(result.ids[:, 0], caps):
             ids = ids.tolist()
@@ -90,7 +91,7 @@ def test_outputs_end_and_respect_the_length_cap(bundle, batch) -> None:
 def test_attention_returned_for_beam_and_greedy(bundle, batch) -> None:
     for result in (
         greedy_search(bundle.model, *batch, return_attention=True),
-        beam_search(bundle.model, *batch, 3, return_attention=True),
+        beam_search(bundle.model, *batch, D(beam_size=3), return_attention=True),
     ):
         assert result.attention is not None
         src_ids, _ = batch
@@ -103,8 +104,8 @@ def test_attention_returned_for_beam_and_greedy(bundle, batch) -> None:
 
 @pytest.mark.parametrize("beam", [1, 5])
 def test_batch_size_does_not_change_outputs(tiny_bundle: Path, dev_sources, beam: int) -> None:
-    one = Translator.from_bundle(tiny_bundle, beam_size=beam, batch_size=1)
-    many = Translator.from_bundle(tiny_bundle, beam_size=beam, batch_size=64)
+    one = Translator.load(tiny_bundle, beam_size=beam, batch_size=1)
+    many = Translator.load(tiny_bundle, beam_size=beam, batch_size=64)
     assert [t.best for t in one.translate_batch(dev_sources)] == [
         t.best for t in many.translate_batch(dev_sources)
     ]
@@ -130,8 +131,8 @@ def test_repeated_ngrams_matches_a_plain_loop() -> None:
 @pytest.mark.parametrize("n", [2, 3])
 def test_no_repeat_ngram_blocks_every_repeat(bundle, batch, n: int) -> None:
     for result in (
-        greedy_search(bundle.model, *batch, no_repeat_ngram=n),
-        beam_search(bundle.model, *batch, 4, no_repeat_ngram=n, nbest=2),
+        greedy_search(bundle.model, *batch, D(no_repeat_ngram=n)),
+        beam_search(bundle.model, *batch, D(beam_size=4, no_repeat_ngram=n, nbest=2)),
     ):
         for hyps in result.ids.tolist():
             for ids in hyps:
@@ -142,8 +143,8 @@ def test_no_repeat_ngram_blocks_every_repeat(bundle, batch, n: int) -> None:
 def test_min_length_ratio_delays_the_end(bundle, batch) -> None:
     floors = min_lengths(batch[1], 0.8)
     for result in (
-        greedy_search(bundle.model, *batch, min_len_ratio=0.8),
-        beam_search(bundle.model, *batch, 3, min_len_ratio=0.8),
+        greedy_search(bundle.model, *batch, D(min_len_ratio=0.8)),
+        beam_search(bundle.model, *batch, D(beam_size=3, min_len_ratio=0.8)),
     ):
         for ids, floor in zip(result.ids[:, 0].tolist(), floors.tolist()):
             assert EOS_ID in ids and ids.index(EOS_ID) >= floor
@@ -152,7 +153,7 @@ def test_min_length_ratio_delays_the_end(bundle, batch) -> None:
 def test_no_output_is_empty_even_without_a_length_floor(bundle, batch) -> None:
     assert min_lengths(torch.tensor([1, 2, 10]), 0.0).tolist() == [1, 1, 1]
     for result in (
-        greedy_search(bundle.model, *batch, min_len_ratio=0.0),
-        beam_search(bundle.model, *batch, 3, min_len_ratio=0.0, nbest=3),
+        greedy_search(bundle.model, *batch, D(min_len_ratio=0.0)),
+        beam_search(bundle.model, *batch, D(beam_size=3, min_len_ratio=0.0, nbest=3)),
     ):
         assert (result.ids[:, :, 0] != EOS_ID).all()

@@ -59,10 +59,6 @@ def test_report_page(tiny_bundle: Path, data_root: Path, tmp_path: Path) -> None
     "args, expected",
     [
         (["study", "--model", "models/hi-en", "-o", "x"], "write NAME=FOLDER"),
-        (
-            ["translate", "--model", "m", "--no-repeat-ngram", "-1", "x"],
-            "--no-repeat-ngram must be",
-        ),
     ],
 )
 def test_cli_one_line_errors(args: list[str], expected: str, capsys) -> None:

@@ -104,6 +104,10 @@ def test_ddp_two_cpu_processes_identical_weights(data_root: Path, tmp_path: Path
     digests = dict(re.findall(r"rank (\d) weights digest (\w+)", result.stderr))
     assert set(digests) == {"0", "1"}, result.stderr[-3000:]
     assert digests["0"] == digests["1"]
+    # Output is not a terminal: plain progress lines, no carriage-return progress bar.
+    assert "\r" not in result.stdout + result.stderr
+    assert re.search(r"step 1/6 .* target tokens/s", result.stderr), result.stderr[-3000:]
+    assert re.search(r"step \d+  val/loss [\d.]+  val/bleu", result.stderr)
     assert (tmp_path / "models" / "hi-en" / "model.safetensors").is_file()
 
 
@@ -128,3 +132,24 @@ def test_upsample_repeats_one_corpus(data_root: Path) -> None:
     ) + 2 * (len(post) - dev)
     with pytest.raises(DataError, match="data.upsample names wikipedia, not among"):
         prepared.upsample(src, tgt, {"wikipedia": 2})
+
+
+def test_run_recorded_by_an_earlier_version(data_root: Path, tmp_path: Path) -> None:
+    import json
+
+    from seq2seq.train import _check_run_dir
+
+    cfg = tiny_config(data_root, tmp_path)
+    run_dir = tmp_path / "runs" / "hi-en"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    last.write_bytes(b"x")
+    record = json.loads(json.dumps(dataclasses.asdict(cfg)))
+    del record["decode"]["no_repeat_ngram"]  # a field it did not know yet: still the same run
+    (run_dir / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    assert _check_run_dir(run_dir, cfg, resume=True, overwrite=False) == last
+    record["model"]["gone_option"] = 1  # a field this version no longer has: a one-line stop
+    (run_dir / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(ConfigError, match="cannot read the run's record .* --overwrite") as e:
+        _check_run_dir(run_dir, cfg, resume=True, overwrite=False)
+    assert "\n" not in str(e.value)

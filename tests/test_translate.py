@@ -15,7 +15,7 @@ from seq2seq.translate import Translator
 
 @pytest.fixture(scope="module")
 def translator(tiny_bundle: Path) -> Translator:
-    return Translator.from_bundle(tiny_bundle, beam_size=3)
+    return Translator.load(tiny_bundle, beam_size=3)
 
 
 ODD_INPUTS = [
