@@ -160,8 +160,8 @@ def decode_test_set(args: argparse.Namespace, bundle: Path) -> dict:
     }
     for name, beam, batch in (("greedy", 1, args.batch_size), ("beam5", 5, args.batch_size)):
         translator = Translator.load(bundle, beam_size=beam, batch_size=batch)
-        scored = translate_and_score(translator, src, refs)
-        scores = {s.name: s.score for s in scored.scores}
+        scored = translate_and_score(translator, src, refs, f"{args.test_set}-{name}", None)
+        scores = {"BLEU": scored.scores.bleu.score, "chrF++": scored.scores.chrf.score}
         out[name] = {
             "sentences_per_s": round(len(src) / scored.seconds, 2),
             "batch_size": batch,

@@ -87,17 +87,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         results = evaluate_split(translator, Path(args.data_root), args.split, out_dir)
     for r in results:
-        s = r.scores
-        print(
-            f"{r.name}: BLEU {s.bleu.score:.2f}  chrF++ {s.chrf.score:.2f}  (lower-cased BLEU "
-            f"{s.bleu_lowercase.score:.2f}; {len(r.references)} reference(s), "
-            f"{len(r.hyps)} sentences; hyp/ref length {s.length_ratio})"
-        )
-        for score in (s.bleu, s.chrf):
-            print(f"  {score.name} signature: {score.signature}")
-        print(f"  hypotheses: {r.hypotheses_file}")
-        if s.empty:
-            print(f"  warning: {s.empty} empty translations")
+        print(r.describe())
     return 0
 
 
@@ -160,6 +150,7 @@ def run_attention(args: argparse.Namespace) -> int:
 
 
 def run_study(args: argparse.Namespace) -> int:
+    from seq2seq.study import format_table
     from seq2seq.study import run_study as study
 
     models = {}
@@ -176,11 +167,7 @@ def run_study(args: argparse.Namespace) -> int:
         args.examples,
         _decode_overrides(args),
     )
-    names = list(table["models"])
-    print("words   sents  " + "  ".join(f"{n + ' BLEU/chrF++':>24}" for n in names))
-    for row in [*table["buckets"], {"words": "all", "sentences": "", **table["overall"]}]:
-        cells = "  ".join(f"{row[n]['BLEU']:>12.2f} {row[n]['chrF++']:>11.2f}" for n in names)
-        print(f"{row['words']:<7} {row['sentences']!s:>5}  {cells}")
+    print(format_table(table))
     print(f"wrote {args.output}/length.json, length.png, hypotheses and attention maps")
     return 0
 
@@ -197,10 +184,10 @@ def run_report(args: argparse.Namespace) -> int:
         device=args.device,
         decode_overrides=_decode_overrides(args),
     )
-    for name, t in results["tests"].items():
+    for t in results["tests"].values():
         print(
-            f"{name}: BLEU {t['BLEU']:.2f}  chrF++ {t['chrF++']:.2f}  BLEU lower-cased "
-            f"{t['BLEU_lc']:.2f}  ({t['references']} references)"
+            f"{t['test_set']}: BLEU {t['BLEU']:.2f}  chrF++ {t['chrF++']:.2f}  "
+            f"BLEU lower-cased {t['BLEU_lc']:.2f}  ({t['references']} references)"
         )
     print(f"wrote {args.output}")
     return 0

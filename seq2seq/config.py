@@ -180,10 +180,9 @@ class DecodeConfig(_Checked):
     def check(self) -> None:
         if self.length_penalty < 0:
             self._fail("length_penalty", f"must be 0 (off) or more (got {self.length_penalty})")
-        if self.max_len_offset < 0:
-            self._fail("max_len_offset", f"must be 0 or more (got {self.max_len_offset})")
-        if self.no_repeat_ngram < 0:
-            self._fail("no_repeat_ngram", f"must be 0 (off) or more (got {self.no_repeat_ngram})")
+        for key in ("max_len_offset", "no_repeat_ngram"):
+            if getattr(self, key) < 0:
+                self._fail(key, f"must be 0 (off) or more (got {getattr(self, key)})")
         if not 0.0 <= self.min_len_ratio < self.max_len_ratio:
             self._fail(
                 "min_len_ratio",
@@ -199,7 +198,7 @@ class DecodeConfig(_Checked):
 
     @property
     def greedy(self) -> bool:
-        """True when the settings ask for greedy search (beam 1, one hypothesis)."""
+        """Beam 1 and one hypothesis: greedy search."""
         return self.beam_size == 1 and self.nbest == 1
 
 
@@ -290,25 +289,22 @@ def _parse_value(text: str) -> Any:
 
 def apply_overrides(raw: dict, overrides: Sequence[str]) -> dict:
     """Apply `KEY=VALUE` (top level, e.g. name=x) and `SECTION.KEY=VALUE` overrides."""
-    raw = _merge(raw, {})
     for item in overrides:
         key, sep, value = (part.strip() for part in item.partition("="))
-        parts = key.split(".")
-        if not sep or not all(parts) or len(parts) > 2 or parts[0] == "base":
+        section, _, name = key.rpartition(".")
+        if not sep or not name or "." in section or key == "base":
             raise ConfigError(
                 f"override {item!r}: write KEY=VALUE or SECTION.KEY=VALUE, "
                 "e.g. name=hi-en-long or train.max_steps=50"
             )
-        if len(parts) == 1 and parts[0] in SECTIONS:
-            raise ConfigError(f"override {item!r}: {key} is a section; write {key}.KEY=VALUE")
-        if len(parts) == 2 and parts[0] not in SECTIONS:
+        if section and section not in SECTIONS:
             raise ConfigError(
-                f"override {item!r}: {parts[0]} is not a section ({', '.join(SECTIONS)})"
+                f"override {item!r}: {section} is not a section ({', '.join(SECTIONS)})"
             )
-        if len(parts) == 1:
-            raw[key] = _parse_value(value)
-        else:
-            raw.setdefault(parts[0], {})[parts[1]] = _parse_value(value)
+        if not section and name in SECTIONS:
+            raise ConfigError(f"override {item!r}: {name} is a section; write {name}.KEY=VALUE")
+        change = {section: {name: _parse_value(value)}} if section else {name: _parse_value(value)}
+        raw = _merge(raw, change)
     return raw
 
 
@@ -319,16 +315,11 @@ def load_config(path: Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
     return config_from_dict(raw, f"{path}{with_overrides}")
 
 
-def config_to_dict(cfg: ExperimentConfig) -> dict:
-    """The resolved config as plain data."""
-    return dataclasses.asdict(cfg)
-
-
 def config_to_json(cfg: ExperimentConfig) -> str:
     """The resolved config as JSON, for the run folder and the model bundle."""
-    return json.dumps(config_to_dict(cfg), indent=2)
+    return json.dumps(dataclasses.asdict(cfg), indent=2)
 
 
 def config_to_yaml(cfg: ExperimentConfig) -> str:
     """The resolved config as YAML, every key written out (`seq2seq config`)."""
-    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
+    return yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False, allow_unicode=True)

@@ -46,6 +46,20 @@ class TestScore:
     seconds: float  # decoding time
     hypotheses_file: Path | None
 
+    def describe(self) -> str:
+        """A few lines for people: scores, signatures, where the hypotheses are, warnings."""
+        s = self.scores
+        lines = [
+            f"{self.name}: BLEU {s.bleu.score:.2f}  chrF++ {s.chrf.score:.2f}  (lower-cased BLEU "
+            f"{s.bleu_lowercase.score:.2f}; {len(self.references)} reference(s), "
+            f"{len(self.hyps)} sentences; hyp/ref length {s.length_ratio})",
+            *(f"  {score.name} signature: {score.signature}" for score in (s.bleu, s.chrf)),
+            f"  hypotheses: {self.hypotheses_file}",
+        ]
+        if s.empty:
+            lines.append(f"  warning: {s.empty} empty translations")
+        return "\n".join(lines)
+
     def summary(self) -> dict:
         """The JSON-ready facts of this result, without the hypotheses."""
         s = self.scores

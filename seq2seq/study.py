@@ -148,3 +148,13 @@ def run_study(
                 a.weights, a.src_pieces, a.tgt_pieces, out_dir / f"attention-{k}.png", title=src[i]
             )
     return table
+
+
+def format_table(table: dict) -> str:
+    """The study's table as text: BLEU and chrF++ per bucket and model, then overall."""
+    names = list(table["models"])
+    lines = ["words   sents  " + "  ".join(f"{n + ' BLEU/chrF++':>24}" for n in names)]
+    for row in [*table["buckets"], {"words": "all", "sentences": "", **table["overall"]}]:
+        cells = "  ".join(f"{row[n]['BLEU']:>12.2f} {row[n]['chrF++']:>11.2f}" for n in names)
+        lines.append(f"{row['words']:<7} {row['sentences']!s:>5}  {cells}")
+    return "\n".join(lines)

@@ -103,3 +103,18 @@ def test_cli_json_nbest_and_output_file(tiny_bundle: Path, tmp_path: Path) -> No
     for r in rows:
         scores = [h["score"] for h in r["hypotheses"]]
         assert len(scores) == 3 and scores == sorted(scores, reverse=True)
+
+
+def test_readme_python_api_example_runs(capsys) -> None:
+    """The README's Python API example, run on the golden-test bundle."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Python API") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    bundle = root / "tests" / "fixtures" / "bundle-v1"
+    assert '"models/hi-en"' in code
+    exec(code.replace('"models/hi-en"', repr(str(bundle))), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(line.strip() for line in lines)
