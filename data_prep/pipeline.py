@@ -23,9 +23,10 @@ from pathlib import Path
 import datasets
 from tqdm.auto import tqdm
 
-from data_prep.catalog import RECIPES, Take, get_corpus, pair_langs
+from data_prep.catalog import get_corpus, pair_langs
 from data_prep.clean import LengthLimits, has_bad_ratio, is_empty, is_too_long
 from data_prep.fetch import fetch
+from data_prep.recipes import RECIPES, Take
 from data_prep.split import Deduplicator, HeldOut, carve
 from data_prep.tokenizer import TokenizerSpec, train_sentencepiece
 from indic_common.atomic import atomic_dir, remove_stale
