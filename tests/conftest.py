@@ -19,7 +19,7 @@ from seq2seq.config import config_from_dict
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = Path(os.environ.get("INDIC_SEQ2SEQ_MIRROR", ROOT.parent / "shared" / "corpora"))
 # Lines kept per split in the small mirror; the Bible needs enough for its carved dev/test.
-CUT = {"train": 600, "dict": 200, "challenge": 40}
+CUT = {"train": 600, "dict": 200, "l10n": 200, "challenge": 40}
 CUT_BY_CORPUS = {"bible-tamil-ov1957-kjv": 1800}
 CUT_DEFAULT = 80
 
