@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from data_prep.catalog import get_corpus, pair_langs
 from data_prep.clean import LengthLimits, has_bad_ratio, is_empty, is_too_long
 from data_prep.fetch import fetch
-from data_prep.recipes import RECIPES, Take
+from data_prep.recipes import RECIPES, Take, extra_take
 from data_prep.split import Deduplicator, HeldOut, carve
 from data_prep.tokenizer import TokenizerSpec, train_sentencepiece
 from indic_common.atomic import atomic_dir, remove_stale
@@ -50,7 +50,7 @@ class PrepareOptions:
     ascii_digits: bool = True
     limits: LengthLimits = field(default_factory=LengthLimits)
     tokenizer: TokenizerSpec = field(default_factory=TokenizerSpec)
-    extra_train: tuple[str, ...] = ()  # more corpora (by name) for the training split
+    extra_train: tuple[str, ...] = ()  # more training parts: NAME or NAME/SPLIT
     max_train: int | None = None  # keep at most this many training pairs (for tests)
 
 
@@ -221,7 +221,7 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions = PrepareOptions(
             f"mirror folder {options.mirror} does not exist: pass --mirror with the "
             "folder holding <pair>/<corpus>/ text files, or leave it out to download"
         )
-    train_takes = recipe.train + tuple(Take(name, "train") for name in options.extra_train)
+    train_takes = recipe.train + tuple(extra_take(pair, x, recipe) for x in options.extra_train)
     for take in train_takes + recipe.dev + tuple(recipe.tests.values()):
         get_corpus(pair, take.corpus)  # unknown names fail before any work
     prep = _Prep(pair, options)

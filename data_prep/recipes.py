@@ -1,8 +1,15 @@
-"""The default recipe of each pair: which corpus splits make its training, dev and test sets."""
+"""The default recipe of each pair: which corpus splits make its training, dev and test sets.
+
+Catalogued corpora outside a recipe (the dictionaries, the Debian interface strings, the hub
+corpora) join the training set with `--extra-train NAME` or `--extra-train NAME/SPLIT`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from data_prep.catalog import get_corpus
+from indic_common.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,8 @@ class Recipe:
 
 # Post et al. dev+devtest become training data (each source paired with each of its four
 # references), except whole documents carved off as an in-domain dev set. Their *test* split,
-# and every corpus's own test split, stay test sets.
+# and every corpus's own test split, stay test sets. For hi-en, the part of the Post et al.
+# training split we hold (same domain) and the HindEnCorp news sentences join them.
 _POST_DEV = 500
 _BIBLE_TEST, _BIBLE_DEV = 1000, 500
 
@@ -42,6 +50,8 @@ RECIPES: dict[str, Recipe] = {
             Take("vg", "train"),
             Take("post2012", "dev", skip=_POST_DEV),
             Take("post2012", "devtest"),
+            Take("post2012train", "train"),
+            Take("hindencorp", "train"),
             Take("anki", "train"),
         ),
         dev=(Take("vg", "dev"), Take("post2012", "dev", head=_POST_DEV)),
@@ -86,3 +96,32 @@ RECIPES: dict[str, Recipe] = {
         },
     ),
 }
+
+
+def extra_take(pair: str, spec: str, recipe: Recipe) -> Take:
+    """Turn `--extra-train NAME` or `NAME/SPLIT` into a training Take for `pair`.
+
+    A bare NAME takes the corpus's training split (`train`, else the first split that is not
+    held out: `dict`, `l10n`). Unknown names and splits, and a split the recipe already uses,
+    raise DataError.
+    """
+    name, _, split = spec.partition("/")
+    corpus = get_corpus(pair, name)
+    if not split:
+        split = corpus.training_split() or ""
+        if not split:
+            raise DataError(
+                f"--extra-train {spec}: {name} ({pair}) has only held-out splits "
+                f"({', '.join(corpus.splits)}); name one as {name}/SPLIT"
+            )
+    if split not in corpus.fetchable_splits():
+        raise DataError(
+            f"--extra-train {spec}: {name} ({pair}) has no split {split!r}; its splits are "
+            f"{', '.join(corpus.fetchable_splits())}"
+        )
+    used = (*recipe.train, *recipe.dev, *recipe.tests.values())
+    if any((t.corpus, t.split) == (name, split) for t in used):
+        raise DataError(
+            f"--extra-train {spec}: {name}/{split} is already part of the {pair} recipe"
+        )
+    return Take(name, split)
