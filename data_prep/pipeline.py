@@ -149,6 +149,7 @@ class _Prep:
             ("dropped_ratio", lambda r: not has_bad_ratio(r["indic"], r["en"], limits)),
             ("dropped_duplicate", lambda r: dedup.is_new(r["indic"], r["en"])),
             ("dropped_in_dev_or_test", lambda r: not held_out.overlaps(r["indic"], r["en"])),
+            ("dropped_near_duplicate", lambda r: not held_out.near_duplicate(r["indic"], r["en"])),
         )
         for step, keep in steps:
             before = len(pairs)
