@@ -159,6 +159,19 @@ def in_mirror(corpus: Corpus, split: str, mirror: Path | None) -> bool:
     return indic_path.is_file()
 
 
+def describe_source(corpus: Corpus, split: str, mirror: Path | None) -> str:
+    """Where `fetch` reads a split from, for messages: the mirror's files, the hub id or URL."""
+    if in_mirror(corpus, split, mirror):
+        assert mirror is not None
+        indic_path, en_paths, _ = mirror_files(corpus, split, mirror)
+        return ", ".join(str(p) for p in (indic_path, *en_paths))
+    if corpus.hub is not None and split in corpus.splits:
+        return f"the hub's {corpus.hub.path}"
+    if corpus.url is not None and split in corpus.url.members:
+        return corpus.url.url
+    return "nowhere"
+
+
 def _from_hub(corpus: Corpus, split: str, cache_dir: Path | None) -> datasets.Dataset:
     hub = corpus.hub
     assert hub is not None

@@ -4,6 +4,7 @@ filter counted)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,11 +13,14 @@ import datasets
 
 from data_prep.catalog import get_corpus, pair_langs
 from data_prep.clean import LengthLimits, has_bad_ratio, is_empty, is_too_long
-from data_prep.fetch import fetch
+from data_prep.fetch import describe_source, fetch
 from data_prep.recipes import Take
 from data_prep.split import Deduplicator, HeldOut, carve
 from data_prep.tokenizer import TokenizerSpec
+from indic_common.errors import DataError
 from indic_common.normalize import IndicNormalizer, normalize_en
+
+log = logging.getLogger(__name__)
 
 TRAIN_FEATURES = datasets.Features(
     {"indic": datasets.Value("string"), "en": datasets.Value("string")}
@@ -52,6 +56,9 @@ class PartBuilder:
         corpus = get_corpus(self.pair, take.corpus)
         ds = fetch(corpus, take.split, self.options.mirror, self.options.cache_dir)
         ds = carve(ds, f"{take.corpus}/{take.split}", self.options.seed, take.skip, take.head)
+        self._source = describe_source(corpus, take.split, self.options.mirror)
+        if len(ds) == 0:  # the cut takes nothing (a skip past the end): a recipe's sizes
+            log.warning("%s: no segments left after the cut", part_name(take))
         changed = [0]
 
         def normalise(batch: dict) -> dict:
@@ -87,8 +94,15 @@ class PartBuilder:
                 "dropped_empty": self._raw - len(kept),
                 "kept": len(kept),
             }
+            if self._raw and not len(kept):
+                raise DataError(
+                    f"{role} part {part_name(take)}: every line has an empty source or no "
+                    f"reference, in {self._source}"
+                )
             parts.append(kept)
         ds = datasets.concatenate_datasets(parts)
+        if not len(ds):
+            raise DataError(f"{role}: no lines in {', '.join(counts)}; check the recipe's cuts")
         n_refs = max(len(refs) for refs in ds["en"])
 
         def fill(refs: list[str]) -> list[str]:
@@ -122,6 +136,7 @@ class PartBuilder:
             **_uncached(f"pairing {name}"),
         )
         counts = {
+            "kind": get_corpus(self.pair, take.corpus).kind_of(take.split),
             "raw_segments": self._raw,
             "normalised_changed": self._changed,
             "pairs": len(pairs),
@@ -140,6 +155,13 @@ class PartBuilder:
             pairs = pairs.filter(keep, **_uncached(f"{step} {name}"))
             counts[step] = before - len(pairs)
         counts["kept"] = len(pairs)
+        if counts["pairs"] and not counts["kept"]:
+            dropped = ", ".join(f"{step} {counts[step]}" for step, _ in steps if counts[step])
+            raise DataError(
+                f"training part {name}: no training pairs left after filtering ({dropped}) of "
+                f"the {counts['pairs']} read from {self._source}; check the files, the limits "
+                "(--max-words, --max-ratio) or the recipe"
+            )
         pairs = pairs.add_column("origin", [f"{take.corpus}/{take.split}"] * len(pairs))
         if take.weight > 1:
             pairs = datasets.concatenate_datasets([pairs] * take.weight)

@@ -212,8 +212,30 @@ def test_error_empty_after_filtering(mini_mirror: Path, tmp_path: Path, capsys) 
         capsys,
     )
     assert code == 2
-    assert "no training pairs left after filtering" in err
+    vg = mini_mirror / "hi-en" / "hindi-visual-genome-1.1"
+    assert "training part vg/train: no training pairs left after filtering" in err
+    assert (
+        f"dropped_too_long {len(_lines(vg / 'train.hi'))})" in err and str(vg / "train.hi") in err
+    )
     assert not (tmp_path / "d" / "hi-en").exists()
+
+
+def test_error_empty_corpus_file(mini_mirror: Path, tmp_path: Path, capsys) -> None:
+    mirror = _broken_mirror(mini_mirror, tmp_path)
+    en = mirror / "hi-en" / "hindencorp-tides-sample" / "train.en"
+    en.write_text("", encoding="utf-8")
+    code, err = _run(["hi-en", "--mirror", str(mirror), "--out", str(tmp_path / "d")], capsys)
+    assert code == 2
+    assert err == f"data_prep: error: {en}: empty file; a corpus file holds one segment a line"
+
+
+def test_extra_train_dictionary(mini_mirror: Path, tmp_path: Path) -> None:
+    options = small_options(mini_mirror, tmp_path / "cache", extra_train=("freedict",))
+    folder = prepare("hi-en", tmp_path / "data", options)
+    part = json.loads((folder / "stats.json").read_text())["train"]["parts"]["freedict/dict"]
+    assert part["kind"] == "dictionary" and part["final"] > 0
+    origin = _lines(folder / "train.origin")
+    assert origin.count("freedict/dict") == part["final"] and origin[-1] == "freedict/dict"
 
 
 def test_train_origin_names_each_pairs_corpus(data_root: Path) -> None:
