@@ -40,7 +40,12 @@ _SPACED_CLOSING_QUOTE = re.compile(r" ([”’])")  # the detokenizer attaches o
 
 def detokenize(detokenizer: MosesDetokenizer, text: str) -> str:
     """Undo the Moses tokenisation of an English line: "king 's ears ." -> "king's ears."."""
-    tokens = [_PTB_BRACKETS.get(token, token) for token in text.split()]
+    tokens: list[str] = []
+    for token in text.split():
+        if token.lower() == "n't" and tokens:  # Penn Treebank's "do n't", which Moses keeps
+            tokens[-1] += token
+        else:
+            tokens.append(_PTB_BRACKETS.get(token, token))
     return _SPACED_CLOSING_QUOTE.sub(r"\1", detokenizer.detokenize(tokens))
 
 

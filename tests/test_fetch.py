@@ -141,10 +141,11 @@ def test_post2012_training_lines_of_one_segment_become_one_row(
             "Queen.”",
         ),
         (
-            201,
-            "She poisoned the king's ears against them, and finally got them banished into the "
-            "forest.",
+            29,
+            "the arrangements for setting short-term goals, regularly reviewing your child's "
+            "progress towards those goals, and how your child's progress is to be monitored.",
         ),
+        (40, "Perhaps there are problems that you don't know about."),
     ],
 )
 def test_hindencorp_english_is_detokenised(
@@ -155,7 +156,7 @@ def test_hindencorp_english_is_detokenised(
     assert ds[line - 1]["en"] == [expected]
     for (en,) in ds["en"]:
         assert " , " not in en and not en.endswith(" ."), en
-        assert "-LRB-" not in en and " ”" not in en, en
+        assert "-LRB-" not in en and " ”" not in en and " n't" not in en, en
 
 
 def test_empty_corpus_file_is_named(tmp_path: Path) -> None:
