@@ -10,6 +10,7 @@ memory-mapped, so a multi-million-pair corpus never has to fit in RAM:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterator
@@ -122,9 +123,12 @@ def load_text_files(
     paths = [indic_path, *en_paths] + ([group_path] if group_path else [])
     check_parallel(paths)
     # The file sizes and modification times go into the generator's arguments, so the
-    # `datasets` cache fingerprint changes whenever a file does.
+    # `datasets` cache fingerprint changes whenever a file does; so does a digest of this
+    # module, whose reading rules (merging, detokenising) `datasets` does not hash.
     # Tuples, not lists: `datasets` would read lists as shards to parallelise over.
-    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
+    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths) + (
+        hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest(),
+    )
     return datasets.Dataset.from_generator(
         _stamped_rows,
         features=FEATURES,
