@@ -56,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--extra-train",
         action="append",
         default=[],
-        metavar="CORPUS",
-        help="add a catalogued corpus's train split (e.g. iitb); repeatable",
+        metavar="NAME[/SPLIT]",
+        help="add a catalogued corpus's training split (iitb, freedict, debian, ...) or a "
+        "named split of it; repeatable",
     )
     p.add_argument("--max-train", type=int, default=None, help="cap the training pairs")
     p.add_argument("--list", action="store_true", help="list the catalogue and exit")
@@ -72,7 +73,11 @@ def _print_catalogue() -> None:
             where = ", ".join(
                 w for w, ok in (("mirror", c.mirror_folder), ("hub", c.hub), ("url", c.url)) if ok
             )
-            print(f"  {c.name:<11} {c.description} [{where}; {c.licence}]")
+            by_kind: dict[str, list[str]] = {}
+            for split in c.splits:
+                by_kind.setdefault(c.kind_of(split), []).append(split)
+            kinds = "; ".join(f"{kind}: {' '.join(splits)}" for kind, splits in by_kind.items())
+            print(f"  {c.name:<13} {c.description} [{kinds}; {where}; {c.licence}]")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,19 +1,29 @@
-"""Named corpora per language pair, and the default recipe that combines them.
+"""Named corpora per language pair and everywhere each can be fetched from (recipes.py
+combines them).
 
 A corpus can come from three places, tried in this order by `fetch.py`:
 - the offline mirror: `<mirror>/<pair>/<mirror_folder>/<split>.<lang>` plain text, one segment a
   line; extra English references as `<split>.en.0 .. <split>.en.3`;
 - a Hugging Face `datasets` id (and config), loaded through `datasets.load_dataset`;
 - a URL to an archive, downloaded and extracted by `datasets.DownloadManager`.
+
+Every corpus has a kind, what its segments are: "sentences", "dictionary" (words and short
+phrases), "interface" (software strings with placeholders) or "monolingual". A split can differ
+from its corpus (the Post et al. `dict` split is a dictionary); `Corpus.kind_of` says which.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from indic_common.errors import DataError
 
 PAIRS = ("hi-en", "ta-en", "bn-en")
+# Splits that are held out by name; any other split of a corpus can be trained on.
+HELD_OUT_SPLITS = ("dev", "devtest", "test", "challenge")
+
+Kind = Literal["sentences", "dictionary", "interface", "monolingual"]
 
 
 @dataclass(frozen=True)
@@ -54,31 +64,29 @@ class Corpus:
     # take whole documents so that no document straddles train and dev/test.
     group_suffix: str | None = None
     group_pattern: str = r"^(.*)$"
+    # Consecutive lines with the same `<split>.<group_suffix>` line and the same source are one
+    # segment translated several times: they become one row with several English references.
+    merge_segments: bool = False
+    detokenize_en: bool = False  # the English side is Moses-tokenised: detokenise it on reading
+    kind: Kind = "sentences"
+    split_kinds: dict[str, Kind] = field(default_factory=dict)  # splits of another kind
 
+    def kind_of(self, split: str) -> Kind:
+        """What the segments of one split are: the split's own kind, else the corpus's."""
+        return self.split_kinds.get(split, self.kind)
 
-@dataclass(frozen=True)
-class Take:
-    """Segments taken from one split of a corpus for one role of the recipe.
+    def fetchable_splits(self) -> tuple[str, ...]:
+        """Every split that can be fetched: the catalogued ones, then those only online."""
+        online = tuple(s for s in (self.url.members if self.url else ()) if s not in self.splits)
+        return self.splits + online
 
-    `skip` and `head` count segments over a seeded shuffle of whole documents: `skip=400`
-    drops the first documents holding 400 segments, `head=500` keeps the next ones up to 500.
-    """
-
-    corpus: str
-    split: str
-    skip: int = 0
-    head: int | None = None
-    weight: int = 1  # training only: how many times each pair is repeated
-    all_refs: bool = True  # training only: pair the source with every English reference
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """What a prepared pair is made of: training parts, the dev set and the named test sets."""
-
-    train: tuple[Take, ...]
-    dev: tuple[Take, ...]
-    tests: dict[str, Take]
+    def training_split(self) -> str | None:
+        """The split `--extra-train NAME` takes: `train` if there is one, else the first that
+        is not held out by name (a dictionary's `dict`, `l10n`); None when every one is."""
+        splits = self.fetchable_splits()
+        if "train" in splits:
+            return "train"
+        return next((s for s in splits if s not in HELD_OUT_SPLITS), None)
 
 
 def _post2012(pair: str, lang: str, dict_split: bool) -> Corpus:
@@ -101,6 +109,7 @@ def _post2012(pair: str, lang: str, dict_split: bool) -> Corpus:
         ),
         group_suffix="seg_ids",
         group_pattern=r"^([^_]+)_",
+        split_kinds={"dict": "dictionary"},
     )
 
 
@@ -126,179 +135,130 @@ def _visual_genome(pair: str, folder: str, lang_name: str) -> Corpus:
     )
 
 
+def _debian(pair: str, lang_name: str) -> Corpus:
+    return Corpus(
+        name="debian",
+        pair=pair,
+        description=f"Debian 12 gettext catalogues, English-{lang_name} interface strings",
+        licence="each package's own (mostly GPL-2.0+, LGPL-2.0+, MPL-2.0)",
+        splits=("l10n",),
+        mirror_folder="debian-l10n",
+        kind="interface",
+    )
+
+
+def _samanantar(pair: str, lang: str) -> Corpus:
+    return Corpus(
+        name="samanantar",
+        pair=pair,
+        description=f"AI4Bharat Samanantar ({lang})",
+        licence="CC0",
+        splits=("train",),
+        hub=HubSource(
+            "ai4bharat/samanantar",
+            lang,
+            translation_column=None,
+            indic_column="tgt",
+            en_column="src",
+        ),
+    )
+
+
+def _opus100(pair: str, config: str) -> Corpus:
+    return Corpus(
+        name="opus100",
+        pair=pair,
+        description=f"OPUS-100 {config}",
+        licence="see OPUS",
+        splits=("train", "dev", "test"),
+        hub=HubSource("Helsinki-NLP/opus-100", config, split_names={"dev": "validation"}),
+    )
+
+
+_HI_EN = (
+    _visual_genome("hi-en", "hindi-visual-genome-1.1", "Hindi"),
+    _post2012("hi-en", "hi", dict_split=False),
+    Corpus(
+        name="post2012train",
+        pair="hi-en",
+        description="Post et al. (2012) training split, 1,092 segments x 1-4 English references",
+        licence="CC BY-SA 3.0",
+        splits=("train",),
+        mirror_folder="post2012-mturk-wikipedia-train-partial",
+        group_suffix="seg_ids",
+        group_pattern=r"^([^_]+)_",
+        merge_segments=True,
+    ),
+    Corpus(
+        name="hindencorp",
+        pair="hi-en",
+        description="HindEnCorp 0.5, its TIDES news and general prose (sample)",
+        licence="CC BY-NC-SA 3.0",
+        splits=("train",),
+        mirror_folder="hindencorp-tides-sample",
+        detokenize_en=True,
+    ),
+    Corpus(
+        name="freedict",
+        pair="hi-en",
+        description="FreeDict English-Hindi 1.6, words and short phrases",
+        licence="GPL-2.0-or-later",
+        splits=("dict",),
+        mirror_folder="freedict-eng-hin",
+        kind="dictionary",
+    ),
+    _debian("hi-en", "Hindi"),
+    _anki("hi-en"),
+    Corpus(
+        name="iitb",
+        pair="hi-en",
+        description="IIT Bombay English-Hindi corpus (1.6M)",
+        licence="CC BY-NC 4.0",
+        splits=("train", "dev", "test"),
+        hub=HubSource("cfilt/iitb-english-hindi", split_names={"dev": "validation"}),
+    ),
+    _samanantar("hi-en", "hi"),
+    _opus100("hi-en", "en-hi"),
+)
+
+_TA_EN = (
+    Corpus(
+        name="bible",
+        pair="ta-en",
+        description="Tamil OV 1957 x KJV, verse-aligned",
+        licence="public domain texts; MIT packaging",
+        splits=("train",),
+        mirror_folder="bible-tamil-ov1957-kjv",
+        group_suffix="ref",
+        group_pattern=r"^(.*):",
+    ),
+    _post2012("ta-en", "ta", dict_split=True),
+    Corpus(
+        name="wmt18",
+        pair="ta-en",
+        description="MIDAS WMT18 EnTam dev/test (lower-cased)",
+        licence="none stated",
+        splits=("dev", "test"),
+        mirror_folder="midas-wmt2018-entam-devtest",
+    ),
+    _debian("ta-en", "Tamil"),
+    _anki("ta-en"),
+    _samanantar("ta-en", "ta"),
+    _opus100("ta-en", "en-ta"),
+)
+
+_BN_EN = (
+    _visual_genome("bn-en", "bengali-visual-genome-1.0", "Bengali"),
+    _post2012("bn-en", "bn", dict_split=True),
+    _debian("bn-en", "Bengali"),
+    _anki("bn-en"),
+    _samanantar("bn-en", "bn"),
+    _opus100("bn-en", "bn-en"),
+)
+
 CORPORA: dict[str, dict[str, Corpus]] = {
-    "hi-en": {
-        c.name: c
-        for c in (
-            _visual_genome("hi-en", "hindi-visual-genome-1.1", "Hindi"),
-            _post2012("hi-en", "hi", dict_split=False),
-            _anki("hi-en"),
-            Corpus(
-                name="iitb",
-                pair="hi-en",
-                description="IIT Bombay English-Hindi corpus (1.6M)",
-                licence="CC BY-NC 4.0",
-                splits=("train", "dev", "test"),
-                hub=HubSource("cfilt/iitb-english-hindi", split_names={"dev": "validation"}),
-            ),
-            Corpus(
-                name="samanantar",
-                pair="hi-en",
-                description="AI4Bharat Samanantar (hi)",
-                licence="CC0",
-                splits=("train",),
-                hub=HubSource(
-                    "ai4bharat/samanantar",
-                    "hi",
-                    translation_column=None,
-                    indic_column="tgt",
-                    en_column="src",
-                ),
-            ),
-            Corpus(
-                name="opus100",
-                pair="hi-en",
-                description="OPUS-100 en-hi",
-                licence="see OPUS",
-                splits=("train", "dev", "test"),
-                hub=HubSource("Helsinki-NLP/opus-100", "en-hi", split_names={"dev": "validation"}),
-            ),
-        )
-    },
-    "ta-en": {
-        c.name: c
-        for c in (
-            Corpus(
-                name="bible",
-                pair="ta-en",
-                description="Tamil OV 1957 x KJV, verse-aligned",
-                licence="public domain texts; MIT packaging",
-                splits=("train",),
-                mirror_folder="bible-tamil-ov1957-kjv",
-                group_suffix="ref",
-                group_pattern=r"^(.*):",
-            ),
-            _post2012("ta-en", "ta", dict_split=True),
-            Corpus(
-                name="wmt18",
-                pair="ta-en",
-                description="MIDAS WMT18 EnTam dev/test (lower-cased)",
-                licence="none stated",
-                splits=("dev", "test"),
-                mirror_folder="midas-wmt2018-entam-devtest",
-            ),
-            _anki("ta-en"),
-            Corpus(
-                name="samanantar",
-                pair="ta-en",
-                description="AI4Bharat Samanantar (ta)",
-                licence="CC0",
-                splits=("train",),
-                hub=HubSource(
-                    "ai4bharat/samanantar",
-                    "ta",
-                    translation_column=None,
-                    indic_column="tgt",
-                    en_column="src",
-                ),
-            ),
-            Corpus(
-                name="opus100",
-                pair="ta-en",
-                description="OPUS-100 en-ta",
-                licence="see OPUS",
-                splits=("train", "dev", "test"),
-                hub=HubSource("Helsinki-NLP/opus-100", "en-ta", split_names={"dev": "validation"}),
-            ),
-        )
-    },
-    "bn-en": {
-        c.name: c
-        for c in (
-            _visual_genome("bn-en", "bengali-visual-genome-1.0", "Bengali"),
-            _post2012("bn-en", "bn", dict_split=True),
-            _anki("bn-en"),
-            Corpus(
-                name="samanantar",
-                pair="bn-en",
-                description="AI4Bharat Samanantar (bn)",
-                licence="CC0",
-                splits=("train",),
-                hub=HubSource(
-                    "ai4bharat/samanantar",
-                    "bn",
-                    translation_column=None,
-                    indic_column="tgt",
-                    en_column="src",
-                ),
-            ),
-            Corpus(
-                name="opus100",
-                pair="bn-en",
-                description="OPUS-100 bn-en",
-                licence="see OPUS",
-                splits=("train", "dev", "test"),
-                hub=HubSource("Helsinki-NLP/opus-100", "bn-en", split_names={"dev": "validation"}),
-            ),
-        )
-    },
-}
-
-# Post et al. dev+devtest become training data (each source paired with each of its four
-# references), except whole documents carved off as an in-domain dev set. Their *test* split,
-# and every corpus's own test split, stay test sets.
-_POST_DEV = 500
-_BIBLE_TEST, _BIBLE_DEV = 1000, 500
-
-RECIPES: dict[str, Recipe] = {
-    "hi-en": Recipe(
-        train=(
-            Take("vg", "train"),
-            Take("post2012", "dev", skip=_POST_DEV),
-            Take("post2012", "devtest"),
-            Take("anki", "train"),
-        ),
-        dev=(Take("vg", "dev"), Take("post2012", "dev", head=_POST_DEV)),
-        tests={
-            "post2012": Take("post2012", "test"),
-            "vg": Take("vg", "test"),
-            "vg-challenge": Take("vg", "challenge"),
-        },
-    ),
-    "bn-en": Recipe(
-        train=(
-            Take("vg", "train"),
-            Take("post2012", "dev", skip=_POST_DEV),
-            Take("post2012", "devtest"),
-            Take("post2012", "dict"),
-            Take("anki", "train"),
-        ),
-        dev=(Take("vg", "dev"), Take("post2012", "dev", head=_POST_DEV)),
-        tests={
-            "post2012": Take("post2012", "test"),
-            "vg": Take("vg", "test"),
-            "vg-challenge": Take("vg", "challenge"),
-        },
-    ),
-    "ta-en": Recipe(
-        train=(
-            Take("bible", "train", skip=_BIBLE_TEST + _BIBLE_DEV),
-            Take("post2012", "dev", skip=_POST_DEV),
-            Take("post2012", "devtest"),
-            Take("post2012", "dict"),
-            Take("wmt18", "dev"),
-            Take("anki", "train"),
-        ),
-        dev=(
-            Take("post2012", "dev", head=_POST_DEV),
-            Take("bible", "train", skip=_BIBLE_TEST, head=_BIBLE_DEV),
-        ),
-        tests={
-            "post2012": Take("post2012", "test"),
-            "wmt18": Take("wmt18", "test"),
-            "bible": Take("bible", "train", head=_BIBLE_TEST),
-        },
-    ),
+    pair: {c.name: c for c in corpora}
+    for pair, corpora in (("hi-en", _HI_EN), ("ta-en", _TA_EN), ("bn-en", _BN_EN))
 }
 
 

@@ -10,12 +10,14 @@ memory-mapped, so a multi-million-pair corpus never has to fit in RAM:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import datasets
+from sacremoses import MosesDetokenizer
 
 from data_prep.catalog import Corpus, pair_langs
 from indic_common.errors import DataError
@@ -32,18 +34,36 @@ FEATURES = datasets.Features(
 )
 
 
+# Penn Treebank bracket tokens, which the Moses detokenizer leaves as they are.
+_PTB_BRACKETS = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}"}
+_SPACED_CLOSING_QUOTE = re.compile(r" ([”’])")  # the detokenizer attaches only opening ones
+
+
+def detokenize(detokenizer: MosesDetokenizer, text: str) -> str:
+    """Undo the Moses tokenisation of an English line: "king 's ears ." -> "king's ears."."""
+    tokens: list[str] = []
+    for token in text.split():
+        if token.lower() == "n't" and tokens:  # Penn Treebank's "do n't", which Moses keeps
+            tokens[-1] += token
+        else:
+            tokens.append(_PTB_BRACKETS.get(token, token))
+    return _SPACED_CLOSING_QUOTE.sub(r"\1", detokenizer.detokenize(tokens))
+
+
 def count_lines_checked(path: Path) -> int:
     """Count the lines of a text file, raising DataError at the first line that is not UTF-8."""
     return sum(1 for _ in iter_lines(path))
 
 
 def check_parallel(paths: list[Path]) -> int:
-    """Check that parallel files exist, are UTF-8 and have one line count; return it."""
+    """Check that parallel files exist, are UTF-8, are not empty and have one line count."""
     counts = {}
     for path in paths:
         if not path.is_file():
             raise DataError(f"{path}: file not found")
         counts[path] = count_lines_checked(path)
+        if counts[path] == 0:
+            raise DataError(f"{path}: empty file; a corpus file holds one segment a line")
     if len(set(counts.values())) > 1:
         detail = ", ".join(f"{p} has {n}" for p, n in counts.items())
         raise DataError(
@@ -54,19 +74,35 @@ def check_parallel(paths: list[Path]) -> int:
 
 
 def _text_rows(
-    indic_path: Path, en_paths: tuple[Path, ...], group_path: Path | None, group_pattern: str
+    indic_path: Path,
+    en_paths: tuple[Path, ...],
+    group_path: Path | None,
+    group_pattern: str,
+    merge_segments: bool,
+    detokenize_en: bool,
 ) -> Iterator[dict]:
     pattern = re.compile(group_pattern)
+    detokenizer = MosesDetokenizer(lang="en") if detokenize_en else None
     en_iters = [iter_lines(p) for p in en_paths]
     groups = iter_lines(group_path) if group_path else None
+    row: dict | None = None
+    key: tuple[str, str] | None = None
     for i, indic in enumerate(iter_lines(indic_path)):
         refs = [next(it) for it in en_iters]
-        if groups is not None:
-            match = pattern.search(next(groups))
-            group = match.group(1) if match else str(i)
-        else:
-            group = str(i)
-        yield {"indic": indic, "en": refs, "group": group}
+        if detokenizer is not None:
+            refs = [detokenize(detokenizer, ref) for ref in refs]
+        segment = next(groups) if groups is not None else None
+        if merge_segments and segment is not None and key == (segment, indic):
+            assert row is not None
+            row["en"].extend(refs)  # one more translation of the same segment
+            continue
+        if row is not None:
+            yield row
+        match = pattern.search(segment) if segment is not None else None
+        row = {"indic": indic, "en": refs, "group": match.group(1) if match else str(i)}
+        key = (segment, indic) if segment is not None else None
+    if row is not None:
+        yield row
 
 
 def load_text_files(
@@ -75,14 +111,24 @@ def load_text_files(
     group_path: Path | None = None,
     group_pattern: str = r"^(.*)$",
     cache_dir: Path | None = None,
+    merge_segments: bool = False,
+    detokenize_en: bool = False,
 ) -> datasets.Dataset:
-    """Read line-aligned plain-text files into the common table (checked first: UTF-8, counts)."""
+    """Read line-aligned plain-text files into the common table (checked first: UTF-8, counts).
+
+    With `merge_segments`, consecutive lines with the same group line and the same source
+    become one row holding all their English lines; with `detokenize_en`, Moses-tokenised
+    English ("king 's ears .") is detokenised ("king's ears.").
+    """
     paths = [indic_path, *en_paths] + ([group_path] if group_path else [])
     check_parallel(paths)
     # The file sizes and modification times go into the generator's arguments, so the
-    # `datasets` cache fingerprint changes whenever a file does.
+    # `datasets` cache fingerprint changes whenever a file does; so does a digest of this
+    # module, whose reading rules (merging, detokenising) `datasets` does not hash.
     # Tuples, not lists: `datasets` would read lists as shards to parallelise over.
-    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
+    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths) + (
+        hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest(),
+    )
     return datasets.Dataset.from_generator(
         _stamped_rows,
         features=FEATURES,
@@ -92,20 +138,16 @@ def load_text_files(
             "en_paths": tuple(en_paths),
             "group_path": group_path,
             "group_pattern": group_pattern,
+            "merge_segments": merge_segments,
+            "detokenize_en": detokenize_en,
             "stamp": stamp,
         },
     )
 
 
-def _stamped_rows(
-    indic_path: Path,
-    en_paths: tuple[Path, ...],
-    group_path: Path | None,
-    group_pattern: str,
-    stamp: tuple,
-) -> Iterator[dict]:
+def _stamped_rows(stamp: tuple, **kwargs) -> Iterator[dict]:
     del stamp  # only part of the cache fingerprint
-    yield from _text_rows(indic_path, en_paths, group_path, group_pattern)
+    yield from _text_rows(**kwargs)
 
 
 def mirror_files(corpus: Corpus, split: str, mirror: Path) -> tuple[Path, list[Path], Path | None]:
@@ -126,6 +168,19 @@ def in_mirror(corpus: Corpus, split: str, mirror: Path | None) -> bool:
     return indic_path.is_file()
 
 
+def describe_source(corpus: Corpus, split: str, mirror: Path | None) -> str:
+    """Where `fetch` reads a split from, for messages: the mirror's files, the hub id or URL."""
+    if in_mirror(corpus, split, mirror):
+        assert mirror is not None
+        indic_path, en_paths, _ = mirror_files(corpus, split, mirror)
+        return ", ".join(str(p) for p in (indic_path, *en_paths))
+    if corpus.hub is not None and split in corpus.splits:
+        return f"the hub's {corpus.hub.path}"
+    if corpus.url is not None and split in corpus.url.members:
+        return corpus.url.url
+    return "nowhere"
+
+
 def _from_hub(corpus: Corpus, split: str, cache_dir: Path | None) -> datasets.Dataset:
     hub = corpus.hub
     assert hub is not None
@@ -144,15 +199,19 @@ def _from_hub(corpus: Corpus, split: str, cache_dir: Path | None) -> datasets.Da
             "local copy"
         ) from None
 
+    detokenize = corpus.detokenize_en  # a flag, not the detokenizer: `datasets` hashes `convert`
+
     def convert(batch: dict, idx: list[int]) -> dict:
         if hub.translation_column:
             rows = batch[hub.translation_column]
             indic = [r[indic_lang] for r in rows]
-            en = [[r["en"]] for r in rows]
+            en = [r["en"] for r in rows]
         else:
-            indic = batch[hub.indic_column]
-            en = [[e] for e in batch[hub.en_column]]
-        return {"indic": indic, "en": en, "group": [str(i) for i in idx]}
+            indic, en = batch[hub.indic_column], batch[hub.en_column]
+        if detokenize:
+            detokenizer = MosesDetokenizer(lang="en")
+            en = [detokenize(detokenizer, e) for e in en]
+        return {"indic": indic, "en": [[e] for e in en], "group": [str(i) for i in idx]}
 
     return raw.map(
         convert,
@@ -172,7 +231,12 @@ def _from_url(corpus: Corpus, split: str, cache_dir: Path | None) -> datasets.Da
     )
     root = Path(manager.download_and_extract(source.url))
     indic_member, en_member = source.members[split]
-    return load_text_files(root / indic_member, [root / en_member], cache_dir=cache_dir)
+    return load_text_files(
+        root / indic_member,
+        [root / en_member],
+        cache_dir=cache_dir,
+        detokenize_en=corpus.detokenize_en,
+    )
 
 
 def fetch(
@@ -183,7 +247,15 @@ def fetch(
         assert mirror is not None
         indic_path, en_paths, group_path = mirror_files(corpus, split, mirror)
         log.info("%s/%s: reading the mirror %s", corpus.name, split, indic_path.parent)
-        return load_text_files(indic_path, en_paths, group_path, corpus.group_pattern, cache_dir)
+        return load_text_files(
+            indic_path,
+            en_paths,
+            group_path,
+            corpus.group_pattern,
+            cache_dir,
+            merge_segments=corpus.merge_segments,
+            detokenize_en=corpus.detokenize_en,
+        )
     if corpus.hub is not None and split in corpus.splits:
         log.info("%s/%s: loading %s from the hub", corpus.name, split, corpus.hub.path)
         return _from_hub(corpus, split, cache_dir)

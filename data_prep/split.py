@@ -1,4 +1,5 @@
-"""Seeded, document-aware carving of splits; de-duplication; removal of dev/test overlap."""
+"""Seeded, document-aware carving of splits; de-duplication; removal of dev/test overlap, exact
+or by a shared 8-gram of words."""
 
 from __future__ import annotations
 
@@ -60,12 +61,45 @@ def contamination_key(text: str) -> str:
     return text.casefold()
 
 
+NGRAM = 8  # words; a training segment sharing this many consecutive words is a near-duplicate
+
+
+def ngram_hashes(text: str, n: int = NGRAM) -> set[bytes]:
+    """8-byte digests of every n-gram of lower-cased whitespace words (none below n words)."""
+    words = contamination_key(text).split()
+    return {
+        hashlib.blake2b(" ".join(words[i : i + n]).encode(), digest_size=8).digest()
+        for i in range(len(words) - n + 1)
+    }
+
+
 class HeldOut:
-    """Every Indic and English segment of the dev and test sets, for removing overlap."""
+    """Every Indic and English segment of the dev and test sets, for removing overlap.
+
+    It holds the segments' case-folded text, for exact matches, and digests of their 8-grams
+    of words, for near-duplicates; a segment under 8 words can only match exactly.
+    """
 
     def __init__(self, segments: Iterable[str]) -> None:
-        self._keys = {contamination_key(s) for s in segments if s}
+        self._keys: set[str] = set()
+        self._ngrams: set[bytes] = set()
+        for segment in segments:
+            if segment:
+                self._keys.add(contamination_key(segment))
+                self._ngrams |= ngram_hashes(segment)
+
+    def contains(self, text: str) -> bool:
+        """True when `text` is, up to case, a dev or test segment."""
+        return contamination_key(text) in self._keys
 
     def overlaps(self, indic: str, en: str) -> bool:
         """True when the pair's source or target also appears in a dev or test set."""
-        return contamination_key(indic) in self._keys or contamination_key(en) in self._keys
+        return self.contains(indic) or self.contains(en)
+
+    def overlaps_ngram(self, text: str) -> bool:
+        """True when `text` shares an 8-gram of words with a dev or test segment (any side)."""
+        return not self._ngrams.isdisjoint(ngram_hashes(text))
+
+    def near_duplicate(self, indic: str, en: str) -> bool:
+        """True when the pair's source or target shares an 8-gram with a dev or test segment."""
+        return self.overlaps_ngram(indic) or self.overlaps_ngram(en)

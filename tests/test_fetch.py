@@ -1,5 +1,6 @@
 """Fetching through the same code as for real downloads: a dataset in the Hugging Face hub's
-own layout (parquet shards, `translation` column) and an archive behind a URL, both local."""
+own layout (parquet shards, `translation` column) and an archive behind a URL, both local; and
+the mirror's corpora that need more than line pairing (segments, detokenisation)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from pathlib import Path
 import datasets
 import pytest
 
-from data_prep.catalog import Corpus, HubSource, UrlSource
+from data_prep.catalog import Corpus, HubSource, UrlSource, get_corpus
 from data_prep.fetch import fetch
 from indic_common.errors import DataError
+from indic_common.textfile import read_lines
 
 PAIRS = [
     ("यह एक इनडोर दृश्य है", "it is an indoor scene"),
@@ -108,3 +110,59 @@ def test_split_nowhere_to_be_found(tmp_path: Path) -> None:
     )
     with pytest.raises(DataError, match="has no split 'train'"):
         fetch(corpus, "train", mirror=tmp_path, cache_dir=tmp_path / "cache")
+
+
+def test_post2012_training_lines_of_one_segment_become_one_row(
+    mini_mirror: Path, tmp_path: Path
+) -> None:
+    corpus = get_corpus("hi-en", "post2012train")
+    folder = mini_mirror / "hi-en" / str(corpus.mirror_folder)
+    seg_ids, en = read_lines(folder / "train.seg_ids"), read_lines(folder / "train.en")
+    ds = fetch(corpus, "train", mini_mirror, cache_dir=tmp_path / "cache")
+    assert len(ds) == len(set(seg_ids)) < len(seg_ids)
+    assert [ref for refs in ds["en"] for ref in refs] == en  # every translation, in order
+    assert max(len(refs) for refs in ds["en"]) == 4
+    first = ds[0]
+    assert first["en"] == en[: seg_ids.count(seg_ids[0])]
+    assert first["group"] == seg_ids[0].split("_")[0]  # the document, for carving
+
+
+@pytest.mark.parametrize(
+    "line, expected",  # line numbers of hindencorp-tides-sample/train.en, from 1
+    [
+        (
+            10,
+            "The FIs are expected to offload the stake in favour of Suzuki (currently 50 per "
+            "cent stakeholder) and to the general public later.",
+        ),
+        (
+            37,
+            "After you have made enough to rebuild the cottage, I shall take you back as my "
+            "Queen.”",
+        ),
+        (
+            29,
+            "the arrangements for setting short-term goals, regularly reviewing your child's "
+            "progress towards those goals, and how your child's progress is to be monitored.",
+        ),
+        (40, "Perhaps there are problems that you don't know about."),
+    ],
+)
+def test_hindencorp_english_is_detokenised(
+    line: int, expected: str, mini_mirror: Path, tmp_path: Path
+) -> None:
+    corpus = get_corpus("hi-en", "hindencorp")
+    ds = fetch(corpus, "train", mini_mirror, cache_dir=tmp_path / "cache")
+    assert ds[line - 1]["en"] == [expected]
+    for (en,) in ds["en"]:
+        assert " , " not in en and not en.endswith(" ."), en
+        assert "-LRB-" not in en and " ”" not in en and " n't" not in en, en
+
+
+def test_empty_corpus_file_is_named(tmp_path: Path) -> None:
+    folder = tmp_path / "hi-en" / "freedict-eng-hin"
+    folder.mkdir(parents=True)
+    (folder / "dict.hi").write_text("", encoding="utf-8")
+    (folder / "dict.en").write_text("", encoding="utf-8")
+    with pytest.raises(DataError, match=f"^{folder / 'dict.hi'}: empty file"):
+        fetch(get_corpus("hi-en", "freedict"), "dict", tmp_path, cache_dir=tmp_path / "cache")

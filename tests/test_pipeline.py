@@ -23,6 +23,7 @@ STEPS = (
     "dropped_ratio",
     "dropped_duplicate",
     "dropped_in_dev_or_test",
+    "dropped_near_duplicate",
 )
 
 
@@ -55,22 +56,39 @@ def test_no_training_pair_overlaps_dev_or_test(data_root: Path) -> None:
     for f in folder.iterdir():
         if f.name.startswith(("dev.", "test-")):
             held.update(s.casefold() for s in _lines(f))
+    held_8grams = {gram for s in held for gram in _8grams(s)}
     for src, tgt in zip(_lines(folder / "train.hi"), _lines(folder / "train.en")):
         assert src.casefold() not in held and tgt.casefold() not in held
+        assert not (_8grams(src) | _8grams(tgt)) & held_8grams, (src, tgt)
 
 
-def test_contaminated_pair_is_removed_and_counted(mini_mirror: Path, tmp_path: Path) -> None:
+def _8grams(text: str) -> set[tuple[str, ...]]:
+    words = text.casefold().split()
+    return {tuple(words[i : i + 8]) for i in range(len(words) - 7)}
+
+
+def test_contaminated_pairs_are_removed_and_counted(mini_mirror: Path, tmp_path: Path) -> None:
+    """A test pair copied into training goes, and so does a pair sharing 8 words with a test
+    reference; one sharing only 7 stays."""
     mirror = tmp_path / "mirror"
     shutil.copytree(mini_mirror / "hi-en", mirror / "hi-en")
     vg = mirror / "hi-en" / "hindi-visual-genome-1.1"
     test_pair = (_lines(vg / "test.hi")[5], _lines(vg / "test.en")[5])
-    for lang, line in zip(("hi", "en"), test_pair):
-        with (vg / f"train.{lang}").open("a", encoding="utf-8") as f:
-            f.write(line + "\n")
+    post = mirror / "hi-en" / "post2012-mturk-wikipedia"
+    words = next(w for w in map(str.split, _lines(post / "test.en.2")) if len(w) >= 12)
+    eight = ("यह वाक्य जाँच के लिए है", f"So {' '.join(words[2:10])} indeed")
+    seven = ("यह वाक्य भी जाँच के लिए है", f"So {' '.join(words[2:9])} indeed")
+    for pair in (test_pair, eight, seven):
+        for lang, line in zip(("hi", "en"), pair):
+            with (vg / f"train.{lang}").open("a", encoding="utf-8") as f:
+                f.write(line + "\n")
     folder = prepare("hi-en", tmp_path / "data", small_options(mirror, tmp_path / "cache"))
     stats = json.loads((folder / "stats.json").read_text())
     assert stats["train"]["parts"]["vg/train"]["dropped_in_dev_or_test"] >= 1
+    assert stats["train"]["parts"]["vg/train"]["dropped_near_duplicate"] >= 1
+    train_en = _lines(folder / "train.en")
     assert test_pair[0] not in _lines(folder / "train.hi")
+    assert eight[1] not in train_en and seven[1] in train_en
 
 
 def test_same_seed_same_output(mini_mirror: Path, tmp_path: Path) -> None:
@@ -194,8 +212,30 @@ def test_error_empty_after_filtering(mini_mirror: Path, tmp_path: Path, capsys) 
         capsys,
     )
     assert code == 2
-    assert "no training pairs left after filtering" in err
+    vg = mini_mirror / "hi-en" / "hindi-visual-genome-1.1"
+    assert "training part vg/train: no training pairs left after filtering" in err
+    assert (
+        f"dropped_too_long {len(_lines(vg / 'train.hi'))})" in err and str(vg / "train.hi") in err
+    )
     assert not (tmp_path / "d" / "hi-en").exists()
+
+
+def test_error_empty_corpus_file(mini_mirror: Path, tmp_path: Path, capsys) -> None:
+    mirror = _broken_mirror(mini_mirror, tmp_path)
+    en = mirror / "hi-en" / "hindencorp-tides-sample" / "train.en"
+    en.write_text("", encoding="utf-8")
+    code, err = _run(["hi-en", "--mirror", str(mirror), "--out", str(tmp_path / "d")], capsys)
+    assert code == 2
+    assert err == f"data_prep: error: {en}: empty file; a corpus file holds one segment a line"
+
+
+def test_extra_train_dictionary(mini_mirror: Path, tmp_path: Path) -> None:
+    options = small_options(mini_mirror, tmp_path / "cache", extra_train=("freedict",))
+    folder = prepare("hi-en", tmp_path / "data", options)
+    part = json.loads((folder / "stats.json").read_text())["train"]["parts"]["freedict/dict"]
+    assert part["kind"] == "dictionary" and part["final"] > 0
+    origin = _lines(folder / "train.origin")
+    assert origin.count("freedict/dict") == part["final"] and origin[-1] == "freedict/dict"
 
 
 def test_train_origin_names_each_pairs_corpus(data_root: Path) -> None:

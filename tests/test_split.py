@@ -1,8 +1,10 @@
-"""Splits: seeded, document-aware carving; de-duplication; held-out overlap."""
+"""Splits: seeded, document-aware carving; de-duplication; held-out overlap, exact and by
+8-grams."""
 
 from __future__ import annotations
 
 import datasets
+import pytest
 
 from data_prep.split import Deduplicator, HeldOut, carve
 
@@ -56,3 +58,33 @@ def test_held_out_matches_either_side_case_insensitively() -> None:
     assert held.overlaps("x", "a tree")
     assert held.overlaps("पेड़", "something")
     assert not held.overlaps("x", "a tree here")
+
+
+# A Post et al. (2012) test reference (hi-en test.en.1, line 1), and a short one.
+REFERENCE = (
+    "However according to several scholars and researchers Maharshi must have started writing "
+    "his world famous book Kamasutra in the middle of the third century"
+)
+NEAR = HeldOut([REFERENCE, "Category: God-Goddesses"])
+
+
+@pytest.mark.parametrize(
+    "indic, en, near",
+    [
+        ("x", "So, according to several scholars and researchers Maharshi must", True),  # 8
+        ("x", "So, according to several scholars and researchers Maharshi said", False),  # 7
+        ("x", "WORLD FAMOUS BOOK KAMASUTRA IN THE MIDDLE OF the end", True),  # case
+        ("his world famous book Kamasutra in the middle", "y", True),  # either side
+        ("x", "the category: god-goddesses of the world famous book", False),  # short: exact only
+        ("x", "", False),
+    ],
+)
+def test_near_duplicate_shares_eight_words(indic: str, en: str, near: bool) -> None:
+    assert NEAR.near_duplicate(indic, en) is near
+    assert NEAR.near_duplicate(en, indic) is near  # source and target alike
+    assert NEAR.overlaps_ngram(indic + " " + en) is near
+
+
+def test_short_held_out_segment_matches_exactly() -> None:
+    assert NEAR.overlaps("x", "category: GOD-goddesses")
+    assert not NEAR.overlaps_ngram("category: GOD-goddesses")
