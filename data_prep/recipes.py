@@ -44,38 +44,29 @@ class Recipe:
 _POST_DEV = 500
 _BIBLE_TEST, _BIBLE_DEV = 1000, 500
 
+
+def _captions_and_wikipedia(extra_train: tuple[Take, ...]) -> Recipe:
+    """hi-en and bn-en: Visual Genome captions, Post et al. Wikipedia, Anki, and `extra_train`."""
+    return Recipe(
+        train=(
+            Take("vg", "train"),
+            Take("post2012", "dev", skip=_POST_DEV),
+            Take("post2012", "devtest"),
+            *extra_train,
+            Take("anki", "train"),
+        ),
+        dev=(Take("vg", "dev"), Take("post2012", "dev", head=_POST_DEV)),
+        tests={
+            "post2012": Take("post2012", "test"),
+            "vg": Take("vg", "test"),
+            "vg-challenge": Take("vg", "challenge"),
+        },
+    )
+
+
 RECIPES: dict[str, Recipe] = {
-    "hi-en": Recipe(
-        train=(
-            Take("vg", "train"),
-            Take("post2012", "dev", skip=_POST_DEV),
-            Take("post2012", "devtest"),
-            Take("post2012train", "train"),
-            Take("hindencorp", "train"),
-            Take("anki", "train"),
-        ),
-        dev=(Take("vg", "dev"), Take("post2012", "dev", head=_POST_DEV)),
-        tests={
-            "post2012": Take("post2012", "test"),
-            "vg": Take("vg", "test"),
-            "vg-challenge": Take("vg", "challenge"),
-        },
-    ),
-    "bn-en": Recipe(
-        train=(
-            Take("vg", "train"),
-            Take("post2012", "dev", skip=_POST_DEV),
-            Take("post2012", "devtest"),
-            Take("post2012", "dict"),
-            Take("anki", "train"),
-        ),
-        dev=(Take("vg", "dev"), Take("post2012", "dev", head=_POST_DEV)),
-        tests={
-            "post2012": Take("post2012", "test"),
-            "vg": Take("vg", "test"),
-            "vg-challenge": Take("vg", "challenge"),
-        },
-    ),
+    "hi-en": _captions_and_wikipedia((Take("post2012train", "train"), Take("hindencorp", "train"))),
+    "bn-en": _captions_and_wikipedia((Take("post2012", "dict"),)),
     "ta-en": Recipe(
         train=(
             Take("bible", "train", skip=_BIBLE_TEST + _BIBLE_DEV),
