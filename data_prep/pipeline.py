@@ -56,6 +56,7 @@ def _length_stats(texts: list[str]) -> dict:
 
 def _write_held_out(folder: Path, name: str, ds: datasets.Dataset, indic_lang: str) -> dict:
     _write_lines(folder / f"{name}.{indic_lang}", iter(ds["indic"]))
+    _write_lines(folder / f"{name}.doc", iter(ds["group"]))  # per-document scores
     refs = ds["en"]
     n_refs = len(refs[0])
     for k in range(n_refs):
@@ -88,6 +89,9 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
     final = out_root / pair
     with atomic_dir(final) as tmp:
         dev, prep.stats["dev"]["parts"] = prep.held_out_set(recipe.dev, "dev")
+        # Each dev part on its own too: the Wikipedia dev (dev-post2012) selects the models
+        # of that domain, and the caption dev is reported apart (data.dev_set).
+        devs = {t.corpus: prep.held_out_set((t,), f"dev-{t.corpus}")[0] for t in recipe.dev}
         tests = {}
         for name, take in recipe.tests.items():
             tests[name], prep.stats["tests"][name] = prep.held_out_set((take,), f"test-{name}")
@@ -118,6 +122,8 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
             }
         )
         prep.stats["dev"].update(_write_held_out(tmp, "dev", dev, indic_lang))
+        for name, ds in devs.items():
+            prep.stats["dev"][name] = _write_held_out(tmp, f"dev-{name}", ds, indic_lang)
         for name, ds in tests.items():
             prep.stats["tests"][name].update(_write_held_out(tmp, f"test-{name}", ds, indic_lang))
         models = _train_tokenizers(tmp, indic_lang, en_lang, options.tokenizer)
@@ -127,6 +133,10 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
             "tokenizer": models,
             "tokenizer_spec": asdict(options.tokenizer),
             "dev": {"en_refs": prep.stats["dev"]["en_refs"]},
+            "devs": {
+                name: {"en_refs": prep.stats["dev"][name]["en_refs"], "lines": len(ds)}
+                for name, ds in devs.items()
+            },
             "tests": {
                 name: {"en_refs": s["en_refs"], "lines": s["lines"]}
                 for name, s in prep.stats["tests"].items()

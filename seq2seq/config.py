@@ -66,6 +66,9 @@ class DataConfig(_Checked):
     root: str = "data"  # prepared pairs live in <root>/<pair>/
     batch_tokens: int = 2000  # per batch: sentences x their longest source or target
     max_len: int = 100  # longer training pairs (in pieces) are skipped
+    # The prepared dev set whose BLEU selects checkpoints, stops training and drives the
+    # learning rate: "dev" (every dev part together) or one part, e.g. "dev-post2012".
+    dev_set: str = "dev"
     dev_max_sents: int = 1000  # dev BLEU on at most this many sentences (the first ones)
     num_workers: int = 0
     # Repeat the training pairs of these parts (corpus/split as in train.origin, e.g.

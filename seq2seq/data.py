@@ -208,9 +208,9 @@ class TranslationData(pl.LightningDataModule):
                     f"{self.prepared.root}: no training pairs within "
                     f"data.max_len={c.max_len} pieces"
                 )
-            dev_src = self.prepared.read("dev", c.src_lang)[: c.dev_max_sents]
+            dev_src = self.prepared.read(c.dev_set, c.src_lang)[: c.dev_max_sents]
             self.dev_refs = [
-                r[: c.dev_max_sents] for r in self.prepared.references("dev", c.tgt_lang)
+                r[: c.dev_max_sents] for r in self.prepared.references(c.dev_set, c.tgt_lang)
             ]
             self.dev_src_ids = self.src_vocab.encode_batch(dev_src)
             self.dev_tgt_ids = self.tgt_vocab.encode_batch(self.dev_refs[0])

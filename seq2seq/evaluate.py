@@ -17,7 +17,16 @@ from pathlib import Path
 
 from indic_common.atomic import write_text
 from indic_common.textfile import read_lines
-from seq2seq.metrics import Score, check_streams, corpus_scores, length_ratio
+from seq2seq.metrics import (
+    Interval,
+    Score,
+    bleu_interval,
+    check_streams,
+    corpus_scores,
+    length_ratio,
+    paired_bleu_delta,
+    per_document_bleu,
+)
 from seq2seq.prepared import PreparedPair
 from seq2seq.translate import Translator
 
@@ -33,6 +42,7 @@ class Scores:
     bleu_lowercase: Score
     length_ratio: float  # hypothesis words over first-reference words
     empty: int  # empty hypotheses (a decoding bug if not 0)
+    bleu_ci: Interval  # BLEU with its 95% bootstrap interval over sentences
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,7 @@ class TestScore:
     references: list[str]  # the reference files (or names)
     seconds: float  # decoding time
     hypotheses_file: Path | None
+    documents: dict[str, dict] | None = None  # per-document BLEU, where documents are known
 
     def describe(self) -> str:
         """A few lines for people: scores, signatures, where the hypotheses are, warnings."""
@@ -52,7 +63,8 @@ class TestScore:
         lines = [
             f"{self.name}: BLEU {s.bleu.score:.2f}  chrF++ {s.chrf.score:.2f}  (lower-cased BLEU "
             f"{s.bleu_lowercase.score:.2f}; {len(self.references)} reference(s), "
-            f"{len(self.hyps)} sentences; hyp/ref length {s.length_ratio})",
+            f"{len(self.hyps)} sentences; hyp/ref length {s.length_ratio}; "
+            f"BLEU 95% interval [{s.bleu_ci.low:.2f}, {s.bleu_ci.high:.2f}])",
             *(f"  {score.name} signature: {score.signature}" for score in (s.bleu, s.chrf)),
             f"  hypotheses: {self.hypotheses_file}",
         ]
@@ -68,6 +80,7 @@ class TestScore:
             "sentences": len(self.hyps),
             "references": self.references,
             "BLEU": s.bleu.score,
+            "BLEU_ci": [s.bleu_ci.low, s.bleu_ci.high],
             "chrF++": s.chrf.score,
             "BLEU_lc": s.bleu_lowercase.score,
             "length_ratio": s.length_ratio,
@@ -79,6 +92,7 @@ class TestScore:
                 "BLEU_lc": s.bleu_lowercase.signature,
             },
             "hypotheses_file": str(self.hypotheses_file) if self.hypotheses_file else None,
+            "documents": self.documents,
         }
 
 
@@ -91,6 +105,7 @@ def score_hypotheses(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> Scor
         corpus_scores(hyps, refs, lowercase=True)[0],
         length_ratio(hyps, refs[0]),
         sum(not h.strip() for h in hyps),
+        bleu_interval(hyps, refs),
     )
 
 
@@ -101,16 +116,22 @@ def translate_and_score(
     name: str,
     out_dir: Path | None,
     ref_names: Sequence[str] | None = None,
+    docs: Sequence[str] | None = None,
 ) -> TestScore:
     """Translate `src` with the translator's settings and score it against every reference;
-    with `out_dir`, write `<name>.hyp` and `<name>.json` there."""
+    with `out_dir`, write `<name>.hyp` and `<name>.json` there. `docs` (the document of each
+    line) adds per-document BLEU where a set has a few documents, not one per line."""
     ref_names = list(ref_names or [f"{name} reference {k}" for k in range(len(refs))])
     check_streams(src, refs, ref_names)
     start = time.monotonic()
     hyps = [t.best for t in translator.translate_batch(src)]
     seconds = time.monotonic() - start
     hyp_file = out_dir / f"{name}.hyp" if out_dir is not None else None
-    result = TestScore(name, hyps, score_hypotheses(hyps, refs), ref_names, seconds, hyp_file)
+    by_doc = None
+    if docs is not None and len(set(docs)) <= max(1, len(docs) // 5):
+        by_doc = per_document_bleu(hyps, refs, docs)
+    scores = score_hypotheses(hyps, refs)
+    result = TestScore(name, hyps, scores, ref_names, seconds, hyp_file, by_doc)
     if result.scores.empty:
         log.warning("%s: %d empty translations", name, result.scores.empty)
     if out_dir is not None:
@@ -151,7 +172,8 @@ def evaluate_split(
     for name in names:
         src, refs, ref_names = prepared_set(prepared, name, cfg.src_lang, cfg.tgt_lang)
         log.info("evaluating %s: %d sentences, %d references", name, len(src), len(refs))
-        results.append(translate_and_score(translator, src, refs, name, out_dir, ref_names))
+        docs = prepared.documents(name)
+        results.append(translate_and_score(translator, src, refs, name, out_dir, ref_names, docs))
     return results
 
 
@@ -164,3 +186,58 @@ def evaluate_files(
     return translate_and_score(
         translator, src, refs, src_path.stem, out_dir, [str(p) for p in ref_paths]
     )
+
+
+def compare_files(
+    base_path: Path, new_path: Path, ref_paths: list[Path], docs_path: Path | None = None
+) -> dict:
+    """Compare two hypothesis files of one test set: each one's BLEU with its interval, the
+    paired bootstrap interval of the difference (new - base), and per-document BLEU."""
+    base, new = read_lines(base_path), read_lines(new_path)
+    refs = [read_lines(p) for p in ref_paths]
+    check_streams(base, [new, *refs], [str(new_path), *map(str, ref_paths)])
+    docs = read_lines(docs_path) if docs_path else None
+    if docs is not None:
+        check_streams(base, [docs], [str(docs_path)])
+    delta = paired_bleu_delta(base, new, refs)
+    out: dict = {
+        "base": {"file": str(base_path), **_interval(bleu_interval(base, refs))},
+        "new": {"file": str(new_path), **_interval(bleu_interval(new, refs))},
+        "delta": {**_interval(delta), "counts": delta.excludes_zero},
+        "references": [str(p) for p in ref_paths],
+    }
+    if docs is not None:
+        base_docs, new_docs = (
+            per_document_bleu(base, refs, docs),
+            per_document_bleu(new, refs, docs),
+        )
+        out["documents"] = {
+            doc: {"sentences": row["sentences"], "base": row["BLEU"], "new": new_docs[doc]["BLEU"]}
+            for doc, row in base_docs.items()
+        }
+    return out
+
+
+def _interval(i: Interval) -> dict:
+    return {"BLEU": i.score, "low": i.low, "high": i.high}
+
+
+def format_comparison(r: dict) -> str:
+    """compare_files' result as a few lines for people."""
+    lines = [
+        f"{key}: BLEU {r[key]['BLEU']:.2f} [{r[key]['low']:.2f}, {r[key]['high']:.2f}]  "
+        f"{r[key]['file']}"
+        for key in ("base", "new")
+    ]
+    d = r["delta"]
+    verdict = "the interval excludes 0" if d["counts"] else "the interval includes 0: no gain shown"
+    lines.append(
+        f"new - base: {d['BLEU']:+.2f} BLEU, 95% paired bootstrap "
+        f"[{d['low']:+.2f}, {d['high']:+.2f}]; {verdict}"
+    )
+    for doc, row in (r.get("documents") or {}).items():
+        lines.append(
+            f"  document {doc} ({row['sentences']} sentences): "
+            f"{row['base']:.2f} -> {row['new']:.2f}"
+        )
+    return "\n".join(lines)

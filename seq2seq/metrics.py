@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from sacrebleu.metrics import BLEU, CHRF
 
 from indic_common.errors import DataError
@@ -51,3 +52,84 @@ def corpus_bleu(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> float:
 def length_ratio(hyps: Sequence[str], ref: Sequence[str]) -> float:
     """Words in the hypotheses over words in one reference stream (1.0: the same length)."""
     return round(sum(len(h.split()) for h in hyps) / max(1, sum(len(r.split()) for r in ref)), 3)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A BLEU score (or difference) and its 95% bootstrap interval."""
+
+    score: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{self.score:.2f} [{self.low:.2f}, {self.high:.2f}]"
+
+    @property
+    def excludes_zero(self) -> bool:
+        """True when the whole interval is on one side of 0 (a difference that counts)."""
+        return self.low > 0 or self.high < 0
+
+
+def _bleu_stats(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> tuple[BLEU, np.ndarray]:
+    bleu = BLEU()
+    # sacrebleu's own per-sentence sufficient statistics (what its significance tests resample).
+    stats = np.asarray(bleu._extract_corpus_statistics(list(hyps), [list(r) for r in refs]))
+    return bleu, stats
+
+
+def _resamples(n: int, samples: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n, size=(samples, n))
+
+
+def bleu_interval(
+    hyps: Sequence[str], refs: Sequence[Sequence[str]], samples: int = 1000, seed: int = 1
+) -> Interval:
+    """Corpus BLEU and its 95% bootstrap interval over sentences (Koehn 2004), seeded."""
+    bleu, stats = _bleu_stats(hyps, refs)
+    score = bleu._compute_score_from_stats(stats.sum(0).tolist()).score
+    draws = [
+        bleu._compute_score_from_stats(stats[idx].sum(0).tolist()).score
+        for idx in _resamples(len(stats), samples, seed)
+    ]
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return Interval(round(score, 2), round(float(low), 2), round(float(high), 2))
+
+
+def paired_bleu_delta(
+    base: Sequence[str],
+    new: Sequence[str],
+    refs: Sequence[Sequence[str]],
+    samples: int = 1000,
+    seed: int = 1,
+) -> Interval:
+    """BLEU(new) - BLEU(base) and its 95% paired bootstrap interval (Koehn 2004): both systems
+    are scored on the same resampled sentences each time."""
+    bleu, base_stats = _bleu_stats(base, refs)
+    _, new_stats = _bleu_stats(new, refs)
+
+    def score(stats: np.ndarray) -> float:
+        return bleu._compute_score_from_stats(stats.sum(0).tolist()).score
+
+    deltas = [
+        score(new_stats[idx]) - score(base_stats[idx])
+        for idx in _resamples(len(base_stats), samples, seed)
+    ]
+    low, high = np.percentile(deltas, [2.5, 97.5])
+    delta = score(new_stats) - score(base_stats)
+    return Interval(round(delta, 2), round(float(low), 2), round(float(high), 2))
+
+
+def per_document_bleu(
+    hyps: Sequence[str], refs: Sequence[Sequence[str]], docs: Sequence[str]
+) -> dict[str, dict]:
+    """Corpus BLEU of each document's sentences: {doc: {"sentences": n, "BLEU": x}}, largest
+    document first."""
+    rows: dict[str, list[int]] = {}
+    for i, doc in enumerate(docs):
+        rows.setdefault(doc, []).append(i)
+    out = {}
+    for doc, idx in sorted(rows.items(), key=lambda item: -len(item[1])):
+        score = corpus_bleu([hyps[i] for i in idx], [[r[i] for i in idx] for r in refs])
+        out[doc] = {"sentences": len(idx), "BLEU": round(score, 2)}
+    return out

@@ -34,6 +34,8 @@ class PreparedPair:
         """Lines of `<name>.<lang>`, e.g. ("train", "hi") or ("test-post2012", "en.2")."""
         path = self.root / f"{name}.{lang}"
         if not path.is_file():
+            if name.startswith(("dev", "test-")):
+                self._refs(name)  # an unknown held-out set: the error lists the known ones
             raise DataError(
                 f"{path}: file missing from the prepared data; run "
                 f"`make data PAIR={self.root.name}` again"
@@ -44,9 +46,29 @@ class PreparedPair:
         """Reference streams of a dev/test set: the English side may have several."""
         if tgt_lang != "en":
             return [self.read(name, tgt_lang)]
-        n = self.meta["dev" if name == "dev" else "tests"]
-        n_refs = n["en_refs"] if name == "dev" else n[name.removeprefix("test-")]["en_refs"]
-        return [self.read(name, "en" if k == 0 else f"en.{k}") for k in range(n_refs)]
+        return [self.read(name, "en" if k == 0 else f"en.{k}") for k in range(self._refs(name))]
+
+    def _refs(self, name: str) -> int:
+        """How many English references the held-out set `name` has."""
+        kind, _, part = name.partition("-")
+        table = {"dev": self.meta.get("devs", {}), "test": self.meta["tests"]}.get(kind)
+        if name == "dev":
+            return self.meta["dev"]["en_refs"]
+        if table is None or part not in table:
+            known = ", ".join(["dev", *self.dev_sets(), *self.test_sets()])
+            raise DataError(
+                f"{self.root}: no held-out set {name!r} (known: {known}); a folder prepared "
+                f"before dev sets were split needs `make data PAIR={self.root.name}` again"
+            )
+        return table[part]["en_refs"]
+
+    def documents(self, name: str) -> list[str] | None:
+        """The document of each line of a held-out set (`<name>.doc`), or None if not written."""
+        return self.read(name, "doc") if (self.root / f"{name}.doc").is_file() else None
+
+    def dev_sets(self) -> list[str]:
+        """Names of the per-corpus dev sets, e.g. ["dev-vg", "dev-post2012"]."""
+        return [f"dev-{name}" for name in self.meta.get("devs", {})]
 
     def upsample(
         self, src: list[str], tgt: list[str], times: dict[str, int]

@@ -86,11 +86,13 @@ def write_report(
         "variants": {},
     }
     main = next(iter(results["tests"]))
-    if variants:
+    if variants:  # decoding is chosen on dev, never on a test set
+        results["variants_on"] = d.dev_set
         for label, overrides in VARIANTS:
-            log.info("report: %s with %s", main, label)
+            log.info("report: %s with %s", d.dev_set, label)
             variant = Translator(bundle, replace(translator.decode, **overrides))
-            [row] = evaluate_split(variant, data_root, main, hyp_dir / "variants" / _slug(label))
+            out_dir = hyp_dir / "variants" / _slug(label)
+            [row] = evaluate_split(variant, data_root, d.dev_set, out_dir)
             results["variants"][label] = _row(row)
     page = _markdown(results, prepared, main, samples, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -128,21 +130,29 @@ def _markdown(r: dict, prepared: PreparedPair, main: str, samples: int, seed: in
         "",
         "## Test sets",
         "",
-        "| test set | sentences | references | BLEU | chrF++ | BLEU lower-cased "
-        "| hyp/ref words | empty |",
-        "|---|---|---|---|---|---|---|---|",
+        "| test set | sentences | references | BLEU | BLEU 95% interval | chrF++ "
+        "| BLEU lower-cased | hyp/ref words | empty |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, t in r["tests"].items():
+        low, high = t["BLEU_ci"]
         lines.append(
             f"| {name} | {t['sentences']} | {t['references']} | {t['BLEU']:.2f} | "
-            f"{t['chrF++']:.2f} | {t['BLEU_lc']:.2f} | {t['length_ratio']} | "
-            f"{t['empty']} |"
+            f"[{low:.2f}, {high:.2f}] | {t['chrF++']:.2f} | {t['BLEU_lc']:.2f} | "
+            f"{t['length_ratio']} | {t['empty']} |"
         )
     sig = next(iter(r["tests"].values()))["signatures"]
     lines += ["", "Signatures: " + "; ".join(f"`{v}`" for v in sig.values()), ""]
+    docs = r["tests"][main].get("documents")
+    if docs:
+        lines += [f"## {main} by document", "", "| document | sentences | BLEU |", "|---|---|---|"]
+        lines += [
+            f"| {doc} | {row['sentences']} | {row['BLEU']:.2f} |" for doc, row in docs.items()
+        ]
+        lines.append("")
     if r["variants"]:
         lines += [
-            f"## Decoding variants on {main}",
+            f"## Decoding variants on {r['variants_on']} (dev: where decoding is chosen)",
             "",
             "| decoding | BLEU | chrF++ | BLEU lower-cased | hyp/ref words | seconds |",
             "|---|---|---|---|---|---|",

@@ -48,6 +48,14 @@ def test_prepared_folder_layout_and_counts(data_root: Path) -> None:
         refs = _lines(folder / ("test-post2012.en" + (f".{k}" if k else "")))
         assert len(refs) == len(_lines(folder / "test-post2012.hi")) and all(refs)
     assert (folder / "spm.model").is_file()
+    # Each dev part on its own, with the document of every held-out line.
+    assert set(meta["devs"]) == {"vg", "post2012"} and meta["devs"]["post2012"]["en_refs"] == 4
+    dev_lines = sum(len(_lines(folder / f"dev-{name}.hi")) for name in meta["devs"])
+    assert dev_lines == len(_lines(folder / "dev.hi"))
+    for name in ("dev", "dev-post2012", "test-post2012", "test-vg"):
+        assert len(_lines(folder / f"{name}.doc")) == len(_lines(folder / f"{name}.hi"))
+    docs = set(_lines(folder / "test-post2012.doc"))
+    assert 1 < len(docs) < len(_lines(folder / "test-post2012.hi")) / 5  # whole documents
 
 
 def test_no_training_pair_overlaps_dev_or_test(data_root: Path) -> None:

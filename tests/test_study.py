@@ -50,7 +50,12 @@ def test_report_page(tiny_bundle: Path, data_root: Path, tmp_path: Path) -> None
     for name in ("test-post2012", "test-vg", "test-vg-challenge"):
         assert f"| {name} |" in page
     assert results["tests"]["test-post2012"]["references"] == 4
+    low, high = results["tests"]["test-post2012"]["BLEU_ci"]
+    assert low <= results["tests"]["test-post2012"]["BLEU"] <= high
+    assert "## test-post2012 by document" in page
     assert len(results["variants"]) == len(VARIANTS)
+    assert results["variants_on"] == "dev"  # decoding chosen on dev, not on a test set
+    assert (tmp_path / "hi-en" / "test-post2012.hyp").is_file()
     assert page.count("\n| ") >= 3 + len(VARIANTS) + 5
     assert "hyps" not in json.loads(out.with_suffix(".json").read_text())["tests"]["test-vg"]
 

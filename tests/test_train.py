@@ -153,3 +153,17 @@ def test_run_recorded_by_an_earlier_version(data_root: Path, tmp_path: Path) -> 
     with pytest.raises(ConfigError, match="cannot read the run's record .* --overwrite") as e:
         _check_run_dir(run_dir, cfg, resume=True, overwrite=False)
     assert "\n" not in str(e.value)
+
+
+def test_dev_set_that_selects_checkpoints(data_root: Path, tmp_path: Path) -> None:
+    from seq2seq.data import TranslationData
+
+    cfg = tiny_config(data_root, tmp_path, data={"dev_set": "dev-post2012"})
+    data = TranslationData(cfg.data, seed=1)
+    data.setup()
+    wiki = PreparedPair(data_root / "hi-en")
+    assert len(data.dev_refs) == 4
+    assert data.dev_refs[0] == wiki.read("dev-post2012", "en")[: cfg.data.dev_max_sents]
+    bad = tiny_config(data_root, tmp_path, data={"dev_set": "dev-wikipedia"})
+    with pytest.raises(DataError, match="no held-out set 'dev-wikipedia' .*dev-post2012"):
+        TranslationData(bad.data, seed=1).setup()
