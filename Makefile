@@ -2,6 +2,7 @@
 #   make quickstart                      prepare hi-en, train a small model, score it, translate
 #   make data PAIR=hi-en                 (ta-en, bn-en, all) prepare data/<pair>/
 #   make train PAIR=hi-en                (en-hi, ta-en, ..., hi-en-noattn) train models/<PAIR>/
+#   make finetune PAIR=hi-en             continue models/<PAIR>/ on in-domain pairs: models/<PAIR>-finetune/
 #   make eval PAIR=hi-en                 BLEU / chrF++ on every test set of the pair
 #   make translate PAIR=hi-en TEXT="..." translate a sentence
 #   make test                            lint (ruff check, ruff format --check), then the test suite
@@ -28,7 +29,7 @@ LANGS     := $(subst -, ,$(PAIR))
 DATA_PAIR := $(if $(filter en,$(word 1,$(LANGS))),$(word 2,$(LANGS))-en,$(word 1,$(LANGS))-en)
 DATA_PAIRS := $(if $(filter all,$(PAIR)),hi-en ta-en bn-en,$(DATA_PAIR))
 
-.PHONY: setup data train eval translate quickstart test results study bench bench-quick clean
+.PHONY: setup data train finetune eval translate quickstart test results study bench bench-quick clean
 
 setup: $(VENV)/.installed
 
@@ -48,6 +49,10 @@ data/%/meta.json: | setup
 train: setup data/$(DATA_PAIR)/meta.json
 	$(BIN)/seq2seq -v train --config configs/$(PAIR).yaml --resume
 
+# In-domain fine-tuning of a trained model (configs/$(PAIR)-finetune.yaml; hi-en for now).
+finetune: setup models/$(PAIR)/metadata.json
+	$(BIN)/seq2seq -v train --config configs/$(PAIR)-finetune.yaml --resume
+
 eval: setup
 	$(BIN)/seq2seq evaluate --model models/$(PAIR) --beam $(BEAM)
 
@@ -57,7 +62,7 @@ translate: setup
 quickstart: setup data/hi-en/meta.json
 	$(BIN)/seq2seq -v train --config configs/quickstart.yaml --resume
 	$(BIN)/seq2seq evaluate --model models/hi-en --beam 5
-	$(BIN)/seq2seq translate --model models/hi-en --beam 5 \
+	$(BIN)/seq2seq translate --model models/hi-en --beam 5 --scores \
 	  "एक आदमी सड़क पर चल रहा है ।" "मेज़ पर एक सफ़ेद प्लेट है" "यह एक सुंदर शहर है ।" \
 	  "भारत की राजधानी नई दिल्ली है ।" "मुझे चाय पसंद है ।"
 

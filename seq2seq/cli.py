@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="output file (default: stdout)")
     p.add_argument(NBEST_OPTION[0], type=int, default=None, help=NBEST_OPTION[3])
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--scores", action="store_true", help="the score, a tab, then the text")
     p.set_defaults(run=run_translate)
 
     p = sub.add_parser("attention", help="plot the attention of one translation")

@@ -103,35 +103,35 @@ def _input_lines(args: argparse.Namespace) -> Iterable[str]:
     return decode_lines(sys.stdin.buffer, "<stdin>")
 
 
-def _format(translation, as_json: bool, nbest: int) -> str:
+def _format(translation, as_json: bool, scored: bool) -> str:
     hyps = translation.hypotheses
     if as_json:
         rows = [{"text": h.text, "score": round(h.score, 4)} for h in hyps]
         return json.dumps({"source": translation.source, "hypotheses": rows}, ensure_ascii=False)
-    if nbest > 1:
+    if scored:  # every hypothesis (n-best) with its score, tab-separated
         return "\n".join(f"{h.score:.4f}\t{h.text}" for h in hyps)
     return translation.best
 
 
-def _write_all(stream: Iterable, f: TextIO, as_json: bool, nbest: int) -> None:
+def _write_all(stream: Iterable, f: TextIO, as_json: bool, scored: bool) -> None:
     for t in stream:
-        f.write(_format(t, as_json, nbest) + "\n")
+        f.write(_format(t, as_json, scored) + "\n")
         f.flush()
 
 
 def run_translate(args: argparse.Namespace) -> int:
     translator = _translator(args)
-    nbest = translator.decode.nbest
+    scored = translator.decode.nbest > 1 or args.scores
     if not args.sentences and not args.input and sys.stdin.isatty():
         print("Type a sentence and press Enter (Ctrl-D to quit).", file=sys.stderr)
         lines = iter(lambda: _prompt("> "), None)
-        _write_all(translator.translate_stream(lines, chunk_lines=1), sys.stdout, args.json, nbest)
+        _write_all(translator.translate_stream(lines, chunk_lines=1), sys.stdout, args.json, scored)
         return 0
     if args.output:  # opened first: a folder that does not exist fails before any decoding
         with open_atomic(Path(args.output)) as f:
-            _write_all(translator.translate_stream(_input_lines(args)), f, args.json, nbest)
+            _write_all(translator.translate_stream(_input_lines(args)), f, args.json, scored)
     else:
-        _write_all(translator.translate_stream(_input_lines(args)), sys.stdout, args.json, nbest)
+        _write_all(translator.translate_stream(_input_lines(args)), sys.stdout, args.json, scored)
     return 0
 
 

@@ -75,6 +75,9 @@ class DataConfig(_Checked):
     # post2012/dev: 3, or a whole corpus, post2012: 3) to weigh a small in-domain corpus
     # against a large out-of-domain one.
     upsample: dict[str, int] = field(default_factory=dict)
+    # Train on these parts only (same names as upsample); empty: every part. In-domain
+    # fine-tuning keeps the Wikipedia parts.
+    train_parts: list[str] = field(default_factory=list)
 
     def check(self) -> None:
         if (
@@ -156,6 +159,9 @@ class TrainConfig(_Checked):
     log_every_steps: int = 50
     run_dir: str = "runs"  # checkpoints and logs: <run_dir>/<name>/
     output_dir: str = "models"  # the bundle: <output_dir>/<name>/
+    # A bundle whose weights start the model (fine-tuning); it must have this run's model
+    # settings and vocabularies. None: random initialisation.
+    init_from: str | None = None
 
     def check(self) -> None:
         if self.max_time_minutes is not None and self.max_time_minutes <= 0:

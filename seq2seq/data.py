@@ -198,8 +198,8 @@ class TranslationData(pl.LightningDataModule):
                 self.prepared.read("train", c.src_lang),
                 self.prepared.read("train", c.tgt_lang),
             )
-            if c.upsample:
-                src, tgt = self.prepared.upsample(src, tgt, c.upsample)
+            if c.upsample or c.train_parts:
+                src, tgt = self.prepared.upsample(src, tgt, c.upsample, c.train_parts)
             self.train_corpus = EncodedCorpus.from_text(
                 src, tgt, self.src_vocab, self.tgt_vocab, c.max_len
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from indic_common.errors import DataError
@@ -71,10 +72,15 @@ class PreparedPair:
         return [f"dev-{name}" for name in self.meta.get("devs", {})]
 
     def upsample(
-        self, src: list[str], tgt: list[str], times: dict[str, int]
+        self,
+        src: list[str],
+        tgt: list[str],
+        times: dict[str, int],
+        keep: Sequence[str] = (),
     ) -> tuple[list[str], list[str]]:
         """Repeat some training pairs `times[key]` times; a key names a line of `train.origin`
-        (corpus/split, e.g. post2012/dev) or a whole corpus (post2012). The exact name wins."""
+        (corpus/split, e.g. post2012/dev) or a whole corpus (post2012). The exact name wins.
+        With `keep` (names of the same kind), only the pairs of those parts stay."""
         origin = self.read("train", "origin")
         if len(origin) != len(src):
             raise DataError(
@@ -83,13 +89,16 @@ class PreparedPair:
             )
         names = sorted(set(origin))
         known = set(names) | {name.split("/")[0] for name in names}
-        unknown = sorted(set(times) - known)
-        if unknown:
-            raise DataError(
-                f"data.upsample names {', '.join(unknown)}, not among the training "
-                f"parts of {self.root} ({', '.join(names)})"
-            )
+        for key, asked in (("data.upsample", times), ("data.train_parts", keep)):
+            unknown = sorted(set(asked) - known)
+            if unknown:
+                raise DataError(
+                    f"{key} names {', '.join(unknown)}, not among the training "
+                    f"parts of {self.root} ({', '.join(names)})"
+                )
         repeat = {name: times.get(name, times.get(name.split("/")[0], 1)) for name in names}
+        if keep:
+            repeat = {n: r if {n, n.split("/")[0]} & set(keep) else 0 for n, r in repeat.items()}
         index = [i for i, name in enumerate(origin) for _ in range(repeat[name])]
         log.info("upsampled %s: %d -> %d training pairs", times, len(src), len(index))
         return [src[i] for i in index], [tgt[i] for i in index]

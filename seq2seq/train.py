@@ -18,7 +18,7 @@ from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
 from indic_common.atomic import remove_stale, write_text
 from indic_common.errors import ConfigError
-from seq2seq.bundle import save_bundle
+from seq2seq.bundle import load_bundle, save_bundle
 from seq2seq.config import (
     DecodeConfig,
     ExperimentConfig,
@@ -91,6 +91,25 @@ def _check_run_dir(
         log.info("resuming from %s", last)
         return last
     return None
+
+
+def _init_from_bundle(
+    model: Seq2Seq, path: Path, cfg: ExperimentConfig, data: TranslationData
+) -> None:
+    """Start from a trained bundle's weights; its model and vocabularies must be this run's."""
+    bundle = load_bundle(path)
+    same_vocab = (bundle.src_vocab.model_proto, bundle.tgt_vocab.model_proto) == (
+        data.src_vocab.model_proto,
+        data.tgt_vocab.model_proto,
+    )
+    if bundle.cfg.model != cfg.model or not same_vocab:
+        raise ConfigError(
+            f"train.init_from {path}: its model settings or vocabularies differ from this "
+            f"run's ({'model' if bundle.cfg.model != cfg.model else 'vocabulary'}); fine-tune "
+            "a bundle trained on the same prepared data with the same model section"
+        )
+    model.load_state_dict(bundle.model.state_dict())
+    log.info("initialised from %s (trained %s steps)", path, bundle.metadata.get("training_steps"))
 
 
 class PlainProgress(pl.Callback):
@@ -214,6 +233,8 @@ def train(
     data.setup()
     ckpt_path = _check_run_dir(run_dir, cfg, resume, overwrite)
     model = Seq2Seq(cfg.model, len(data.src_vocab), len(data.tgt_vocab))
+    if t.init_from and ckpt_path is None:
+        _init_from_bundle(model, Path(t.init_from), cfg, data)
     task = TranslationTask(model, t, cfg.decode, data.tgt_vocab.decode, data.dev_refs)
     trainer, checkpoint = build_trainer(cfg, run_dir, extra_callbacks, progress_bar)
     log.info(

@@ -135,3 +135,14 @@ def test_config_prints_the_resolved_config(capsys) -> None:
         ["train", "--config", str(config), "--print-config", "name=x", "train.max_steps=7"], capsys
     )
     assert code == 0 and out2 == out
+
+
+def test_translate_with_scores(tiny_bundle: Path, capsys) -> None:
+    code, out, _ = _run(
+        ["translate", "--model", str(tiny_bundle), "--scores", "एक आदमी", "कार"], capsys
+    )
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 2
+    for line in lines:
+        score, _, text = line.partition("\t")
+        assert float(score) < 0 and text.strip()

@@ -80,7 +80,7 @@ DIRECTIONS = ("hi-en", "en-hi", "ta-en", "en-ta", "bn-en", "en-bn")
 def test_direction_configs_are_short_and_the_recipe_lives_once() -> None:
     for path in CONFIG_DIR.glob("[!_]*.yaml"):  # every config but the recipe
         assert len(path.read_text(encoding="utf-8").splitlines()) <= 12, path.name
-    for key in ("no_repeat_ngram", "min_len_ratio", "tie_output", "lr:"):
+    for key in ("no_repeat_ngram", "min_len_ratio", "tie_output", "threads"):
         holders = [p.name for p in CONFIG_DIR.glob("*.yaml") if key in p.read_text("utf-8")]
         assert holders == ["_recipe.yaml"], (key, holders)
 

@@ -167,3 +167,35 @@ def test_dev_set_that_selects_checkpoints(data_root: Path, tmp_path: Path) -> No
     bad = tiny_config(data_root, tmp_path, data={"dev_set": "dev-wikipedia"})
     with pytest.raises(DataError, match="no held-out set 'dev-wikipedia' .*dev-post2012"):
         TranslationData(bad.data, seed=1).setup()
+
+
+def test_train_parts_keep_only_the_named_parts(data_root: Path) -> None:
+    prepared = PreparedPair(data_root / "hi-en")
+    src, tgt = prepared.read("train", "hi"), prepared.read("train", "en")
+    origin = prepared.read("train", "origin")
+    kept, _ = prepared.upsample(src, tgt, {"post2012/devtest": 2}, keep=["post2012"])
+    assert len(kept) == sum(o.startswith("post2012/") for o in origin) + origin.count(
+        "post2012/devtest"
+    )
+    with pytest.raises(DataError, match="data.train_parts names wiki, not among"):
+        prepared.upsample(src, tgt, {}, keep=["wiki"])
+
+
+def test_fine_tuning_starts_from_the_bundle(tiny_bundle: Path, data_root: Path, tmp_path: Path):
+    from seq2seq.bundle import load_bundle
+
+    before = load_bundle(tiny_bundle).model.state_dict()
+    cfg = tiny_config(
+        data_root,
+        tmp_path,
+        train={"init_from": str(tiny_bundle), "lr": 1e-9, "max_steps": 2, "val_every_steps": 2},
+        data={"train_parts": ["post2012"]},
+    )
+    after = load_bundle(train(cfg)).model.state_dict()
+    for name, tensor in before.items():  # a learning rate of 1e-9: the start is the bundle
+        torch.testing.assert_close(after[name], tensor, atol=1e-6, rtol=0)
+    other = tiny_config(
+        data_root, tmp_path / "b", model={"hidden_dim": 32}, train={"init_from": str(tiny_bundle)}
+    )
+    with pytest.raises(ConfigError, match="init_from .* model settings or vocabularies differ"):
+        train(other)
