@@ -5,6 +5,7 @@
 #   make finetune PAIR=hi-en             continue models/<PAIR>/ on in-domain pairs: models/<PAIR>-finetune/
 #   make eval PAIR=hi-en                 BLEU / chrF++ on every test set of the pair
 #   make translate PAIR=hi-en TEXT="..." translate a sentence
+#   make serve PAIR=hi-en [PORT=8000]    HTTP API and web page on http://127.0.0.1:$(PORT)/
 #   make test                            lint (ruff check, ruff format --check), then the test suite
 #   make results PAIR=hi-en              results/<PAIR>.md: every test set, decoding variants, samples
 #   make study PAIR=hi-en                attention vs none by source length (trains both if needed)
@@ -17,6 +18,7 @@ BIN    := $(VENV)/bin
 PAIR   ?= hi-en
 TEXT   ?= यह एक छोटा सा परीक्षण है ।
 BEAM   ?= 5
+PORT   ?= 8000
 # The offline mirror of the corpora, used when it exists (else the pipeline downloads).
 MIRROR ?= $(wildcard ../shared/corpora)
 # Training budget of each toolkit in `make bench`, in seconds.
@@ -29,7 +31,7 @@ LANGS     := $(subst -, ,$(PAIR))
 DATA_PAIR := $(if $(filter en,$(word 1,$(LANGS))),$(word 2,$(LANGS))-en,$(word 1,$(LANGS))-en)
 DATA_PAIRS := $(if $(filter all,$(PAIR)),hi-en ta-en bn-en,$(DATA_PAIR))
 
-.PHONY: setup data train finetune eval translate quickstart test results study bench bench-quick clean
+.PHONY: setup data train finetune eval translate serve quickstart test results study bench bench-quick clean
 
 setup: $(VENV)/.installed
 
@@ -58,6 +60,9 @@ eval: setup
 
 translate: setup
 	$(BIN)/seq2seq translate --model models/$(PAIR) --beam $(BEAM) "$(TEXT)"
+
+serve: setup models/$(PAIR)/metadata.json
+	$(BIN)/seq2seq serve --model models/$(PAIR) --port $(PORT)
 
 quickstart: setup data/hi-en/meta.json
 	$(BIN)/seq2seq -v train --config configs/quickstart.yaml --resume

@@ -70,10 +70,19 @@ class Corpus:
     detokenize_en: bool = False  # the English side is Moses-tokenised: detokenise it on reading
     kind: Kind = "sentences"
     split_kinds: dict[str, Kind] = field(default_factory=dict)  # splits of another kind
+    # What the sentences are about (indic_common.special.DOMAINS): each line's domain is
+    # written beside it (<set>.domain) for the source-side domain tags.
+    domain: str = "general"
 
     def kind_of(self, split: str) -> Kind:
         """What the segments of one split are: the split's own kind, else the corpus's."""
         return self.split_kinds.get(split, self.kind)
+
+    def domain_of(self, split: str) -> str:
+        """The domain of a split's lines: the corpus's for sentences, else the kind
+        (dictionary, interface, monolingual)."""
+        kind = self.kind_of(split)
+        return self.domain if kind == "sentences" else kind
 
     def fetchable_splits(self) -> tuple[str, ...]:
         """Every split that can be fetched: the catalogued ones, then those only online."""
@@ -110,6 +119,7 @@ def _post2012(pair: str, lang: str, dict_split: bool) -> Corpus:
         group_suffix="seg_ids",
         group_pattern=r"^([^_]+)_",
         split_kinds={"dict": "dictionary"},
+        domain="wikipedia",
     )
 
 
@@ -121,6 +131,7 @@ def _anki(pair: str) -> Corpus:
         licence="CC-BY 2.0 (France), per-line attribution",
         splits=("train",),
         mirror_folder="tatoeba-manythings-anki",
+        domain="conversation",
     )
 
 
@@ -132,6 +143,7 @@ def _visual_genome(pair: str, folder: str, lang_name: str) -> Corpus:
         licence="non-commercial research (CC BY-NC-SA 4.0 upstream)",
         splits=("train", "dev", "test", "challenge"),
         mirror_folder=folder,
+        domain="captions",
     )
 
 
@@ -188,6 +200,7 @@ _HI_EN = (
         group_suffix="seg_ids",
         group_pattern=r"^([^_]+)_",
         merge_segments=True,
+        domain="wikipedia",
     ),
     Corpus(
         name="hindencorp",
@@ -197,6 +210,7 @@ _HI_EN = (
         splits=("train",),
         mirror_folder="hindencorp-tides-sample",
         detokenize_en=True,
+        domain="news",
     ),
     Corpus(
         name="freedict",
@@ -229,6 +243,7 @@ _TA_EN = (
         licence="public domain texts; MIT packaging",
         splits=("train",),
         mirror_folder="bible-tamil-ov1957-kjv",
+        domain="bible",
         group_suffix="ref",
         group_pattern=r"^(.*):",
     ),
@@ -240,6 +255,7 @@ _TA_EN = (
         licence="none stated",
         splits=("dev", "test"),
         mirror_folder="midas-wmt2018-entam-devtest",
+        domain="news",
     ),
     _debian("ta-en", "Tamil"),
     _anki("ta-en"),

@@ -99,7 +99,8 @@ class PartBuilder:
                     f"{role} part {part_name(take)}: every line has an empty source or no "
                     f"reference, in {self._source}"
                 )
-            parts.append(kept)
+            domain = get_corpus(self.pair, take.corpus).domain_of(take.split)
+            parts.append(kept.add_column("domain", [domain] * len(kept)))
         ds = datasets.concatenate_datasets(parts)
         if not len(ds):
             raise DataError(f"{role}: no lines in {', '.join(counts)}; check the recipe's cuts")
@@ -163,6 +164,8 @@ class PartBuilder:
                 "(--max-words, --max-ratio) or the recipe"
             )
         pairs = pairs.add_column("origin", [f"{take.corpus}/{take.split}"] * len(pairs))
+        domain = get_corpus(self.pair, take.corpus).domain_of(take.split)
+        pairs = pairs.add_column("domain", [domain] * len(pairs))
         if take.weight > 1:
             pairs = datasets.concatenate_datasets([pairs] * take.weight)
         counts["weight"], counts["final"] = take.weight, len(pairs)

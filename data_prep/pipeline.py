@@ -3,6 +3,7 @@
 The folder serves both directions (hi->en and en->hi) and holds:
     train.<xx> train.en                   training pairs (cleaned, de-duplicated, upsampled)
     train.origin                          corpus/split of each training pair, e.g. post2012/dev
+    train.domain, <set>.domain            each line's domain (wikipedia, captions, ...)
     dev.<xx> dev.en [dev.en.1 ..]         the dev set; extra English references numbered
     test-<name>.<xx> test-<name>.en [..]  one test set per name, e.g. test-post2012
     spm.model (joint) or spm.<lang>.model SentencePiece models
@@ -57,6 +58,7 @@ def _length_stats(texts: list[str]) -> dict:
 def _write_held_out(folder: Path, name: str, ds: datasets.Dataset, indic_lang: str) -> dict:
     _write_lines(folder / f"{name}.{indic_lang}", iter(ds["indic"]))
     _write_lines(folder / f"{name}.doc", iter(ds["group"]))  # per-document scores
+    _write_lines(folder / f"{name}.domain", iter(ds["domain"]))  # per-line domain tags
     refs = ds["en"]
     n_refs = len(refs[0])
     for k in range(n_refs):
@@ -114,6 +116,7 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
         )
         _write_lines(tmp / f"train.{en_lang}", (r["en"] for r in train))
         _write_lines(tmp / "train.origin", iter(train["origin"]))
+        _write_lines(tmp / "train.domain", iter(train["domain"]))
         prep.stats["train"].update(
             {
                 "pairs": n,
@@ -132,6 +135,7 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
             "langs": [indic_lang, en_lang],
             "tokenizer": models,
             "tokenizer_spec": asdict(options.tokenizer),
+            "domains": sorted(set(train["domain"])),
             "dev": {"en_refs": prep.stats["dev"]["en_refs"]},
             "devs": {
                 name: {"en_refs": prep.stats["dev"][name]["en_refs"], "lines": len(ds)}

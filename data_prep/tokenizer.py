@@ -10,7 +10,7 @@ from typing import Literal
 
 import sentencepiece as spm
 
-from indic_common.special import BOS_ID, EOS_ID, LANG_TAGS, PAD_ID, UNK_ID
+from indic_common.special import BOS_ID, DOMAINS, EOS_ID, LANG_TAGS, PAD_ID, UNK_ID, domain_tag
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def train_sentencepiece(lines: Iterable[str], prefix: Path, spec: TokenizerSpec)
         unk_piece="<unk>",
         bos_piece="<s>",
         eos_piece="</s>",
-        user_defined_symbols=list(LANG_TAGS),
+        user_defined_symbols=[*LANG_TAGS, *(domain_tag(d) for d in DOMAINS)],
         byte_fallback=spec.byte_fallback,
         split_digits=True,
         hard_vocab_limit=False,

@@ -4,3 +4,22 @@ the model and the search."""
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 # Target-language tags, reserved so that a multilingual model can prepend `<2hi>` etc.
 LANG_TAGS = ("<2en>", "<2hi>", "<2ta>", "<2bn>")
+# Domains of training and test lines (data_prep's catalogue gives each corpus one); a model
+# trained with `data.domain_tags` reads the tag of its line's domain before the source.
+DOMAINS = (
+    "wikipedia",
+    "captions",
+    "news",
+    "bible",
+    "conversation",
+    "general",
+    "dictionary",
+    "interface",
+    "monolingual",
+    "backtranslation",
+)
+
+
+def domain_tag(domain: str) -> str:
+    """The reserved piece of a domain, e.g. `<dom:wikipedia>`."""
+    return f"<dom:{domain}>"

@@ -1,5 +1,6 @@
-"""`seq2seq train|config|evaluate|compare|translate|attention|study|report`: the parser, the
-entry point and exit codes; the handlers (one library call each) are in commands.py."""
+"""The `seq2seq` command (train, config, evaluate, compare, translate, attention, study, report,
+curves, serve): the parser, the entry point and exit codes; the handlers (one library call
+each) are in commands.py."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from seq2seq.commands import (
     run_attention,
     run_compare,
     run_config,
+    run_curves,
     run_evaluate,
     run_report,
+    run_serve,
     run_study,
     run_train,
     run_translate,
@@ -35,6 +38,11 @@ def _add_decode_options(p: argparse.ArgumentParser, model: bool = True) -> None:
     if model:
         p.add_argument("--model", required=True, help="model bundle folder, e.g. models/hi-en")
         p.add_argument("--device", default="cpu", help="cpu or cuda")
+        p.add_argument(
+            "--domain",
+            help="domain tag of a model trained with data.domain_tags, e.g. wikipedia "
+            "(default: its dev set's; prepared test sets use each line's own)",
+        )
     for option, _, kind, text in DECODE_OPTIONS:
         p.add_argument(option, type=kind, default=None, help=f"{text} (default: the model's)")
 
@@ -123,6 +131,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-variants", action="store_true", help="skip the decoding variants")
     p.add_argument("-o", "--output", required=True, help="Markdown file, e.g. results/hi-en.md")
     p.set_defaults(run=run_report)
+
+    p = sub.add_parser("curves", help="plot dev BLEU against training time of runs")
+    p.add_argument(
+        "--run",
+        dest="runs",
+        action="append",
+        required=True,
+        metavar="NAME=RUN_FOLDER",
+        help="a run folder and its name in the plot, e.g. hi-en=runs/hi-en; repeat",
+    )
+    p.add_argument("--dev-set", default="dev-post2012", help="the dev set named on the axis")
+    p.add_argument("-o", "--output", required=True, help="PNG, SVG or PDF file")
+    p.set_defaults(run=run_curves)
+
+    p = sub.add_parser("serve", help="serve models over HTTP, with a web page at /")
+    p.add_argument(
+        "--model", action="append", required=True, help="a model bundle folder; repeat for more"
+    )
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    _add_decode_options(p, model=False)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (8000)")
+    p.add_argument("--max-texts", type=int, default=64, help="texts per request (64)")
+    p.add_argument("--max-chars", type=int, default=2000, help="characters per text (2000)")
+    p.add_argument("--max-batch", type=int, default=64, help="sentences decoded together (64)")
+    p.add_argument("--max-wait-ms", type=float, default=5.0, help="wait for a batch to fill (5)")
+    p.add_argument("--max-queued", type=int, default=1024, help="sentences waiting, in all")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds a request may take")
+    p.set_defaults(run=run_serve)
     return parser
 
 

@@ -42,7 +42,7 @@ def _decode_overrides(args: argparse.Namespace) -> dict:
 def _translator(args: argparse.Namespace):
     from seq2seq.translate import Translator
 
-    return Translator.load(Path(args.model), args.device, **_decode_overrides(args))
+    return Translator.load(Path(args.model), args.device, args.domain, **_decode_overrides(args))
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -192,6 +192,54 @@ def run_report(args: argparse.Namespace) -> int:
         print(
             f"{t['test_set']}: BLEU {t['BLEU']:.2f}  chrF++ {t['chrF++']:.2f}  "
             f"BLEU lower-cased {t['BLEU_lc']:.2f}  ({t['references']} references)"
+        )
+    print(f"wrote {args.output}")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from seq2seq.batcher import BatchSettings
+    from seq2seq.serve import ServeLimits, serve
+
+    logging.getLogger("seq2seq.serve").setLevel(logging.INFO)  # the access log, always
+
+    limits = ServeLimits(
+        max_texts=args.max_texts,
+        max_chars=args.max_chars,
+        timeout_s=args.timeout,
+        batch=BatchSettings(args.max_batch, args.max_wait_ms, args.max_queued),
+    )
+    serve(
+        [Path(m) for m in args.model],
+        args.host,
+        args.port,
+        args.device,
+        limits,
+        _decode_overrides(args),
+    )
+    return 0
+
+
+def run_curves(args: argparse.Namespace) -> int:
+    from seq2seq.curves import dev_curve, plot_dev_curves
+
+    curves = {}
+    for spec in args.runs:
+        name, sep, folder = spec.partition("=")
+        if not sep or not name or not folder:
+            raise ConfigError(f"--run {spec!r}: write NAME=RUN_FOLDER, e.g. hi-en=runs/hi-en")
+        curves[name] = dev_curve(Path(folder))
+    plot_dev_curves(curves, Path(args.output), args.dev_set)
+    for name, points in curves.items():
+        best = max(points, key=lambda p: p.bleu, default=None)
+        if best is None:
+            print(f"{name}: no validation yet")
+            continue
+        print(
+            f"{name}: {len(points)} validations over {points[-1].minutes:.0f} min; best dev "
+            f"BLEU {best.bleu:.2f} at step {best.step}, {best.minutes:.0f} min"
         )
     print(f"wrote {args.output}")
     return 0

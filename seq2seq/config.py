@@ -78,6 +78,12 @@ class DataConfig(_Checked):
     # Train on these parts only (same names as upsample); empty: every part. In-domain
     # fine-tuning keeps the Wikipedia parts.
     train_parts: list[str] = field(default_factory=list)
+    # Put the tag of each line's domain (<dom:wikipedia>, <dom:captions>, ...; the prepared
+    # <set>.domain files) before its source, so one model serves several domains.
+    domain_tags: bool = False
+    # Subword regularisation (Kudo 2018): each epoch the training pairs are segmented anew by
+    # sampling from SentencePiece's unigram lattice with this smoothing (0.1-0.5); 0: off.
+    sample_alpha: float = 0.0
 
     def check(self) -> None:
         if (
@@ -90,6 +96,8 @@ class DataConfig(_Checked):
                 "src_lang/tgt_lang",
                 f"must be en and one of hi, ta, bn (got {self.src_lang!r} -> {self.tgt_lang!r})",
             )
+        if not 0.0 <= self.sample_alpha <= 1.0:
+            self._fail("sample_alpha", f"must be 0 (off) to 1 (got {self.sample_alpha})")
         for corpus, times in self.upsample.items():
             if times < 1:
                 self._fail(f"upsample.{corpus}", f"must be 1 or more repeats (got {times})")
@@ -150,6 +158,9 @@ class TrainConfig(_Checked):
     val_every_steps: int = 500
     early_stopping_patience: int = 8  # validations without dev BLEU gain before stopping
     keep_best: int = 3
+    # At the end, average the weights of the kept best checkpoints; the bundle takes the
+    # average when its dev BLEU is higher than the best single checkpoint's.
+    average_best: bool = False
     accelerator: str = "cpu"  # cpu | gpu | auto
     devices: int | str = 1
     num_nodes: int = 1

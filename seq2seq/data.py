@@ -15,7 +15,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from indic_common.errors import DataError
-from indic_common.special import BOS_ID, EOS_ID, PAD_ID
+from indic_common.special import BOS_ID, EOS_ID, PAD_ID, domain_tag
 from seq2seq.config import DataConfig
 from seq2seq.prepared import PreparedPair
 from seq2seq.vocab import Vocab
@@ -55,10 +55,16 @@ class EncodedCorpus(Dataset):
         src_vocab: Vocab,
         tgt_vocab: Vocab,
         max_len: int,
+        tags: list[int] | None = None,
+        alpha: float = 0.0,
+        seed: int = 0,
     ) -> EncodedCorpus:
-        """Encode parallel lines, skipping empty pairs and pairs longer than `max_len` pieces."""
-        src = src_vocab.encode_batch(src_lines)
-        tgt = tgt_vocab.encode_batch(tgt_lines)
+        """Encode parallel lines, skipping empty pairs and pairs longer than `max_len` pieces;
+        `tags` puts one id (a domain tag) before each source; `alpha` samples segmentations."""
+        src = src_vocab.encode_batch(src_lines, alpha, seed)
+        if tags is not None:
+            src = [[tag, *ids] if ids else ids for tag, ids in zip(tags, src)]
+        tgt = tgt_vocab.encode_batch(tgt_lines, alpha, seed + 1)
         keep = [
             i
             for i, (s, t) in enumerate(zip(src, tgt))
@@ -189,19 +195,27 @@ class TranslationData(pl.LightningDataModule):
         self.train_corpus: EncodedCorpus | None = None
         self.sampler: TokenBucketSampler | None = None
         self.resume: tuple[int, int] | None = None  # (epoch, batches done), set on resume
+        self.domains: list[str] = []  # with data.domain_tags: the training lines' domains
+        self.dev_domain: str | None = None  # ... and the dev set's (most lines)
 
     def setup(self, stage: str | None = None) -> None:
         """Encode the training split (once) and the dev sources."""
         if self.train_corpus is None:
-            c = self.cfg
-            src, tgt = (
-                self.prepared.read("train", c.src_lang),
-                self.prepared.read("train", c.tgt_lang),
-            )
-            if c.upsample or c.train_parts:
-                src, tgt = self.prepared.upsample(src, tgt, c.upsample, c.train_parts)
+            c, prepared = self.cfg, self.prepared
+            src, tgt = prepared.read("train", c.src_lang), prepared.read("train", c.tgt_lang)
+            if c.domain_tags:
+                prepared.domains("train")  # a folder prepared without them: a one-line error
+            prepared.check_aligned("train", len(src), "origin", *["domain"] * c.domain_tags)
+            index = prepared.train_index(c.upsample, c.train_parts)
+            src, tgt = [src[i] for i in index], [tgt[i] for i in index]
+            tags = None
+            if c.domain_tags:
+                domains = prepared.domains("train")
+                self.domains = sorted({domains[i] for i in index})
+                tags = self._tags([domains[i] for i in index], "train")
+            self._train_text = (src, tgt, tags)  # re-segmented each epoch with sample_alpha
             self.train_corpus = EncodedCorpus.from_text(
-                src, tgt, self.src_vocab, self.tgt_vocab, c.max_len
+                src, tgt, self.src_vocab, self.tgt_vocab, c.max_len, tags
             )
             if len(self.train_corpus) == 0:
                 raise DataError(
@@ -213,11 +227,41 @@ class TranslationData(pl.LightningDataModule):
                 r[: c.dev_max_sents] for r in self.prepared.references(c.dev_set, c.tgt_lang)
             ]
             self.dev_src_ids = self.src_vocab.encode_batch(dev_src)
+            if c.domain_tags:
+                dev_domains = prepared.domains(c.dev_set)[: c.dev_max_sents]
+                self.dev_domain = max(set(dev_domains), key=dev_domains.count)
+                tags = self._tags(dev_domains, c.dev_set)
+                self.dev_src_ids = [[t, *ids] for t, ids in zip(tags, self.dev_src_ids)]
             self.dev_tgt_ids = self.tgt_vocab.encode_batch(self.dev_refs[0])
+
+    def _tags(self, domains: list[str], name: str) -> list[int]:
+        """The tag id of each line's domain; a tokenizer without the tags is an error."""
+        ids = {}
+        for domain in sorted(set(domains)):
+            ids[domain] = self.src_vocab.piece_id(domain_tag(domain))
+            if ids[domain] is None:
+                raise DataError(
+                    f"{self.prepared.root}: its tokenizer has no tag for domain {domain!r} "
+                    f"({name}.domain); run `make data PAIR={self.prepared.root.name}` again"
+                )
+        return [ids[d] for d in domains]
 
     def train_dataloader(self) -> DataLoader:
         """Token-bucket batches over the training pairs (sharded by rank under DDP)."""
         assert self.train_corpus is not None
+        if self.cfg.sample_alpha:  # Lightning asks for a new loader every epoch
+            epoch = self.trainer.current_epoch if self.trainer else 0
+            src, tgt, tags = self._train_text
+            self.train_corpus = EncodedCorpus.from_text(
+                src,
+                tgt,
+                self.src_vocab,
+                self.tgt_vocab,
+                self.cfg.max_len,
+                tags,
+                self.cfg.sample_alpha,
+                seed=self.seed * 100_003 + 2 * epoch,
+            )
         rank, world = (
             (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         )

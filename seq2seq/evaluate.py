@@ -117,14 +117,16 @@ def translate_and_score(
     out_dir: Path | None,
     ref_names: Sequence[str] | None = None,
     docs: Sequence[str] | None = None,
+    domains: Sequence[str] | None = None,
 ) -> TestScore:
     """Translate `src` with the translator's settings and score it against every reference;
     with `out_dir`, write `<name>.hyp` and `<name>.json` there. `docs` (the document of each
-    line) adds per-document BLEU where a set has a few documents, not one per line."""
+    line) adds per-document BLEU where a set has a few documents, not one per line; `domains`
+    gives each line's domain tag (a model trained with them)."""
     ref_names = list(ref_names or [f"{name} reference {k}" for k in range(len(refs))])
     check_streams(src, refs, ref_names)
     start = time.monotonic()
-    hyps = [t.best for t in translator.translate_batch(src)]
+    hyps = [t.best for t in translator.translate_batch(src, domains=domains)]
     seconds = time.monotonic() - start
     hyp_file = out_dir / f"{name}.hyp" if out_dir is not None else None
     by_doc = None
@@ -161,6 +163,11 @@ def prepared_set(
     return prepared.read(name, src_lang), refs, ref_names
 
 
+def set_domains(prepared: PreparedPair, name: str, translator: Translator) -> list[str] | None:
+    """Each line's domain for a model with domain tags (the prepared `<name>.domain`)."""
+    return prepared.domains(name) if translator.domains else None
+
+
 def evaluate_split(
     translator: Translator, data_root: Path, split: str, out_dir: Path | None
 ) -> list[TestScore]:
@@ -173,7 +180,10 @@ def evaluate_split(
         src, refs, ref_names = prepared_set(prepared, name, cfg.src_lang, cfg.tgt_lang)
         log.info("evaluating %s: %d sentences, %d references", name, len(src), len(refs))
         docs = prepared.documents(name)
-        results.append(translate_and_score(translator, src, refs, name, out_dir, ref_names, docs))
+        domains = set_domains(prepared, name, translator)
+        results.append(
+            translate_and_score(translator, src, refs, name, out_dir, ref_names, docs, domains)
+        )
     return results
 
 

@@ -71,22 +71,21 @@ class PreparedPair:
         """Names of the per-corpus dev sets, e.g. ["dev-vg", "dev-post2012"]."""
         return [f"dev-{name}" for name in self.meta.get("devs", {})]
 
-    def upsample(
-        self,
-        src: list[str],
-        tgt: list[str],
-        times: dict[str, int],
-        keep: Sequence[str] = (),
-    ) -> tuple[list[str], list[str]]:
-        """Repeat some training pairs `times[key]` times; a key names a line of `train.origin`
-        (corpus/split, e.g. post2012/dev) or a whole corpus (post2012). The exact name wins.
-        With `keep` (names of the same kind), only the pairs of those parts stay."""
-        origin = self.read("train", "origin")
-        if len(origin) != len(src):
+    def domains(self, name: str) -> list[str]:
+        """The domain of each line of `<name>` (train or a held-out set), `<name>.domain`."""
+        if not (self.root / f"{name}.domain").is_file():
             raise DataError(
-                f"{self.root}/train.origin has {len(origin)} lines for {len(src)} "
-                f"training pairs; run `make data PAIR={self.root.name}` again"
+                f"{self.root}/{name}.domain missing: the folder was prepared before domain "
+                f"tags; run `make data PAIR={self.root.name}` again"
             )
+        return self.read(name, "domain")
+
+    def train_index(self, times: dict[str, int], keep: Sequence[str] = ()) -> list[int]:
+        """Which training lines to use, each as often as its weight: `times[key]` repeats
+        of a part, where a key names a line of `train.origin` (corpus/split, e.g.
+        post2012/dev) or a whole corpus (post2012), the exact name winning. With `keep`
+        (names of the same kind), only the lines of those parts."""
+        origin = self.read("train", "origin")
         names = sorted(set(origin))
         known = set(names) | {name.split("/")[0] for name in names}
         for key, asked in (("data.upsample", times), ("data.train_parts", keep)):
@@ -100,8 +99,18 @@ class PreparedPair:
         if keep:
             repeat = {n: r if {n, n.split("/")[0]} & set(keep) else 0 for n, r in repeat.items()}
         index = [i for i, name in enumerate(origin) for _ in range(repeat[name])]
-        log.info("upsampled %s: %d -> %d training pairs", times, len(src), len(index))
-        return [src[i] for i in index], [tgt[i] for i in index]
+        log.info("weighted %s: %d -> %d training pairs", times, len(origin), len(index))
+        return index
+
+    def check_aligned(self, name: str, lines: int, *suffixes: str) -> None:
+        """Every `<name>.<suffix>` file has `lines` lines, or a one-line error says which."""
+        for suffix in suffixes:
+            n = len(self.read(name, suffix))
+            if n != lines:
+                raise DataError(
+                    f"{self.root}/{name}.{suffix} has {n} lines for {lines} pairs; run "
+                    f"`make data PAIR={self.root.name}` again"
+                )
 
     def test_sets(self) -> list[str]:
         """Names of the test sets, e.g. ["test-post2012", "test-vg"]."""

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from indic_common.atomic import open_atomic, write_text
 from indic_common.errors import ConfigError
-from seq2seq.evaluate import prepared_set, score_hypotheses, translate_and_score
+from seq2seq.evaluate import prepared_set, score_hypotheses, set_domains, translate_and_score
 from seq2seq.plots import plot_attention
 from seq2seq.prepared import PreparedPair
 from seq2seq.translate import Translator
@@ -114,7 +114,10 @@ def run_study(
     scored = {}
     for name, t in translators.items():
         log.info("study: translating %s with %s", split, name)
-        scored[name] = translate_and_score(t, src, refs, split, out_dir / name, ref_names)
+        domains = set_domains(prepared, split, t)
+        scored[name] = translate_and_score(
+            t, src, refs, split, out_dir / name, ref_names, domains=domains
+        )
     table: dict = {
         "direction": first.direction,
         "split": split,

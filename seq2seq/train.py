@@ -203,6 +203,7 @@ def build_trainer(
         num_sanity_val_steps=0,
         log_every_n_steps=t.log_every_steps,
         use_distributed_sampler=False,
+        reload_dataloaders_every_n_epochs=1 if cfg.data.sample_alpha else 0,
         callbacks=callbacks,
         default_root_dir=run_dir,
         logger=[CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tensorboard")],
@@ -210,6 +211,41 @@ def build_trainer(
         enable_progress_bar=progress_bar,
     )
     return trainer, checkpoint
+
+
+def average_checkpoints(paths: Sequence[Path | str]) -> dict[str, torch.Tensor]:
+    """The element-wise mean of the checkpoints' weights (model.* entries, fp32)."""
+    total: dict[str, torch.Tensor] = {}
+    for path in paths:
+        state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+        for name, value in state.items():
+            total[name] = total.get(name, 0) + value.float()
+    return {name: value / len(paths) for name, value in total.items()}
+
+
+def _try_average(
+    trainer: pl.Trainer,
+    task: TranslationTask,
+    data: TranslationData,
+    paths: list[str],
+    best_bleu: float,
+) -> dict:
+    """Score the average of `paths` on dev; keep it in `task` if it beats `best_bleu`."""
+    single = {k: v.clone() for k, v in task.state_dict().items()}
+    task.load_state_dict(average_checkpoints(paths))
+    bleu = float(trainer.validate(task, datamodule=data, verbose=False)[0]["val/bleu"])
+    names = [Path(p).name for p in paths]
+    log.info("average of %s: dev BLEU %.2f (best single %.2f)", names, bleu, best_bleu)
+    if bleu <= best_bleu:
+        task.load_state_dict(single)
+        return {"checkpoints": names, "dev_bleu_average": round(bleu, 2), "kept": False}
+    return {
+        "checkpoints": names,
+        "dev_bleu_average": round(bleu, 2),
+        "dev_bleu_best_single": round(best_bleu, 2),
+        "kept": True,
+        "dev_bleu": bleu,
+    }
 
 
 def train(
@@ -255,6 +291,10 @@ def train(
     else:  # stopped before the first validation
         dev_bleu = float(trainer.validate(task, datamodule=data, verbose=False)[0]["val/bleu"])
         best_step = trainer.global_step
+    averaged = {}
+    if t.average_best and len(checkpoint.best_k_models) > 1:
+        averaged = _try_average(trainer, task, data, sorted(checkpoint.best_k_models), dev_bleu)
+        dev_bleu = averaged.pop("dev_bleu", dev_bleu)
     out = Path(t.output_dir) / run_name(cfg)
     if trainer.is_global_zero:
         info = {
@@ -264,7 +304,10 @@ def train(
             "dev_bleu": round(dev_bleu, 2),
             "train_seconds_this_run": round(seconds, 1),
             "train_pairs": len(data.train_corpus or ()),
+            **({"averaged": averaged} if averaged else {}),
         }
+        if cfg.data.domain_tags:  # what `--domain` may name, and its default
+            info |= {"domains": data.domains, "default_domain": data.dev_domain}
         save_bundle(out, model.cpu(), cfg, data.src_vocab, data.tgt_vocab, info)
         write_text(run_dir / "result.json", json.dumps(info, indent=2) + "\n")
         log.info("wrote %s (dev BLEU %.2f at step %d)", out, dev_bleu, best_step)

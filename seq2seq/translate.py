@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
 from itertools import islice
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import numpy as np
 
 from indic_common.errors import BundleError, ConfigError
 from indic_common.normalize import IndicNormalizer, normalize_en
+from indic_common.special import domain_tag
 from seq2seq.bundle import Bundle, load_bundle
 from seq2seq.config import DecodeConfig
 from seq2seq.search import SearchResult, pad_ids, search, strip_ids
@@ -29,19 +30,6 @@ class Hypothesis:
 
 
 @dataclass(frozen=True)
-class Translation:
-    """All hypotheses for one input line, best first (empty input: one empty hypothesis)."""
-
-    source: str
-    hypotheses: list[Hypothesis]
-
-    @property
-    def best(self) -> str:
-        """The best hypothesis's text."""
-        return self.hypotheses[0].text
-
-
-@dataclass(frozen=True)
 class Alignment:
     """Attention of one translation: weights (T, S) over source and target pieces."""
 
@@ -50,12 +38,35 @@ class Alignment:
     weights: np.ndarray
 
 
+@dataclass(frozen=True)
+class Translation:
+    """All hypotheses for one input line, best first (empty input: one empty hypothesis).
+    `alignment` is the best hypothesis's attention when it was asked for."""
+
+    source: str
+    hypotheses: list[Hypothesis]
+    alignment: Alignment | None = field(default=None, compare=False)
+
+    @property
+    def best(self) -> str:
+        """The best hypothesis's text."""
+        return self.hypotheses[0].text
+
+
 class Translator:
     """Translate text with a bundle. Inputs are normalised as the training data was."""
 
-    def __init__(self, bundle: Bundle, decode: DecodeConfig | None = None) -> None:
+    def __init__(
+        self, bundle: Bundle, decode: DecodeConfig | None = None, domain: str | None = None
+    ) -> None:
         self.bundle = bundle
         self.decode = decode or bundle.cfg.decode
+        # A model trained with domain tags reads one before each source: `domain` (checked),
+        # else the domain of the dev set that selected it.
+        self.domains: list[str] = (
+            bundle.metadata.get("domains", []) if bundle.cfg.data.domain_tags else []
+        )
+        self.domain = self.check_domain(domain or bundle.metadata.get("default_domain"))
         src_lang = bundle.cfg.data.src_lang
         self.normalize: Callable[[str], str] = (
             normalize_en if src_lang == "en" else IndicNormalizer(src_lang)
@@ -65,70 +76,134 @@ class Translator:
 
     @classmethod
     def load(
-        cls, path: Path | str, device: str = "cpu", **decode_overrides: int | float
+        cls,
+        path: Path | str,
+        device: str = "cpu",
+        domain: str | None = None,
+        **decode_overrides: int | float,
     ) -> Translator:
         """Load a bundle folder; keyword arguments override its decode settings, e.g.
         `beam_size=1`. Every value is checked (DecodeConfig), whatever its source."""
         bundle = load_bundle(Path(path), device)
-        known = {f.name for f in fields(DecodeConfig)}
-        unknown = sorted(set(decode_overrides) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown decode setting {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        return cls(bundle, replace(bundle.cfg.decode, **decode_overrides))
+        return cls(bundle, _decode_with(bundle.cfg.decode, decode_overrides), domain)
 
-    def _segments(self, text: str) -> list[list[int]]:
-        """Source ids, split at sentence ends (then at words) when over the model's limit."""
-        vocab = self.bundle.src_vocab
+    def with_decode(self, **decode_overrides: int | float) -> Translator:
+        """The same model (shared, not copied) with other decode settings, e.g. `nbest=3`."""
+        return Translator(self.bundle, _decode_with(self.decode, decode_overrides), self.domain)
+
+    def check_domain(self, domain: str | None) -> str | None:
+        """`domain` if the model knows it; None for a model without domain tags."""
+        if not self.domains:
+            if domain is not None:
+                raise ConfigError(
+                    f"{self.bundle.path} was trained without domain tags; leave out the "
+                    f"domain (got {domain!r})",
+                    key="domain",
+                )
+            return None
+        if domain not in self.domains:
+            raise ConfigError(
+                f"unknown domain {domain!r}; this model knows {', '.join(self.domains)}",
+                key="domain",
+            )
+        return domain
+
+    def translate(self, texts: str | Sequence[str]) -> str | list[str]:
+        """The best translation of a text, or of each text of a list (same order)."""
+        if isinstance(texts, str):
+            return self.translate_batch([texts])[0].best
+        return [t.best for t in self.translate_batch(list(texts))]
+
+    def _segments(self, text: str, domain: str | None = None) -> list[list[int]]:
+        """Source ids, split at sentence ends (then at words) when over the model's limit;
+        each segment starts with the domain's tag when the model reads one."""
+        if domain is None:
+            return self._split(text)
+        tag = self.bundle.src_vocab.piece_id(domain_tag(domain))
+        return [[tag, *ids] for ids in self._split(text, self.max_src - 1)]
+
+    def _split(self, text: str, limit: int | None = None) -> list[list[int]]:
+        vocab, max_src = self.bundle.src_vocab, limit or self.max_src
         ids = vocab.encode(text)
-        if len(ids) <= self.max_src:
+        if len(ids) <= max_src:
             return [ids]
         out: list[list[int]] = []
         for sentence in _SENTENCE_END.split(text):
             piece_ids = vocab.encode(sentence)
-            if len(piece_ids) <= self.max_src:
+            if len(piece_ids) <= max_src:
                 out.append(piece_ids)
                 continue
             words, chunk = sentence.split(), []
             for word in words:
-                if chunk and len(vocab.encode(" ".join(chunk + [word]))) > self.max_src:
+                if chunk and len(vocab.encode(" ".join(chunk + [word]))) > max_src:
                     out.append(vocab.encode(" ".join(chunk)))
                     chunk = []
                 chunk.append(word)
             if chunk:
-                out.append(vocab.encode(" ".join(chunk))[: self.max_src])
+                out.append(vocab.encode(" ".join(chunk))[:max_src])
         return out
 
     def _search(self, segments: list[list[int]], return_attention: bool = False) -> SearchResult:
         src_ids, src_lens = pad_ids(segments, self.device)
         return search(self.bundle.model, src_ids, src_lens, self.decode, return_attention)
 
-    def translate_batch(self, lines: list[str]) -> list[Translation]:
-        """Translate lines together; the result has one Translation per line, in order."""
+    def translate_batch(
+        self,
+        lines: list[str],
+        attention: bool = False,
+        domains: Sequence[str | None] | None = None,
+    ) -> list[Translation]:
+        """Translate lines together; the result has one Translation per line, in order.
+        With `attention`, each carries the alignment of its best hypothesis (a line cut into
+        segments gets their alignments side by side, block-diagonal). `domains` gives each
+        line's domain (a model with domain tags; default: the translator's)."""
         texts = [self.normalize(line) for line in lines]
+        if domains is None or not self.domains:
+            domains = [self.domain] * len(lines)
         owners, segments = [], []
-        for n, text in enumerate(texts):
+        for n, (text, domain) in enumerate(zip(texts, domains)):
             if text:
-                for seg in self._segments(text):
+                for seg in self._segments(text, self.check_domain(domain or self.domain)):
                     owners.append(n)
                     segments.append(seg)
         # Sort by length so each decoding batch holds similar lengths; restore order after.
         order = sorted(range(len(segments)), key=lambda i: len(segments[i]))
         found: dict[int, list[Hypothesis]] = {}
+        aligned: dict[int, Alignment] = {}
         size = self.decode.batch_size
         for start in range(0, len(order), size):
             chunk = order[start : start + size]
-            result = self._search([segments[i] for i in chunk])
+            result = self._search([segments[i] for i in chunk], attention)
             for row, i in enumerate(chunk):
                 found[i] = [
                     Hypothesis(self.bundle.tgt_vocab.decode(strip_ids(ids)), float(score))
                     for ids, score in zip(result.ids[row].tolist(), result.scores[row].tolist())
                 ]
-        merged: list[list[list[Hypothesis]]] = [[] for _ in lines]
+                if attention:
+                    aligned[i] = self._alignment(segments[i], result, row)
+        merged: list[list[int]] = [[] for _ in lines]
         for i, owner in enumerate(owners):
-            merged[owner].append(found[i])
-        return [Translation(line, _join(parts)) for line, parts in zip(lines, merged)]
+            merged[owner].append(i)
+        return [
+            Translation(
+                line,
+                _join([found[i] for i in parts]),
+                _join_alignments([aligned[i] for i in parts]) if attention else None,
+            )
+            for line, parts in zip(lines, merged)
+        ]
+
+    def _alignment(self, src: list[int], result: SearchResult, row: int) -> Alignment:
+        """The best hypothesis's attention of one searched row."""
+        if result.attention is None:
+            raise BundleError(
+                f"{self.bundle.path}: this model has no attention "
+                "(model.attention: none); use a bahdanau model to see alignments"
+            )
+        out_ids = strip_ids(result.ids[row, 0].tolist())
+        weights = result.attention[row, 0, : len(out_ids) + 1, : len(src)].cpu().numpy()
+        tgt_pieces = self.bundle.tgt_vocab.pieces(out_ids) + ["</s>"]
+        return Alignment(self.bundle.src_vocab.pieces(src), tgt_pieces, weights)
 
     def translate_stream(
         self, lines: Iterable[str], chunk_lines: int = 512
@@ -139,19 +214,40 @@ class Translator:
             yield from self.translate_batch([line.rstrip("\r\n") for line in chunk])
 
     def align(self, sentence: str) -> Alignment:
-        """Translate one sentence with attention; weights (T, S) for plotting."""
-        text = self.normalize(sentence)
-        ids = self.bundle.src_vocab.encode(text)[: self.max_src]
-        result = self._search([ids], return_attention=True)
-        out_ids = strip_ids(result.ids[0, 0].tolist())
-        if result.attention is None:
-            raise BundleError(
-                f"{self.bundle.path}: this model has no attention "
-                "(model.attention: none); plot a bahdanau model instead"
-            )
-        weights = result.attention[0, 0, : len(out_ids) + 1, : len(ids)].cpu().numpy()
-        tgt_pieces = self.bundle.tgt_vocab.pieces(out_ids) + ["</s>"]
-        return Alignment(self.bundle.src_vocab.pieces(ids), tgt_pieces, weights)
+        """Translate one sentence with attention (its first segment if it is over the model's
+        length); weights (T, S)."""
+        ids = self._segments(self.normalize(sentence), self.domain)[0]
+        return self._alignment(ids, self._search([ids], return_attention=True), 0)
+
+
+def _decode_with(decode: DecodeConfig, overrides: dict) -> DecodeConfig:
+    """`decode` with some fields replaced; an unknown name is an error listing the known."""
+    known = {f.name for f in fields(DecodeConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown decode setting {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    return replace(decode, **overrides)
+
+
+def _join_alignments(parts: list[Alignment]) -> Alignment | None:
+    """The alignments of a line's segments side by side: a block-diagonal weight matrix."""
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    rows = sum(p.weights.shape[0] for p in parts)
+    cols = sum(p.weights.shape[1] for p in parts)
+    weights = np.zeros((rows, cols), dtype=np.float32)
+    r = c = 0
+    for p in parts:
+        t, s = p.weights.shape
+        weights[r : r + t, c : c + s] = p.weights
+        r, c = r + t, c + s
+    src = [piece for p in parts for piece in p.src_pieces]
+    tgt = [piece for p in parts for piece in p.tgt_pieces]
+    return Alignment(src, tgt, weights)
 
 
 def _join(parts: list[list[Hypothesis]]) -> list[Hypothesis]:

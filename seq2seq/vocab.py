@@ -45,13 +45,23 @@ class Vocab:
         """Text to piece ids (no BOS/EOS)."""
         return self._sp.encode(text)
 
-    def encode_batch(self, texts: list[str]) -> list[list[int]]:
-        """Many texts to piece ids at once (SentencePiece's own threads)."""
-        return self._sp.encode(texts)
+    def encode_batch(self, texts: list[str], alpha: float = 0.0, seed: int = 0) -> list[list[int]]:
+        """Many texts to piece ids at once (SentencePiece's own threads). With `alpha`, each
+        segmentation is sampled (subword regularisation), one text after another from `seed`
+        so that the same seed gives the same pieces."""
+        if not alpha:
+            return self._sp.encode(texts)
+        spm.set_random_generator_seed(seed)
+        return [self._sp.encode(t, enable_sampling=True, alpha=alpha, nbest_size=-1) for t in texts]
 
     def decode(self, ids: list[int]) -> str:
         """Piece ids to text; padding, BOS and EOS are skipped."""
         return self._sp.decode([i for i in ids if i not in (PAD_ID, BOS_ID, EOS_ID)])
+
+    def piece_id(self, piece: str) -> int | None:
+        """The id of a reserved piece (e.g. a domain tag), None if this model lacks it."""
+        i = self._sp.piece_to_id(piece)
+        return None if i == UNK_ID and piece != "<unk>" else i
 
     def pieces(self, ids: list[int]) -> list[str]:
         """The piece strings of ids, e.g. for attention plot labels."""

@@ -120,18 +120,19 @@ def test_upsample_repeats_one_corpus(data_root: Path) -> None:
     prepared = PreparedPair(data_root / "hi-en")
     src, tgt = prepared.read("train", "hi"), prepared.read("train", "en")
     origin = prepared.read("train", "origin")
-    up_src, up_tgt = prepared.upsample(src, tgt, {"post2012": 3})
+    index = prepared.train_index({"post2012": 3})
+    up_src, up_tgt = [src[i] for i in index], [tgt[i] for i in index]
     post = [(s, t) for s, t, o in zip(src, tgt, origin) if o.startswith("post2012/")]
     assert len(up_src) == len(up_tgt) == len(src) + 2 * len(post) > len(src)
     assert sum((s, t) in set(post) for s, t in zip(up_src, up_tgt)) >= 3 * len(post)
     # One split of a corpus, and the exact name before the corpus's.
     dev = origin.count("post2012/devtest")
-    assert len(prepared.upsample(src, tgt, {"post2012/devtest": 2})[0]) == len(src) + dev
-    assert len(prepared.upsample(src, tgt, {"post2012": 3, "post2012/devtest": 1})[0]) == len(
-        src
-    ) + 2 * (len(post) - dev)
+    assert len(prepared.train_index({"post2012/devtest": 2})) == len(src) + dev
+    assert len(prepared.train_index({"post2012": 3, "post2012/devtest": 1})) == len(src) + 2 * (
+        len(post) - dev
+    )
     with pytest.raises(DataError, match="data.upsample names wikipedia, not among"):
-        prepared.upsample(src, tgt, {"wikipedia": 2})
+        prepared.train_index({"wikipedia": 2})
 
 
 def test_run_recorded_by_an_earlier_version(data_root: Path, tmp_path: Path) -> None:
@@ -171,14 +172,13 @@ def test_dev_set_that_selects_checkpoints(data_root: Path, tmp_path: Path) -> No
 
 def test_train_parts_keep_only_the_named_parts(data_root: Path) -> None:
     prepared = PreparedPair(data_root / "hi-en")
-    src, tgt = prepared.read("train", "hi"), prepared.read("train", "en")
     origin = prepared.read("train", "origin")
-    kept, _ = prepared.upsample(src, tgt, {"post2012/devtest": 2}, keep=["post2012"])
+    kept = prepared.train_index({"post2012/devtest": 2}, keep=["post2012"])
     assert len(kept) == sum(o.startswith("post2012/") for o in origin) + origin.count(
         "post2012/devtest"
     )
     with pytest.raises(DataError, match="data.train_parts names wiki, not among"):
-        prepared.upsample(src, tgt, {}, keep=["wiki"])
+        prepared.train_index({}, keep=["wiki"])
 
 
 def test_fine_tuning_starts_from_the_bundle(tiny_bundle: Path, data_root: Path, tmp_path: Path):
@@ -199,3 +199,104 @@ def test_fine_tuning_starts_from_the_bundle(tiny_bundle: Path, data_root: Path, 
     )
     with pytest.raises(ConfigError, match="init_from .* model settings or vocabularies differ"):
         train(other)
+
+
+def test_domain_tags_from_data_to_translation(data_root: Path, tmp_path: Path) -> None:
+    """data.domain_tags: every source starts with its line's domain tag; the bundle lists the
+    domains and defaults to the dev set's; the translator checks the domain it is given."""
+    from seq2seq.data import TranslationData
+    from seq2seq.translate import Translator
+
+    prepared = PreparedPair(data_root / "hi-en")
+    domains = prepared.domains("train")
+    origin = prepared.read("train", "origin")
+    assert {d for d, o in zip(domains, origin) if o.startswith("vg/")} == {"captions"}
+    assert {d for d, o in zip(domains, origin) if o == "post2012/devtest"} == {"wikipedia"}
+    assert set(prepared.domains("test-post2012")) == {"wikipedia"}
+    assert prepared.meta["domains"] == sorted(set(domains))
+
+    cfg = tiny_config(
+        data_root,
+        tmp_path,
+        data={"domain_tags": True, "dev_set": "dev-post2012", "dev_max_sents": 8},
+        train={"max_steps": 4, "val_every_steps": 4},
+    )
+    data = TranslationData(cfg.data, seed=1)
+    data.setup()
+    tag = data.src_vocab.piece_id("<dom:wikipedia>")
+    assert tag is not None and all(ids[0] == tag for ids in data.dev_src_ids)
+    firsts = {int(data.train_corpus[i][0][0]) for i in range(len(data.train_corpus))}
+    assert firsts == {data.src_vocab.piece_id(f"<dom:{d}>") for d in set(domains)}
+
+    bundle = train(cfg)
+    tr = Translator.load(bundle)
+    assert tr.domains == sorted(set(domains)) and tr.domain == "wikipedia"
+    assert tr.align("मुझे चाय पसंद है ।").src_pieces[0] == "<dom:wikipedia>"
+    captions = Translator.load(bundle, domain="captions")
+    assert captions.align("मुझे चाय पसंद है ।").src_pieces[0] == "<dom:captions>"
+    assert len(tr.translate_batch(["एक", "दो"], domains=["captions", "wikipedia"])) == 2
+    with pytest.raises(ConfigError, match="unknown domain 'legal'; this model knows .*wikipedia"):
+        Translator.load(bundle, domain="legal")
+
+
+def test_domain_tags_need_data_prepared_with_them(data_root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from seq2seq.data import TranslationData
+
+    old = tmp_path / "data" / "hi-en"
+    shutil.copytree(data_root / "hi-en", old)
+    (old / "train.domain").unlink()
+    cfg = tiny_config(tmp_path / "data", tmp_path, data={"domain_tags": True})
+    with pytest.raises(DataError, match="train.domain missing: .* `make data PAIR=hi-en` again"):
+        TranslationData(cfg.data, seed=1).setup()
+
+
+def test_checkpoint_averaging(data_root: Path, tmp_path: Path) -> None:
+    """average_checkpoints is the element-wise mean; train.average_best scores the average of
+    the kept checkpoints on dev and records the choice in the bundle."""
+    import json
+
+    from seq2seq.train import average_checkpoints
+
+    for n, value in enumerate((1.0, 2.0, 6.0)):
+        torch.save({"state_dict": {"model.w": torch.full((2,), value)}}, tmp_path / f"{n}.ckpt")
+    mean = average_checkpoints([tmp_path / f"{n}.ckpt" for n in range(3)])
+    assert torch.equal(mean["model.w"], torch.full((2,), 3.0))
+
+    cfg = tiny_config(
+        data_root,
+        tmp_path,
+        data={"dev_max_sents": 8},
+        train={"max_steps": 12, "val_every_steps": 4, "keep_best": 2, "average_best": True},
+    )
+    bundle = train(cfg)
+    meta = json.loads((bundle / "metadata.json").read_text())
+    averaged = meta["averaged"]
+    assert len(averaged["checkpoints"]) == 2
+    if averaged["kept"]:
+        assert meta["dev_bleu"] == averaged["dev_bleu_average"] > averaged["dev_bleu_best_single"]
+    else:
+        assert averaged["dev_bleu_average"] <= meta["dev_bleu"]
+
+
+def test_subword_sampling_is_new_each_epoch_and_seeded(data_root: Path, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from seq2seq.data import TranslationData
+
+    cfg = tiny_config(data_root, tmp_path, data={"sample_alpha": 0.3})
+    data = TranslationData(cfg.data, seed=1)
+    data.setup()
+
+    def pieces(epoch: int) -> list[tuple]:
+        data.trainer = SimpleNamespace(current_epoch=epoch, global_rank=0, world_size=1)
+        data.train_dataloader()
+        corpus = data.train_corpus
+        return [tuple(corpus[i][0]) + tuple(corpus[i][1]) for i in range(len(corpus))]
+
+    first, again, second = pieces(0), pieces(0), pieces(1)
+    assert first == again  # the same epoch: the same segmentation (a resumed run)
+    assert sum(a != b for a, b in zip(first, second)) > len(first) // 4
+    with pytest.raises(ConfigError, match="data.sample_alpha must be 0 .off. to 1"):
+        tiny_config(data_root, tmp_path, data={"sample_alpha": 2.0})

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from seq2seq.translate import Translator
@@ -118,3 +119,25 @@ def test_readme_python_api_example_runs(capsys) -> None:
     exec(code.replace('"models/hi-en"', repr(str(bundle))), {})
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and all(line.strip() for line in lines)
+
+
+def test_translate_texts_and_alignments_of_a_batch() -> None:
+    """translate() on a text and a list; translate_batch(attention=True) gives each line the
+    alignment of its best hypothesis, that of align() for a short line, block-diagonal for a
+    line cut into segments."""
+    root = Path(__file__).resolve().parents[1]
+    tr = Translator.load(root / "tests" / "fixtures" / "bundle-v1")
+    texts = ["मुझे चाय पसंद है ।", "भारत की राजधानी नई दिल्ली है ।"]
+    assert tr.translate(texts) == [t.best for t in tr.translate_batch(texts)]
+    assert tr.translate(texts[0]) == tr.translate(texts)[0]
+    found = tr.translate_batch(texts, attention=True)
+    for text, t in zip(texts, found):
+        a, b = t.alignment, tr.align(text)
+        assert a.src_pieces == b.src_pieces and a.tgt_pieces == b.tgt_pieces
+        assert np.allclose(a.weights, b.weights, atol=1e-5)
+    long_line = " ।".join([texts[1]] * 40)
+    [t] = tr.with_decode(beam_size=2).translate_batch([long_line], attention=True)
+    w = t.alignment.weights
+    assert w.shape == (len(t.alignment.tgt_pieces), len(t.alignment.src_pieces))
+    assert np.allclose(w.sum(axis=1), 1, atol=1e-3)  # each output piece: one segment's source
+    assert w[0, -1] == 0 and w[-1, 0] == 0  # first segment's output sees no later source

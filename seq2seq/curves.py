@@ -1,0 +1,76 @@
+"""Dev BLEU against wall-clock training time, read from runs' TensorBoard logs, and its plot.
+
+Each validation's `val/bleu` event carries the wall-clock time it was written. A run resumed
+N times has N log versions; its training time adds up each version's own time (from the
+version's start, the time in its event file's name, to its last event), so the hours a run
+spent stopped between two versions do not count.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from indic_common.atomic import open_atomic
+from indic_common.errors import DataError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One validation: training minutes so far, the step and the dev BLEU."""
+
+    minutes: float
+    step: int
+    bleu: float
+
+
+def dev_curve(run_dir: Path) -> list[Point]:
+    """Every validation of a run (`runs/<name>/`), in training-time order."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    versions = sorted(
+        (run_dir / "tensorboard").glob("version_*"), key=lambda p: int(p.name.split("_")[1])
+    )
+    if not versions:
+        raise DataError(f"{run_dir}: no TensorBoard logs (tensorboard/version_*); is it a run?")
+    points, before = [], 0.0  # seconds trained in the earlier versions
+    for version in versions:
+        files = sorted(version.glob("events.out.tfevents.*"))
+        if not files:
+            continue
+        start = float(files[0].name.split(".")[3])  # the writer's creation time
+        events = EventAccumulator(str(version), size_guidance={"scalars": 0})
+        events.Reload()
+        tags = events.Tags()["scalars"]
+        last = start
+        for tag in tags:
+            last = max([last, *(e.wall_time for e in events.Scalars(tag))])
+        if "val/bleu" in tags:
+            for e in events.Scalars("val/bleu"):
+                points.append(Point((before + e.wall_time - start) / 60, e.step + 1, e.value))
+        before += last - start
+    return points
+
+
+def plot_dev_curves(curves: dict[str, list[Point]], path: Path, dev_set: str = "dev") -> Path:
+    """One line per run: dev BLEU against training minutes, to PNG/SVG/PDF by suffix."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.0), dpi=130)
+    ax = fig.add_subplot()
+    for name, points in curves.items():
+        ax.plot([p.minutes for p in points], [p.bleu for p in points], marker=".", label=name)
+    ax.set_xlabel("training time (minutes, 2 CPU cores)")
+    ax.set_ylabel(f"{dev_set} BLEU (greedy)")
+    ax.set_title("Dev BLEU against wall-clock training time")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open_atomic(path, binary=True) as out:
+        fig.savefig(out, format=path.suffix.lstrip(".").lower() or "png")
+    log.info("wrote %s", path)
+    return path

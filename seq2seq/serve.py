@@ -1,0 +1,418 @@
+"""`seq2seq serve`: models over HTTP (FastAPI on uvicorn) and the web page at `/`.
+
+    POST /translate  {"texts": [...], "model" or "from"/"to", "beam", "nbest", "attention"}
+    GET  /models     directions, sizes, dev BLEU (from each bundle's metadata)
+    GET  /health     status, waiting sentences, batches decoded
+    GET  /docs       the OpenAPI page (FastAPI's)
+
+Concurrent requests are batched per model (batcher.py). Every refusal is JSON,
+`{"error": "<field>: <what is wrong and what to do>"}`, with a 4xx status (503 and Retry-After
+when the queue is full, 504 after `timeout_s`); the server keeps serving after each. On SIGTERM
+uvicorn stops accepting connections, lets requests in flight finish, then stops the workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from indic_common.errors import BundleError, ConfigError
+from seq2seq.batcher import Batcher, BatchSettings, DecodeKey, QueueFull
+from seq2seq.translate import Translation, Translator
+
+log = logging.getLogger("seq2seq.serve")
+
+# Fonts of the web page, served from the pip font packages the attention plots use, so that
+# Devanagari, Bengali and Tamil render the same on every machine.
+FONTS = {
+    "latin": "Noto Sans",
+    "devanagari": "Noto Sans Devanagari",
+    "bengali": "Hind Siliguri",
+    "tamil": "Noto Sans Tamil",
+}
+
+
+@dataclass(frozen=True)
+class ServeLimits:
+    """What one request may ask for, and how requests are batched."""
+
+    max_texts: int = 64  # texts per request
+    max_chars: int = 2000  # characters per text
+    max_beam: int = 16
+    timeout_s: float = 60.0  # a request not answered by then gets 504 and leaves the queue
+    batch: BatchSettings = field(default_factory=BatchSettings)
+
+    def __post_init__(self) -> None:
+        values = {**asdict(self), **asdict(self.batch)}
+        values.pop("batch")
+        for name, value in values.items():
+            if not value > 0:
+                raise ConfigError(f"serve setting {name} must be positive (got {value})", key=name)
+
+    @property
+    def max_body_bytes(self) -> int:
+        """A body larger than any valid request could be is refused before it is parsed."""
+        return self.max_texts * (self.max_chars * 4 + 16) + 4096
+
+
+class TranslateRequest(BaseModel):
+    """The body of POST /translate (types only; the limits are the server's options)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+    texts: list[str] = Field(description="the texts to translate, one translation each")
+    model: str | None = Field(None, description="a model name from GET /models")
+    src: str | None = Field(None, alias="from", description="source language, e.g. hi")
+    tgt: str | None = Field(None, alias="to", description="target language, e.g. en")
+    beam: int | None = Field(None, description="beam size (1: greedy); default: the model's")
+    nbest: int = Field(1, description="hypotheses per text, at most the beam")
+    attention: bool = Field(False, description="the best hypothesis's attention weights")
+    domain: str | None = Field(
+        None, description="domain tag (models trained with them); default: the model's"
+    )
+
+
+class _Refused(Exception):
+    """A request refused with `status` and a one-line message naming the field."""
+
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.headers = headers
+
+
+def model_name(path: Path) -> str:
+    """A model's name in requests: its folder's name (models/hi-en -> hi-en)."""
+    return path.resolve().name
+
+
+def _parse(body: bytes, limits: ServeLimits) -> TranslateRequest:
+    """The request body as a TranslateRequest, or _Refused naming what is wrong."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _Refused(
+            400, f"body: not UTF-8 (byte {e.start}); send JSON encoded as UTF-8"
+        ) from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise _Refused(
+            400, f"body: malformed JSON ({e.msg} at line {e.lineno} column {e.colno})"
+        ) from None
+    try:
+        req = TranslateRequest.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(part) for part in err["loc"]) or "body"
+        raise _Refused(422, f"{where}: {err['msg']}") from None
+    if len(req.texts) > limits.max_texts:
+        raise _Refused(
+            413,
+            f"texts: {len(req.texts)} texts, at most {limits.max_texts} per request; "
+            "send them in several requests",
+        )
+    for n, t in enumerate(req.texts):
+        if len(t) > limits.max_chars:
+            raise _Refused(
+                413,
+                f"texts.{n}: {len(t)} characters, at most {limits.max_chars} per text; "
+                "split the text",
+            )
+    return req
+
+
+class Models:
+    """The loaded models by name, one Batcher each, and how a request picks one."""
+
+    def __init__(self, translators: dict[str, Translator], limits: ServeLimits):
+        self.translators = translators
+        self.limits = limits
+        self.batchers: dict[str, Batcher] = {}
+
+    def start(self, executor: ThreadPoolExecutor) -> None:
+        """One batcher per model, all decoding on `executor` (one thread: one batch at a time)."""
+        self.batchers = {
+            name: Batcher(tr, self.limits.batch, executor) for name, tr in self.translators.items()
+        }
+        for batcher in self.batchers.values():
+            batcher.start()
+
+    def choose(self, req: TranslateRequest) -> str:
+        """The name of the model a request means: by name, by direction, or the only one."""
+        names = ", ".join(self.translators)
+        if req.model is not None:
+            if req.model not in self.translators:
+                raise _Refused(404, f"model: no model {req.model!r}; this server has: {names}")
+            return req.model
+        if req.src is None and req.tgt is None:
+            if len(self.translators) == 1:
+                return next(iter(self.translators))
+            raise _Refused(422, f"model: this server has several models ({names}); name one")
+        matches = [
+            name
+            for name, tr in self.translators.items()
+            if req.src in (None, tr.bundle.cfg.data.src_lang)
+            and req.tgt in (None, tr.bundle.cfg.data.tgt_lang)
+        ]
+        if not matches:
+            directions = ", ".join(tr.bundle.cfg.data.direction for tr in self.translators.values())
+            field = "from" if req.src is not None else "to"
+            raise _Refused(
+                404, f"{field}: no model for {req.src}->{req.tgt}; directions: {directions}"
+            )
+        return matches[0]
+
+    def describe(self) -> list[dict]:
+        out = []
+        for name, tr in self.translators.items():
+            meta, cfg = tr.bundle.metadata, tr.bundle.cfg
+            out.append(
+                {
+                    "name": name,
+                    "from": cfg.data.src_lang,
+                    "to": cfg.data.tgt_lang,
+                    "parameters": meta.get("parameters"),
+                    "training_steps": meta.get("training_steps"),
+                    "dev_bleu": meta.get("dev_bleu"),
+                    "dev_set": cfg.data.dev_set,
+                    "beam": tr.decode.beam_size,
+                    "attention": cfg.model.attention != "none",
+                    "domains": tr.domains,
+                    "default_domain": tr.domain,
+                }
+            )
+        return out
+
+
+def _hypotheses(t: Translation, nbest: int, attention: bool) -> dict:
+    out: dict = {"text": t.best, "score": round(t.hypotheses[0].score, 4)}
+    if nbest > 1:
+        out["nbest"] = [{"text": h.text, "score": round(h.score, 4)} for h in t.hypotheses]
+    if attention and t.alignment is not None:
+        a = t.alignment
+        out["attention"] = {
+            "source": a.src_pieces,
+            "target": a.tgt_pieces,
+            "weights": [[round(float(w), 4) for w in row] for row in a.weights],
+        }
+    return out
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, read in chunks and refused once it passes `limit` bytes (a body sent without
+    Content-Length is held to the same limit)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _Refused(413, f"body: over {limit} bytes; send fewer or shorter texts")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+async def _answer(
+    request: Request, batcher: Batcher, texts: list[str], key: DecodeKey, timeout_s: float
+) -> list[Translation]:
+    """Wait for the batcher; give up (and leave the queue) when the client goes or time is up."""
+    task = asyncio.ensure_future(batcher.translate(texts, key))
+    deadline = time.monotonic() + timeout_s
+    while not task.done():
+        await asyncio.wait({task}, timeout=0.2)
+        if task.done():
+            break
+        if await request.is_disconnected():
+            task.cancel()
+            raise _Refused(499, "client: closed the connection before the answer")
+        if time.monotonic() > deadline:
+            task.cancel()
+            raise _Refused(504, f"texts: not translated within {timeout_s:g} s; send fewer")
+    return task.result()
+
+
+def create_app(translators: dict[str, Translator], limits: ServeLimits | None = None) -> FastAPI:
+    """The ASGI app serving `translators` (name -> Translator)."""
+    limits = limits or ServeLimits()
+    models = Models(translators, limits)
+    web = resources.files("seq2seq") / "web"
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode")
+        models.start(executor)
+        log.info("serving %s", ", ".join(translators))
+        yield
+        for batcher in models.batchers.values():
+            await batcher.stop()
+        executor.shutdown(wait=True)
+
+    app = FastAPI(title="indic-seq2seq", lifespan=lifespan, version="0.1.0")
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next):
+        start = time.perf_counter()
+        response = await call_next(request)
+        client = request.client.host if request.client else "-"
+        log.info(
+            "%s %s %s %d %.1f ms",
+            client,
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - start) * 1000,
+        )
+        return response
+
+    @app.post(
+        "/translate",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": TranslateRequest.model_json_schema(by_alias=True)
+                    }
+                },
+            }
+        },
+    )
+    async def translate(request: Request) -> Response:
+        """Translate texts; with `nbest` > 1 the n-best list, with `attention` the weights."""
+        try:
+            size = int(request.headers.get("content-length") or 0)
+            if size > limits.max_body_bytes:
+                raise _Refused(
+                    413,
+                    f"body: {size} bytes, more than {limits.max_texts} texts of "
+                    f"{limits.max_chars} characters take ({limits.max_body_bytes}); send at most "
+                    f"{limits.max_texts} texts of at most {limits.max_chars} characters",
+                )
+            req = _parse(await _read_body(request, limits.max_body_bytes), limits)
+            name = models.choose(req)
+            tr = models.translators[name]
+            beam = req.beam if req.beam is not None else tr.decode.beam_size
+            if not 1 <= beam <= limits.max_beam:
+                raise _Refused(422, f"beam: {beam}, must be 1 to {limits.max_beam}")
+            if not 1 <= req.nbest <= beam:
+                raise _Refused(422, f"nbest: {req.nbest}, must be 1 to the beam ({beam})")
+            if req.attention and tr.bundle.cfg.model.attention == "none":
+                raise _Refused(422, f"attention: model {name!r} has no attention")
+            try:
+                domain = tr.check_domain(req.domain if req.domain else tr.domain)
+            except ConfigError as e:
+                raise _Refused(422, f"domain: {e}") from None
+            start = time.perf_counter()
+            key = DecodeKey(beam, req.nbest, req.attention, domain)
+            found = await _answer(request, models.batchers[name], req.texts, key, limits.timeout_s)
+        except _Refused as e:
+            return _error(e.status, str(e), e.headers)
+        except QueueFull as e:
+            return _error(503, f"server: busy, {e}; retry later", {"Retry-After": "1"})
+        except Exception as e:  # a decoding failure: logged, answered, the server goes on
+            log.exception("decoding failed")
+            return _error(500, f"server: decoding failed ({type(e).__name__}: {e})")
+        return JSONResponse(
+            {
+                "model": name,
+                "translations": [_hypotheses(t, req.nbest, req.attention) for t in found],
+                "took_ms": round((time.perf_counter() - start) * 1000, 1),
+            }
+        )
+
+    @app.get("/models")
+    async def list_models() -> list[dict]:
+        """The models this server holds."""
+        return models.describe()
+
+    @app.get("/health")
+    async def health() -> dict:
+        """Liveness, and per model the sentences waiting and the batches decoded."""
+        return {
+            "status": "ok",
+            "models": {
+                name: {
+                    "queued": b.queued,
+                    "decoding": b.decoding,
+                    "batches": b.batches,
+                    "sentences": b.sentences,
+                }
+                for name, b in models.batchers.items()
+            },
+            "limits": {k: v for k, v in asdict(limits).items() if k != "batch"}
+            | asdict(limits.batch),
+        }
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> HTMLResponse:
+        return HTMLResponse((web / "index.html").read_text(encoding="utf-8"))
+
+    @app.get("/app.js", include_in_schema=False)
+    async def script() -> Response:
+        return Response((web / "app.js").read_text(encoding="utf-8"), media_type="text/javascript")
+
+    @app.get("/fonts/{script_name}", include_in_schema=False)
+    async def font(script_name: str) -> Response:
+        if script_name not in FONTS:
+            return _error(404, f"font: no font {script_name!r}; fonts: {', '.join(FONTS)}")
+        try:
+            import fontpkg
+
+            return FileResponse(fontpkg.path(FONTS[script_name]), media_type="font/ttf")
+        except Exception:  # no font package: the browser falls back to system fonts
+            return _error(404, f"font: {FONTS[script_name]} is not installed")
+
+    return app
+
+
+def serve(
+    model_paths: list[Path],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    device: str = "cpu",
+    limits: ServeLimits | None = None,
+    decode_overrides: dict | None = None,
+) -> None:
+    """Load the models and serve them until SIGTERM or Ctrl-C (requests in flight finish).
+    `decode_overrides` change every model's default decoding (a request may ask for its own
+    beam and n-best)."""
+    import uvicorn
+
+    translators: dict[str, Translator] = {}
+    for path in model_paths:
+        name = model_name(path)
+        if name in translators:
+            raise BundleError(f"{path}: a second model named {name!r}; rename one folder")
+        translators[name] = Translator.load(path, device, **(decode_overrides or {}))
+    app = create_app(translators, limits)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,  # our middleware writes one line per request
+        timeout_graceful_shutdown=int((limits or ServeLimits()).timeout_s) + 5,
+        log_level="info",
+    )
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for whoever
+    # handled it before: here nobody, so the process ends with status 0, not killed.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    log.info("stopped")
