@@ -153,16 +153,22 @@ def run_attention(args: argparse.Namespace) -> int:
     return 0
 
 
+def _named_folders(specs: list[str], option: str, example: str) -> dict[str, Path]:
+    """NAME=FOLDER arguments as {name: folder}; a malformed one is a one-line error."""
+    out = {}
+    for spec in specs:
+        name, sep, folder = spec.partition("=")
+        if not sep or not name or not folder:
+            raise ConfigError(f"{option} {spec!r}: write NAME=FOLDER, e.g. {example}")
+        out[name] = Path(folder)
+    return out
+
+
 def run_study(args: argparse.Namespace) -> int:
     from seq2seq.study import format_table
     from seq2seq.study import run_study as study
 
-    models = {}
-    for spec in args.model:
-        name, sep, folder = spec.partition("=")
-        if not sep or not name or not folder:
-            raise ConfigError(f"--model {spec!r}: write NAME=FOLDER, e.g. attention=models/hi-en")
-        models[name] = Path(folder)
+    models = _named_folders(args.model, "--model", "attention=models/hi-en")
     table = study(
         models,
         args.split,
@@ -225,12 +231,8 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_curves(args: argparse.Namespace) -> int:
     from seq2seq.curves import dev_curve, plot_dev_curves
 
-    curves = {}
-    for spec in args.runs:
-        name, sep, folder = spec.partition("=")
-        if not sep or not name or not folder:
-            raise ConfigError(f"--run {spec!r}: write NAME=RUN_FOLDER, e.g. hi-en=runs/hi-en")
-        curves[name] = dev_curve(Path(folder))
+    runs = _named_folders(args.runs, "--run", "hi-en=runs/hi-en")
+    curves = {name: dev_curve(folder) for name, folder in runs.items()}
     plot_dev_curves(curves, Path(args.output), args.dev_set)
     for name, points in curves.items():
         best = max(points, key=lambda p: p.bleu, default=None)

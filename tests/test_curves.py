@@ -27,4 +27,4 @@ def test_dev_curve_of_a_run_and_its_plot(tiny_bundle: Path, tmp_path: Path) -> N
         capture_output=True,
         text=True,
     )
-    assert bad.returncode == 2 and "write NAME=RUN_FOLDER" in bad.stderr
+    assert bad.returncode == 2 and "write NAME=FOLDER" in bad.stderr
