@@ -61,6 +61,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
     ):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the page's console
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
     yield driver
@@ -74,6 +75,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     srv.stop()
 
 
+def _errors(driver) -> list[str]:
+    """Errors the page's scripts logged to the console (a syntax error, a failed request)."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def _wait(wait, driver, condition) -> None:
+    """wait.until(condition); on a time-out, fail with what the page's console says."""
+    from selenium.common.exceptions import TimeoutException
+
+    try:
+        wait.until(condition)
+    except TimeoutException:
+        raise AssertionError(f"the page did not get there; console: {_errors(driver)}") from None
+
+
 def test_page_translates_and_draws_the_attention_map(browser, server: ServerProcess) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -84,13 +100,13 @@ def test_page_translates_and_draws_the_attention_map(browser, server: ServerProc
     wait = WebDriverWait(browser, 60)
 
     browser.get(server.url + "/")
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"))
+    _wait(wait, browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"))
     assert browser.find_element(By.ID, "beam").get_attribute("value") == str(
         translator.decode.beam_size
     )
     browser.find_element(By.ID, "source").send_keys(SENTENCE)
     browser.find_element(By.ID, "translate").click()
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "table.heatmap tbody tr"))
+    _wait(wait, browser, lambda d: d.find_elements(By.CSS_SELECTOR, "table.heatmap tbody tr"))
 
     assert browser.find_element(By.CSS_SELECTOR, ".translation").text == expected
     assert browser.find_element(By.CSS_SELECTOR, ".source").text == SENTENCE
@@ -113,6 +129,7 @@ def test_page_translates_and_draws_the_attention_map(browser, server: ServerProc
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "ol.nbest li"))
     items = browser.find_elements(By.CSS_SELECTOR, "ol.nbest li")
     assert len(items) == min(5, translator.decode.beam_size)
+    assert not _errors(browser)
     ARTIFACTS.mkdir(exist_ok=True)
     assert browser.save_screenshot(str(ARTIFACTS / "web-page.png"))
 

@@ -18,7 +18,7 @@ const showPiece = (p) => p.replace(/\u2581/g, "\u00b7");
 // (the cell's title holds the weight itself).
 function heatmap(att) {
   // Shades relative to the largest weight, so a diffuse map is still readable.
-  const top = Math.max(1e-6, ...att.weights.flat());
+  const peak = Math.max(1e-6, ...att.weights.flat());
   const table = element("table", { class: "heatmap" });
   const head = element("thead");
   const top = element("tr");
@@ -32,7 +32,7 @@ function heatmap(att) {
     row.append(element("th", { scope: "row" }, showPiece(piece)));
     for (const w of att.weights[t]) {
       const cell = element("td", { title: w.toFixed(2) });
-      cell.style.background = `rgba(20, 70, 160, ${(w / top).toFixed(3)})`;
+      cell.style.background = `rgba(20, 70, 160, ${(w / peak).toFixed(3)})`;
       row.append(cell);
     }
     body.append(row);
