@@ -66,11 +66,27 @@ def _same_run(saved: Path, cfg: ExperimentConfig) -> bool:
 
 
 def _check_run_dir(
-    run_dir: Path, cfg: ExperimentConfig, resume: bool, overwrite: bool
+    run_dir: Path,
+    cfg: ExperimentConfig,
+    resume: bool,
+    overwrite: bool,
+    vocab_digest: str | None = None,
 ) -> Path | None:
-    """Decide where training starts: a fresh run, or the last checkpoint of this config's run."""
+    """Decide where training starts: a fresh run, or the last checkpoint of this config's run.
+    `vocab_digest` (of the data's tokenizers) must be the run's: checkpoints hold piece ids,
+    and data prepared again may number the pieces differently."""
     last = run_dir / "checkpoints" / "last.ckpt"
     saved = run_dir / "run.json"
+    vocab_file = run_dir / "vocab.sha256"
+    if resume and last.is_file() and not overwrite and vocab_digest is not None:
+        if not vocab_file.is_file():
+            log.warning("%s: no tokenizer record (an older run); cannot check its data", run_dir)
+        elif vocab_file.read_text(encoding="utf-8").strip() != vocab_digest:
+            raise ConfigError(
+                f"{run_dir} was trained with other tokenizers than {cfg.data.root}/"
+                f"{cfg.data.pair} holds now (the data was prepared again): its checkpoints would "
+                "read the wrong pieces; pass --overwrite to train again on the new data"
+            )
     if overwrite:
         shutil.rmtree(run_dir, ignore_errors=True)
     elif last.is_file() and not resume:
@@ -86,6 +102,8 @@ def _check_run_dir(
     run_dir.mkdir(parents=True, exist_ok=True)
     remove_stale(run_dir.parent)
     write_text(saved, _run_identity(cfg))
+    if vocab_digest is not None:
+        write_text(vocab_file, vocab_digest + "\n")
     write_text(run_dir / "config.json", config_to_json(cfg) + "\n")
     if resume and last.is_file():
         log.info("resuming from %s", last)
@@ -267,7 +285,8 @@ def train(
     run_dir = Path(t.run_dir) / run_name(cfg)
     data = TranslationData(cfg.data, t.seed)
     data.setup()
-    ckpt_path = _check_run_dir(run_dir, cfg, resume, overwrite)
+    digest = hashlib.sha256(data.src_vocab.model_proto + data.tgt_vocab.model_proto).hexdigest()
+    ckpt_path = _check_run_dir(run_dir, cfg, resume, overwrite, digest)
     model = Seq2Seq(cfg.model, len(data.src_vocab), len(data.tgt_vocab))
     if t.init_from and ckpt_path is None:
         _init_from_bundle(model, Path(t.init_from), cfg, data)

@@ -300,3 +300,21 @@ def test_subword_sampling_is_new_each_epoch_and_seeded(data_root: Path, tmp_path
     assert sum(a != b for a, b in zip(first, second)) > len(first) // 4
     with pytest.raises(ConfigError, match="data.sample_alpha must be 0 .off. to 1"):
         tiny_config(data_root, tmp_path, data={"sample_alpha": 2.0})
+
+
+def test_resume_refuses_data_prepared_again(data_root: Path, tmp_path: Path) -> None:
+    """A checkpoint holds piece ids: resuming on data whose tokenizers changed would train
+    (or ship) a model that reads the wrong pieces, so it is refused with one line."""
+    from seq2seq.train import _check_run_dir
+
+    cfg = tiny_config(data_root, tmp_path)
+    run_dir = tmp_path / "runs" / "hi-en"
+    assert _check_run_dir(run_dir, cfg, resume=True, overwrite=False, vocab_digest="a") is None
+    (run_dir / "checkpoints").mkdir(parents=True)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    last.write_bytes(b"x")
+    assert _check_run_dir(run_dir, cfg, resume=True, overwrite=False, vocab_digest="a") == last
+    with pytest.raises(ConfigError, match="other tokenizers than .*--overwrite") as e:
+        _check_run_dir(run_dir, cfg, resume=True, overwrite=False, vocab_digest="b")
+    assert "\n" not in str(e.value)
+    assert _check_run_dir(run_dir, cfg, resume=True, overwrite=True, vocab_digest="b") is None
