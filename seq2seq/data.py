@@ -203,14 +203,13 @@ class TranslationData(pl.LightningDataModule):
         if self.train_corpus is None:
             c, prepared = self.cfg, self.prepared
             src, tgt = prepared.read("train", c.src_lang), prepared.read("train", c.tgt_lang)
-            if c.domain_tags:
-                prepared.domains("train")  # a folder prepared without them: a one-line error
-            prepared.check_aligned("train", len(src), "origin", *["domain"] * c.domain_tags)
-            index = prepared.train_index(c.upsample, c.train_parts)
+            domains = prepared.domains("train") if c.domain_tags else None
+            if domains is not None:
+                prepared.check_aligned("train", len(src), domain=domains)
+            index = prepared.train_index(c.upsample, c.train_parts, lines=len(src))
             src, tgt = [src[i] for i in index], [tgt[i] for i in index]
             tags = None
-            if c.domain_tags:
-                domains = prepared.domains("train")
+            if domains is not None:
                 self.domains = sorted({domains[i] for i in index})
                 tags = self._tags([domains[i] for i in index], "train")
             self._train_text = (src, tgt, tags)  # re-segmented each epoch with sample_alpha

@@ -80,12 +80,17 @@ class PreparedPair:
             )
         return self.read(name, "domain")
 
-    def train_index(self, times: dict[str, int], keep: Sequence[str] = ()) -> list[int]:
+    def train_index(
+        self, times: dict[str, int], keep: Sequence[str] = (), lines: int | None = None
+    ) -> list[int]:
         """Which training lines to use, each as often as its weight: `times[key]` repeats
         of a part, where a key names a line of `train.origin` (corpus/split, e.g.
         post2012/dev) or a whole corpus (post2012), the exact name winning. With `keep`
-        (names of the same kind), only the lines of those parts."""
+        (names of the same kind), only the lines of those parts. `lines`: the number of
+        training pairs `train.origin` must describe."""
         origin = self.read("train", "origin")
+        if lines is not None:
+            self.check_aligned("train", lines, origin=origin)
         names = sorted(set(origin))
         known = set(names) | {name.split("/")[0] for name in names}
         for key, asked in (("data.upsample", times), ("data.train_parts", keep)):
@@ -102,10 +107,11 @@ class PreparedPair:
         log.info("weighted %s: %d -> %d training pairs", times, len(origin), len(index))
         return index
 
-    def check_aligned(self, name: str, lines: int, *suffixes: str) -> None:
-        """Every `<name>.<suffix>` file has `lines` lines, or a one-line error says which."""
-        for suffix in suffixes:
-            n = len(self.read(name, suffix))
+    def check_aligned(self, name: str, lines: int, **streams: list[str]) -> None:
+        """Every stream read from `<name>.<suffix>` (suffix=lines) has `lines` lines, or a
+        one-line error names the file."""
+        for suffix, stream in streams.items():
+            n = len(stream)
             if n != lines:
                 raise DataError(
                     f"{self.root}/{name}.{suffix} has {n} lines for {lines} pairs; run "

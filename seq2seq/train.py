@@ -262,7 +262,6 @@ def _try_average(
         "dev_bleu_average": round(bleu, 2),
         "dev_bleu_best_single": round(best_bleu, 2),
         "kept": True,
-        "dev_bleu": bleu,
     }
 
 
@@ -313,7 +312,8 @@ def train(
     averaged = {}
     if t.average_best and len(checkpoint.best_k_models) > 1:
         averaged = _try_average(trainer, task, data, sorted(checkpoint.best_k_models), dev_bleu)
-        dev_bleu = averaged.pop("dev_bleu", dev_bleu)
+        if averaged["kept"]:
+            dev_bleu = averaged["dev_bleu_average"]
     out = Path(t.output_dir) / run_name(cfg)
     if trainer.is_global_zero:
         info = {
