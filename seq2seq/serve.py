@@ -55,11 +55,13 @@ class ServeLimits:
     batch: BatchSettings = field(default_factory=BatchSettings)
 
     def __post_init__(self) -> None:
-        values = {**asdict(self), **asdict(self.batch)}
-        values.pop("batch")
-        for name, value in values.items():
+        for name, value in self.settings().items():
             if not value > 0:
                 raise ConfigError(f"serve setting {name} must be positive (got {value})", key=name)
+
+    def settings(self) -> dict[str, int | float]:
+        """Every limit and batch setting by name, in one flat mapping."""
+        return {k: v for k, v in asdict(self).items() if k != "batch"} | asdict(self.batch)
 
     @property
     def max_body_bytes(self) -> int:
@@ -314,7 +316,7 @@ def create_app(translators: dict[str, Translator], limits: ServeLimits | None = 
             if req.attention and tr.bundle.cfg.model.attention == "none":
                 raise _Refused(422, f"attention: model {name!r} has no attention")
             try:
-                domain = tr.check_domain(req.domain if req.domain else tr.domain)
+                domain = tr.check_domain(req.domain or tr.domain)
             except ConfigError as e:
                 raise _Refused(422, f"domain: {e}") from None
             start = time.perf_counter()
@@ -354,8 +356,7 @@ def create_app(translators: dict[str, Translator], limits: ServeLimits | None = 
                 }
                 for name, b in models.batchers.items()
             },
-            "limits": {k: v for k, v in asdict(limits).items() if k != "batch"}
-            | asdict(limits.batch),
+            "limits": limits.settings(),
         }
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
