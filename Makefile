@@ -1,11 +1,14 @@
 # indic-seq2seq. Every target sets itself up first: `make quickstart` on a fresh machine works.
 #   make quickstart                      prepare hi-en, train a small model, score it, translate
-#   make data PAIR=hi-en                 (ta-en, bn-en, all) prepare data/<pair>/
-#   make train PAIR=hi-en                (en-hi, ta-en, ..., hi-en-noattn) train models/<PAIR>/
+#   make data PAIR=hi-en                 (ta-en, bn-en, all) prepare data/<pair>/; PAIR=multi:
+#                                        the three pairs in data/multi/, one joint tokenizer
+#   make train PAIR=hi-en                (en-hi, ta-en, ..., hi-en-noattn, multi) train models/<PAIR>/
 #   make finetune PAIR=hi-en             continue models/<PAIR>/ on in-domain pairs: models/<PAIR>-finetune/
 #   make eval PAIR=hi-en                 BLEU / chrF++ on every test set of the pair
 #   make translate PAIR=hi-en TEXT="..." translate a sentence
 #   make serve PAIR=hi-en [PORT=8000]    HTTP API and web page on http://127.0.0.1:$(PORT)/
+#   make backtranslate PAIR=hi-en        in-domain English -> synthetic Hindi (models/en-hi):
+#     [BT_METHOD=greedy|sample|beam|copy|dummy BT_LINES=N]   data/hi-en/synthetic/bt-<method>
 #   make test                            lint (ruff check, ruff format --check), then the test suite
 #   make results PAIR=hi-en              results/<PAIR>.md: every test set, decoding variants, samples
 #   make study PAIR=hi-en                attention vs none by source length (trains both if needed)
@@ -19,6 +22,8 @@ PAIR   ?= hi-en
 TEXT   ?= यह एक छोटा सा परीक्षण है ।
 BEAM   ?= 5
 PORT   ?= 8000
+BT_METHOD ?= greedy
+BT_LINES  ?= 60000
 # The offline mirror of the corpora, used when it exists (else the pipeline downloads).
 MIRROR ?= $(wildcard ../shared/corpora)
 # Training budget of each toolkit in `make bench`, in seconds.
@@ -28,10 +33,12 @@ MIRROR_ARG := $(if $(MIRROR),--mirror $(MIRROR))
 # PAIR names a config (configs/$(PAIR).yaml, e.g. en-hi or hi-en-noattn); its data folder is
 # the Indic language then "en", shared by both directions.
 LANGS     := $(subst -, ,$(PAIR))
-DATA_PAIR := $(if $(filter en,$(word 1,$(LANGS))),$(word 2,$(LANGS))-en,$(word 1,$(LANGS))-en)
+DATA_PAIR := $(if $(filter multi%,$(PAIR)),multi,$(if $(filter en,$(word 1,$(LANGS))),$(word 2,$(LANGS))-en,$(word 1,$(LANGS))-en))
 DATA_PAIRS := $(if $(filter all,$(PAIR)),hi-en ta-en bn-en,$(DATA_PAIR))
+INDIC      := $(word 1,$(subst -, ,$(DATA_PAIR)))
 
-.PHONY: setup data train finetune eval translate serve quickstart test results study bench bench-quick clean
+.PHONY: setup data train finetune eval translate serve backtranslate quickstart test results study \
+	bench bench-quick clean
 
 setup: $(VENV)/.installed
 
@@ -63,6 +70,17 @@ translate: setup
 
 serve: setup models/$(PAIR)/metadata.json
 	$(BIN)/seq2seq serve --model models/$(PAIR) --port $(PORT)
+
+# The monolingual English of a pair, filtered against its dev and test sets, then translated
+# into the Indic language by the reverse model (trained first when missing).
+data/%/mono.en: | data/%/meta.json
+	$(BIN)/python -m data_prep $* --mono $(MIRROR_ARG) --out data
+
+backtranslate: setup data/$(DATA_PAIR)/mono.en \
+  $(if $(filter copy dummy,$(BT_METHOD)),,models/en-$(INDIC)/metadata.json)
+	$(BIN)/seq2seq backtranslate --input data/$(DATA_PAIR)/mono.en --to $(INDIC) \
+	  --output data/$(DATA_PAIR)/synthetic/bt-$(BT_METHOD) --method $(BT_METHOD) \
+	  --max-lines $(BT_LINES) $(if $(filter copy dummy,$(BT_METHOD)),,--model models/en-$(INDIC))
 
 quickstart: setup data/hi-en/meta.json
 	$(BIN)/seq2seq -v train --config configs/quickstart.yaml --resume

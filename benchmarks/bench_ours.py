@@ -160,7 +160,7 @@ def decode_test_set(args: argparse.Namespace, bundle: Path) -> dict:
     }
     for name, beam, batch in (("greedy", 1, args.batch_size), ("beam5", 5, args.batch_size)):
         translator = Translator.load(bundle, beam_size=beam, batch_size=batch)
-        scored = translate_and_score(translator, src, refs, f"{args.test_set}-{name}", None)
+        scored = translate_and_score(translator, src, refs, f"{args.test_set}-{name}", args.hyps)
         scores = {"BLEU": scored.scores.bleu.score, "chrF++": scored.scores.chrf.score}
         out[name] = {
             "sentences_per_s": round(len(src) / scored.seconds, 2),
@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test-set", default="test-vg")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--precision", default="32-true")
+    p.add_argument("--hyps", type=Path, default=None, help="decode: write the hypotheses here")
     p.add_argument(
         "--model",
         type=Path,

@@ -12,9 +12,11 @@ from pathlib import Path
 
 from data_prep.catalog import CORPORA, PAIRS
 from data_prep.clean import LengthLimits
+from data_prep.mono import prepare_mono
+from data_prep.multi import MULTI, MULTI_VOCAB, prepare_multi
 from data_prep.pipeline import PrepareOptions, prepare
 from data_prep.tokenizer import TokenizerSpec
-from indic_common.errors import Seq2SeqError
+from indic_common.errors import DataError, Seq2SeqError
 
 MIRROR_ENV = "INDIC_SEQ2SEQ_MIRROR"
 
@@ -22,7 +24,12 @@ MIRROR_ENV = "INDIC_SEQ2SEQ_MIRROR"
 def build_parser() -> argparse.ArgumentParser:
     """The command line of the data pipeline."""
     p = argparse.ArgumentParser(prog="python -m data_prep", description=__doc__)
-    p.add_argument("pairs", nargs="+", metavar="PAIR", help=f"{', '.join(PAIRS)} or all")
+    p.add_argument(
+        "pairs",
+        nargs="+",
+        metavar="PAIR",
+        help=f"{', '.join(PAIRS)}, all, or multi (one folder for a multilingual model)",
+    )
     p.add_argument("--out", type=Path, default=Path("data"), help="prepared-data root (data/)")
     p.add_argument(
         "--mirror",
@@ -32,7 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--cache-dir", type=Path, default=None, help="datasets cache folder")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--vocab-size", type=int, default=TokenizerSpec.vocab_size)
+    p.add_argument(
+        "--vocab-size",
+        type=int,
+        default=None,
+        help=f"SentencePiece pieces ({TokenizerSpec.vocab_size}; multi: {MULTI_VOCAB})",
+    )
     p.add_argument(
         "--separate-vocab",
         action="store_true",
@@ -61,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         "named split of it; repeatable",
     )
     p.add_argument("--max-train", type=int, default=None, help="cap the training pairs")
+    p.add_argument(
+        "--mono",
+        action="store_true",
+        help="write data/<pair>/mono.en, in-domain English for back-translation, into the "
+        "already prepared pairs (from the mirror's mono-en/), instead of preparing them",
+    )
     p.add_argument("--list", action="store_true", help="list the catalogue and exit")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
@@ -99,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ascii_digits=not args.keep_indic_digits,
         limits=replace(LengthLimits(), max_words=args.max_words, max_ratio=args.max_ratio),
         tokenizer=TokenizerSpec(
-            vocab_size=args.vocab_size,
+            vocab_size=args.vocab_size or TokenizerSpec.vocab_size,
             joint=not args.separate_vocab,
             model_type=args.model_type,
             sample_cap=args.sample_cap,
@@ -110,7 +128,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         for pair in pairs:
-            folder = prepare(pair, args.out, options)
+            if args.mono:
+                if mirror is None:
+                    raise DataError("--mono reads the mirror's mono-en/ folder: pass --mirror")
+                path = prepare_mono(pair, args.out, mirror, args.seed, options.limits)
+                print(f"prepared {path}")
+                continue
+            if pair == MULTI:
+                spec = replace(options.tokenizer, vocab_size=args.vocab_size or MULTI_VOCAB)
+                folder = prepare_multi(args.out, replace(options, tokenizer=spec))
+            else:
+                folder = prepare(pair, args.out, options)
             print(f"prepared {folder}")
     except Seq2SeqError as e:
         print(f"data_prep: error: {e}", file=sys.stderr)

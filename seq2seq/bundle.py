@@ -72,6 +72,7 @@ def save_bundle(
             "format": FORMAT,
             "version": VERSION,
             "direction": cfg.data.direction,
+            "directions": cfg.data.directions,
             "pair": cfg.data.pair,
             "src_lang": cfg.data.src_lang,
             "tgt_lang": cfg.data.tgt_lang,

@@ -1,6 +1,6 @@
 """The `seq2seq` command (train, config, evaluate, compare, translate, attention, study, report,
-curves, serve): the parser, the entry point and exit codes; the handlers (one library call
-each) are in commands.py."""
+curves, serve, backtranslate): the parser, the entry point and exit codes; the handlers (one
+library call each) are in commands.py."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from seq2seq.commands import (
     NBEST_OPTION,
     OPTION_OF_FIELD,
     run_attention,
+    run_backtranslate,
     run_compare,
     run_config,
     run_curves,
@@ -42,6 +43,14 @@ def _add_decode_options(p: argparse.ArgumentParser, model: bool = True) -> None:
             "--domain",
             help="domain tag of a model trained with data.domain_tags, e.g. wikipedia "
             "(default: its dev set's; prepared test sets use each line's own)",
+        )
+        p.add_argument(
+            "--from",
+            dest="src_lang",
+            help="a multilingual model's source language (default: read from each line's script)",
+        )
+        p.add_argument(
+            "--to", dest="tgt_lang", help="a multilingual model's target language, e.g. en"
         )
     for option, _, kind, text in DECODE_OPTIONS:
         p.add_argument(option, type=kind, default=None, help=f"{text} (default: the model's)")
@@ -160,6 +169,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-queued", type=int, default=1024, help="sentences waiting, in all")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds a request may take")
     p.set_defaults(run=run_serve)
+
+    p = sub.add_parser(
+        "backtranslate", help="monolingual target-side text -> synthetic training pairs"
+    )
+    p.add_argument(
+        "--input",
+        required=True,
+        help="one segment a line, named after its "
+        "language, e.g. data/hi-en/mono.en (python -m data_prep hi-en --mono)",
+    )
+    p.add_argument("--to", required=True, help="language of the synthetic sources, e.g. hi")
+    p.add_argument(
+        "--output",
+        required=True,
+        help="prefix of the synthetic part, e.g. "
+        "data/hi-en/synthetic/bt-greedy (writes .hi, .en, .json)",
+    )
+    p.add_argument("--model", help="the reverse model, e.g. models/en-hi (not for copy, dummy)")
+    p.add_argument(
+        "--method",
+        default="greedy",
+        help="greedy (default), sample, beam, or the "
+        "baselines copy (target as source) and dummy (empty source)",
+    )
+    p.add_argument("--seed", type=int, default=1, help="seed of the sampling (1)")
+    p.add_argument("--max-lines", type=int, help="the first N input lines only")
+    p.add_argument("--chunk-lines", type=int, default=2000, help="lines per resumable chunk")
+    p.add_argument("--batch-size", type=int, default=64, help="sentences per decoding batch")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.set_defaults(run=run_backtranslate)
     return parser
 
 

@@ -42,7 +42,14 @@ def _decode_overrides(args: argparse.Namespace) -> dict:
 def _translator(args: argparse.Namespace):
     from seq2seq.translate import Translator
 
-    return Translator.load(Path(args.model), args.device, args.domain, **_decode_overrides(args))
+    return Translator.load(
+        Path(args.model),
+        args.device,
+        args.domain,
+        args.src_lang,
+        args.tgt_lang,
+        **_decode_overrides(args),
+    )
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -72,7 +79,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if bool(args.src) != bool(args.ref):
         raise ConfigError("--src and --ref go together: the source file and 1+ reference files")
     translator = _translator(args)
-    out_dir = Path(args.out_dir or Path("eval") / translator.bundle.cfg.data.direction)
+    data = translator.bundle.cfg.data
+    out_dir = Path(args.out_dir or Path("eval") / (data.pair if data.pairs else data.direction))
     if args.src:
         refs = [Path(r) for r in args.ref]
         results = [evaluate_files(translator, Path(args.src), refs, out_dir)]
@@ -193,6 +201,9 @@ def run_report(args: argparse.Namespace) -> int:
         not args.no_variants,
         device=args.device,
         decode_overrides=_decode_overrides(args),
+        domain=args.domain,
+        src_lang=args.src_lang,
+        tgt_lang=args.tgt_lang,
     )
     for t in results["tests"].values():
         print(
@@ -244,4 +255,27 @@ def run_curves(args: argparse.Namespace) -> int:
             f"BLEU {best.bleu:.2f} at step {best.step}, {best.minutes:.0f} min"
         )
     print(f"wrote {args.output}")
+    return 0
+
+
+def run_backtranslate(args: argparse.Namespace) -> int:
+    from seq2seq.backtranslate import BacktranslateJob, backtranslate
+
+    job = BacktranslateJob(
+        input=Path(args.input),
+        to=args.to,
+        output=Path(args.output),
+        model=Path(args.model) if args.model else None,
+        method=args.method,
+        seed=args.seed,
+        chunk_lines=args.chunk_lines,
+        max_lines=args.max_lines,
+        batch_size=args.batch_size,
+        device=args.device,
+    )
+    record = backtranslate(job, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    print(
+        f"wrote {args.output}.{job.to} and .{job.from_lang}: {record['lines']} lines "
+        f"({args.method}, {record['seconds']} s)"
+    )
     return 0

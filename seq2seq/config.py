@@ -31,6 +31,12 @@ from indic_common.errors import ConfigError
 LANGS = ("en", "hi", "ta", "bn")
 
 
+def pair_of(direction: str) -> str:
+    """The prepared pair of a direction: en-hi and hi-en are both hi-en."""
+    src, _, tgt = direction.partition("-")
+    return f"{tgt if src == 'en' else src}-en"
+
+
 class _Checked:
     """Checks shared by the sections: every float finite, named numbers positive."""
 
@@ -84,29 +90,58 @@ class DataConfig(_Checked):
     # Subword regularisation (Kudo 2018): each epoch the training pairs are segmented anew by
     # sampling from SentencePiece's unigram lattice with this smoothing (0.1-0.5); 0: off.
     sample_alpha: float = 0.0
+    # Synthetic parts of the prepared folder (`seq2seq backtranslate` writes
+    # <root>/<pair>/synthetic/<name>.<lang>) and the repeats of each, e.g. {bt-greedy: 1}.
+    # Their lines are of domain `backtranslation`: with domain_tags, tagged back-translation.
+    synthetic: dict[str, int] = field(default_factory=dict)
+    # A multilingual model: its directions, e.g. [hi-en, bn-en, ta-en], trained together on
+    # <root>/multi/ (python -m data_prep multi) with the target language's tag (<2en>, <2hi>
+    # ...) before each source; src_lang/tgt_lang name the default direction. Empty: one.
+    pairs: list[str] = field(default_factory=list)
+    # Temperature sampling across the directions (Arivazhagan et al. 2019): each epoch draws
+    # direction i in proportion to n_i ** (1/T): 1 keeps the data's proportions, larger
+    # values lift the small directions towards uniform. No line is dropped: the largest
+    # direction is read once per epoch and the others repeated.
+    temperature: float = 5.0
 
     def check(self) -> None:
-        if (
-            self.src_lang not in LANGS
-            or self.tgt_lang not in LANGS
-            or "en" not in (self.src_lang, self.tgt_lang)
-            or self.src_lang == self.tgt_lang
-        ):
+        for direction in [f"{self.src_lang}-{self.tgt_lang}", *self.pairs]:
+            src, _, tgt = direction.partition("-")
+            if src not in LANGS or tgt not in LANGS or "en" not in (src, tgt) or src == tgt:
+                self._fail(
+                    "pairs" if direction in self.pairs else "src_lang/tgt_lang",
+                    f"must be en and one of hi, ta, bn (got {src!r} -> {tgt!r})",
+                )
+        if self.pairs and self.direction not in self.pairs:
             self._fail(
                 "src_lang/tgt_lang",
-                f"must be en and one of hi, ta, bn (got {self.src_lang!r} -> {self.tgt_lang!r})",
+                f"the default direction {self.direction} must be one of pairs "
+                f"({', '.join(self.pairs)})",
             )
+        if self.temperature < 1.0:
+            self._fail("temperature", f"must be 1 or more (got {self.temperature})")
         if not 0.0 <= self.sample_alpha <= 1.0:
             self._fail("sample_alpha", f"must be 0 (off) to 1 (got {self.sample_alpha})")
-        for corpus, times in self.upsample.items():
-            if times < 1:
-                self._fail(f"upsample.{corpus}", f"must be 1 or more repeats (got {times})")
+        for key, table in (("upsample", self.upsample), ("synthetic", self.synthetic)):
+            for corpus, times in table.items():
+                if times < 1:
+                    self._fail(f"{key}.{corpus}", f"must be 1 or more repeats (got {times})")
 
     @property
     def pair(self) -> str:
-        """The prepared-data folder name: the Indic language, then "en"."""
-        indic = self.tgt_lang if self.src_lang == "en" else self.src_lang
-        return f"{indic}-en"
+        """The prepared-data folder name: the Indic language, then "en"; `multi` for a
+        multilingual model."""
+        return "multi" if self.pairs else pair_of(self.direction)
+
+    @property
+    def directions(self) -> list[str]:
+        """Every direction the model translates, the default first."""
+        return [self.direction, *(d for d in self.pairs if d != self.direction)]
+
+    def folder(self, direction: str | None = None) -> str:
+        """The prepared folder of one direction under `root`: hi-en, or multi/hi-en."""
+        pair = pair_of(direction or self.direction)
+        return f"multi/{pair}" if self.pairs else pair
 
     @property
     def direction(self) -> str:
@@ -165,7 +200,9 @@ class TrainConfig(_Checked):
     devices: int | str = 1
     num_nodes: int = 1
     strategy: str = "auto"  # auto | ddp | ddp_spawn ...
-    precision: str = "32-true"  # or bf16-mixed
+    # auto: time a few training steps in fp32 and in bf16-mixed on this machine and keep the
+    # faster (seq2seq/precision.py); or name one: 32-true, bf16-mixed (Lightning's names).
+    precision: str = "auto"
     threads: int | None = None  # torch intra-op threads on CPU (None: torch's default)
     log_every_steps: int = 50
     run_dir: str = "runs"  # checkpoints and logs: <run_dir>/<name>/
@@ -196,6 +233,9 @@ class DecodeConfig(_Checked):
     no_repeat_ngram: int = 0  # ban repeating any n-gram of this many pieces; 0: off
     batch_size: int = 64  # sentences per decoding batch
     nbest: int = 1
+    # Draw each piece from the model's distribution instead of taking the best (beam 1 only;
+    # back-translation, Edunov et al. 2018); seeded by the caller through torch's generator.
+    sampling: bool = False
 
     def check(self) -> None:
         if self.length_penalty < 0:
@@ -215,6 +255,8 @@ class DecodeConfig(_Checked):
                 f"({self.nbest}) cannot exceed beam_size ({self.beam_size}); "
                 "ask for a beam at least as large",
             )
+        if self.sampling and self.beam_size != 1:
+            self._fail("sampling", f"needs beam_size 1 (got {self.beam_size})")
 
     @property
     def greedy(self) -> bool:

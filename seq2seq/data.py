@@ -55,15 +55,16 @@ class EncodedCorpus(Dataset):
         src_vocab: Vocab,
         tgt_vocab: Vocab,
         max_len: int,
-        tags: list[int] | None = None,
+        prefixes: list[tuple[int, ...]] | None = None,
         alpha: float = 0.0,
         seed: int = 0,
     ) -> EncodedCorpus:
         """Encode parallel lines, skipping empty pairs and pairs longer than `max_len` pieces;
-        `tags` puts one id (a domain tag) before each source; `alpha` samples segmentations."""
+        `prefixes` puts ids (a language tag, a domain tag) before each source, empty or not;
+        `alpha` samples segmentations."""
         src = src_vocab.encode_batch(src_lines, alpha, seed)
-        if tags is not None:
-            src = [[tag, *ids] if ids else ids for tag, ids in zip(tags, src)]
+        if prefixes is not None:  # an empty source keeps its tags (dummy back-translation)
+            src = [[*prefix, *ids] for prefix, ids in zip(prefixes, src)]
         tgt = tgt_vocab.encode_batch(tgt_lines, alpha, seed + 1)
         keep = [
             i
@@ -189,7 +190,7 @@ class TranslationData(pl.LightningDataModule):
     def __init__(self, cfg: DataConfig, seed: int) -> None:
         super().__init__()
         self.cfg, self.seed = cfg, seed
-        self.prepared = PreparedPair(Path(cfg.root) / cfg.pair)
+        self.prepared = PreparedPair(Path(cfg.root) / cfg.folder())
         self.src_vocab = self.prepared.vocab(cfg.src_lang)
         self.tgt_vocab = self.prepared.vocab(cfg.tgt_lang)
         self.train_corpus: EncodedCorpus | None = None
@@ -197,67 +198,82 @@ class TranslationData(pl.LightningDataModule):
         self.resume: tuple[int, int] | None = None  # (epoch, batches done), set on resume
         self.domains: list[str] = []  # with data.domain_tags: the training lines' domains
         self.dev_domain: str | None = None  # ... and the dev set's (most lines)
+        self.direction_lines: dict[str, int] = {}  # a multilingual model: lines per epoch
 
     def setup(self, stage: str | None = None) -> None:
-        """Encode the training split (once) and the dev sources."""
-        if self.train_corpus is None:
-            c, prepared = self.cfg, self.prepared
-            src, tgt = prepared.read("train", c.src_lang), prepared.read("train", c.tgt_lang)
-            domains = prepared.domains("train") if c.domain_tags else None
-            if domains is not None:
-                prepared.check_aligned("train", len(src), domain=domains)
-            index = prepared.train_index(c.upsample, c.train_parts, lines=len(src))
-            src, tgt = [src[i] for i in index], [tgt[i] for i in index]
-            tags = None
-            if domains is not None:
-                self.domains = sorted({domains[i] for i in index})
-                tags = self._tags([domains[i] for i in index], "train")
-            self._train_text = (src, tgt, tags)  # re-segmented each epoch with sample_alpha
-            self.train_corpus = EncodedCorpus.from_text(
-                src, tgt, self.src_vocab, self.tgt_vocab, c.max_len, tags
+        """Encode the training split (once) and the dev sources, of every direction."""
+        if self.train_corpus is not None:
+            return
+        c = self.cfg
+        parts = [_DirectionText.read(c, d, self._prefix) for d in c.directions]
+        if c.pairs:
+            parts = _temperature_sample(parts, c.temperature, self.seed)
+            self.direction_lines = {p.direction: len(p.src) for p in parts}
+            log.info(
+                "lines per epoch after temperature %g: %s", c.temperature, self.direction_lines
             )
-            if len(self.train_corpus) == 0:
-                raise DataError(
-                    f"{self.prepared.root}: no training pairs within "
-                    f"data.max_len={c.max_len} pieces"
-                )
-            dev_src = self.prepared.read(c.dev_set, c.src_lang)[: c.dev_max_sents]
-            self.dev_refs = [
-                r[: c.dev_max_sents] for r in self.prepared.references(c.dev_set, c.tgt_lang)
+        src = [line for p in parts for line in p.src]
+        tgt = [line for p in parts for line in p.tgt]
+        prefixes = [prefix for p in parts for prefix in p.prefixes]
+        if c.domain_tags:
+            self.domains = sorted({d for p in parts for d in p.domains})
+        self._train_text = (src, tgt, prefixes)  # re-segmented each epoch with sample_alpha
+        self.train_corpus = EncodedCorpus.from_text(
+            src, tgt, self.src_vocab, self.tgt_vocab, c.max_len, prefixes
+        )
+        if len(self.train_corpus) == 0:
+            raise DataError(
+                f"{self.prepared.root}: no training pairs within data.max_len={c.max_len} pieces"
+            )
+        self.dev_src_ids, self.dev_tgt_ids = [], []
+        refs: list[list[str]] = []
+        dev_domains: list[str] = []
+        for direction in c.directions:
+            src_lang, tgt_lang = direction.split("-")
+            prepared = PreparedPair(Path(c.root) / c.folder(direction))
+            dev_src = prepared.read(c.dev_set, src_lang)[: c.dev_max_sents]
+            dev_refs = [r[: c.dev_max_sents] for r in prepared.references(c.dev_set, tgt_lang)]
+            domains = prepared.domains(c.dev_set)[: c.dev_max_sents] if c.domain_tags else []
+            dev_domains += domains
+            prefix = [
+                self._prefix(tgt_lang, d, c.dev_set) for d in domains or [None] * len(dev_src)
             ]
-            self.dev_src_ids = self.src_vocab.encode_batch(dev_src)
-            if c.domain_tags:
-                dev_domains = prepared.domains(c.dev_set)[: c.dev_max_sents]
-                self.dev_domain = max(set(dev_domains), key=dev_domains.count)
-                tags = self._tags(dev_domains, c.dev_set)
-                self.dev_src_ids = [[t, *ids] for t, ids in zip(tags, self.dev_src_ids)]
-            self.dev_tgt_ids = self.tgt_vocab.encode_batch(self.dev_refs[0])
+            ids = self.src_vocab.encode_batch(dev_src)
+            self.dev_src_ids += [[*p, *i] for p, i in zip(prefix, ids)]
+            self.dev_tgt_ids += self.tgt_vocab.encode_batch(dev_refs[0])
+            refs = _join_references(refs, dev_refs)
+        self.dev_refs = refs
+        if dev_domains:
+            self.dev_domain = max(set(dev_domains), key=dev_domains.count)
 
-    def _tags(self, domains: list[str], name: str) -> list[int]:
-        """The tag id of each line's domain; a tokenizer without the tags is an error."""
-        ids = {}
-        for domain in sorted(set(domains)):
-            ids[domain] = self.src_vocab.piece_id(domain_tag(domain))
-            if ids[domain] is None:
-                raise DataError(
-                    f"{self.prepared.root}: its tokenizer has no tag for domain {domain!r} "
-                    f"({name}.domain); run `make data PAIR={self.prepared.root.name}` again"
-                )
-        return [ids[d] for d in domains]
+    def _prefix(self, tgt_lang: str, domain: str | None, name: str) -> tuple[int, ...]:
+        """The ids before a source: the target language's tag (a multilingual model), then
+        the domain's tag (data.domain_tags); a tokenizer without them is an error."""
+        pieces = ([f"<2{tgt_lang}>"] if self.cfg.pairs else []) + (
+            [domain_tag(domain)] if domain is not None else []
+        )
+        ids = tuple(self.src_vocab.piece_id(p) for p in pieces)
+        if None in ids:
+            missing = pieces[ids.index(None)]
+            raise DataError(
+                f"{self.prepared.root}: its tokenizer has no piece {missing} ({name}); run "
+                f"`make data PAIR={self.cfg.pair}` again"
+            )
+        return ids  # type: ignore[return-value]
 
     def train_dataloader(self) -> DataLoader:
         """Token-bucket batches over the training pairs (sharded by rank under DDP)."""
         assert self.train_corpus is not None
         if self.cfg.sample_alpha:  # Lightning asks for a new loader every epoch
             epoch = self.trainer.current_epoch if self.trainer else 0
-            src, tgt, tags = self._train_text
+            src, tgt, prefixes = self._train_text
             self.train_corpus = EncodedCorpus.from_text(
                 src,
                 tgt,
                 self.src_vocab,
                 self.tgt_vocab,
                 self.cfg.max_len,
-                tags,
+                prefixes,
                 self.cfg.sample_alpha,
                 seed=self.seed * 100_003 + 2 * epoch,
             )
@@ -296,3 +312,88 @@ class TranslationData(pl.LightningDataModule):
             for i in indices
         ]
         return indices, collate(items)
+
+
+class _DirectionText(NamedTuple):
+    """One direction's training lines, weighted (upsample, synthetic parts), with the ids to
+    put before each source and each line's domain."""
+
+    direction: str
+    src: list[str]
+    tgt: list[str]
+    prefixes: list[tuple[int, ...]]
+    domains: list[str]
+
+    @classmethod
+    def read(cls, c: DataConfig, direction: str, prefix_of) -> _DirectionText:
+        src_lang, tgt_lang = direction.split("-")
+        prepared = PreparedPair(Path(c.root) / c.folder(direction))
+        src, tgt = prepared.read("train", src_lang), prepared.read("train", tgt_lang)
+        domains = prepared.domains("train") if c.domain_tags else None
+        if domains is not None:
+            prepared.check_aligned("train", len(src), domain=domains)
+        upsample, keep = c.upsample, c.train_parts
+        if c.pairs:  # the shared weighting names the parts each pair has
+            names = prepared.part_names()
+            upsample = {k: v for k, v in upsample.items() if k in names}
+            keep = [k for k in keep if k in names]
+        index = prepared.train_index(upsample, keep, lines=len(src))
+        src, tgt = [src[i] for i in index], [tgt[i] for i in index]
+        line_domains = [domains[i] for i in index] if domains is not None else []
+        real = len(src)
+        for name, times in c.synthetic.items():
+            syn_src, syn_tgt = prepared.synthetic(name, src_lang, tgt_lang)
+            src += syn_src * times
+            tgt += syn_tgt * times
+            if domains is not None:
+                line_domains += ["backtranslation"] * (len(syn_src) * times)
+        if c.synthetic:
+            log.info(
+                "%s: synthetic pairs %s: %d, real %d (%.2f:1; at most 2:1 recommended)",
+                direction,
+                c.synthetic,
+                len(src) - real,
+                real,
+                (len(src) - real) / max(real, 1),
+            )
+        cache: dict[str | None, tuple[int, ...]] = {}
+        prefixes = []
+        for d in line_domains or [None] * len(src):
+            if d not in cache:
+                cache[d] = prefix_of(tgt_lang, d, "train")
+            prefixes.append(cache[d])
+        return cls(direction, src, tgt, prefixes, line_domains)
+
+
+def _temperature_sample(parts: list[_DirectionText], t: float, seed: int) -> list[_DirectionText]:
+    """Repeat each direction's lines so that their shares are proportional to n_i ** (1/t),
+    the largest direction read once (nothing dropped); fractions are a seeded subset."""
+    sizes = [len(p.src) for p in parts]
+    weights = [(n / sum(sizes)) ** (1.0 / t) for n in sizes]
+    scale = max(n / w for n, w in zip(sizes, weights))  # the largest direction: once
+    rng = random.Random(f"{seed}:temperature")
+    out = []
+    for part, n, w in zip(parts, sizes, weights):
+        want = round(scale * w)
+        index = list(range(n)) * (want // n) + sorted(rng.sample(range(n), want % n))
+        out.append(
+            _DirectionText(
+                part.direction,
+                [part.src[i] for i in index],
+                [part.tgt[i] for i in index],
+                [part.prefixes[i] for i in index],
+                [part.domains[i] for i in index] if part.domains else [],
+            )
+        )
+    return out
+
+
+def _join_references(refs: list[list[str]], more: list[list[str]]) -> list[list[str]]:
+    """Append one dev set's reference streams to the joined ones; a set with fewer streams
+    repeats its first (BLEU against a repeated reference is BLEU against it once)."""
+    if not refs:
+        return [list(r) for r in more]
+    width = max(len(refs), len(more))
+    refs = refs + [list(refs[0]) for _ in range(width - len(refs))]
+    more = more + [more[0] for _ in range(width - len(more))]
+    return [a + list(b) for a, b in zip(refs, more)]

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from indic_common.atomic import write_text
@@ -171,13 +171,24 @@ def set_domains(prepared: PreparedPair, name: str, translator: Translator) -> li
 def evaluate_split(
     translator: Translator, data_root: Path, split: str, out_dir: Path | None
 ) -> list[TestScore]:
-    """Score prepared test sets: `test` means every one, else a name such as test-post2012."""
+    """Score prepared test sets: `test` means every one, else a name such as test-post2012.
+    A multilingual translator without a fixed source scores every direction into its target
+    (the set names then start with the direction, e.g. bn-en/test-post2012)."""
+    if translator.src_lang is None:
+        results = []
+        for src_lang in translator.sources:
+            one = translator.for_direction(src_lang, translator.tgt_lang)
+            sub = out_dir / one.direction if out_dir is not None else None
+            for r in evaluate_split(one, data_root, split, sub):
+                results.append(replace(r, name=f"{one.direction}/{r.name}"))
+        return results
     cfg = translator.bundle.cfg.data
-    prepared = PreparedPair(data_root / cfg.pair)
+    prepared = PreparedPair(data_root / cfg.folder(translator.direction))
+    src_lang, tgt_lang = translator.src_lang, translator.tgt_lang
     names = prepared.test_sets() if split == "test" else [split]
     results = []
     for name in names:
-        src, refs, ref_names = prepared_set(prepared, name, cfg.src_lang, cfg.tgt_lang)
+        src, refs, ref_names = prepared_set(prepared, name, src_lang, tgt_lang)
         log.info("evaluating %s: %d sentences, %d references", name, len(src), len(refs))
         docs = prepared.documents(name)
         domains = set_domains(prepared, name, translator)

@@ -157,9 +157,12 @@ class Decoder(nn.Module):
         new_state = DecoderState(torch.stack(hs), torch.stack(cs))
         return new_state.h[-1], context, new_state, attn
 
-    def readout(self, s: Tensor, context: Tensor | None, emb: Tensor) -> Tensor:
-        """Logits (..., V) from states s (..., D), contexts (..., 2H) and embeddings (..., E)."""
-        t = self.readout_state(s) + self.readout_emb(emb)
+    def readout(
+        self, s: Tensor, context: Tensor | None, emb: Tensor, emb_part: Tensor | None = None
+    ) -> Tensor:
+        """Logits (..., V) from states s (..., D), contexts (..., 2H) and embeddings (..., E);
+        `emb_part` is readout_emb(emb) when the caller has it already (search's table)."""
+        t = self.readout_state(s) + (self.readout_emb(emb) if emb_part is None else emb_part)
         if self.readout_ctx is not None and context is not None:
             t = t + self.readout_ctx(context)
         return self.output(self.dropout(torch.tanh(t)))
@@ -179,6 +182,7 @@ class Seq2Seq(nn.Module):
             self.decoder.embed.weight = self.encoder.embed.weight
             if cfg.tie_output:
                 self.decoder.output.weight = self.encoder.embed.weight
+        self._piece_tables: tuple[tuple, Tensor, Tensor] | None = None  # see piece_tables
         # Encoder final state -> initial decoder state of every layer (h and c).
         self.bridge = nn.Linear(2 * cfg.hidden_dim, 2 * cfg.dec_layers * cfg.hidden_dim)
         # Embeddings start N(0, 1/E) and are scaled by sqrt(E) on input (as in Vaswani et al.
@@ -201,8 +205,14 @@ class Seq2Seq(nn.Module):
         init = torch.tanh(self.bridge(final)).view(b, 2, n, d).permute(1, 2, 0, 3)
         return Memory(outputs, keys, mask), DecoderState(init[0].contiguous(), init[1].contiguous())
 
-    def forward(self, src_ids: Tensor, src_lens: Tensor, tgt_in: Tensor) -> Tensor:
-        """Teacher forcing: logits (B, T, V) for target inputs (B, T) that start with BOS."""
+    def forward(
+        self, src_ids: Tensor, src_lens: Tensor, tgt_in: Tensor, positions: Tensor | None = None
+    ) -> Tensor:
+        """Teacher forcing: logits (B, T, V) for target inputs (B, T) that start with BOS.
+
+        With `positions` (B, T) bool, only those positions' logits, (N, V) in row-major order:
+        training passes the real target tokens, so padding costs no output-layer work.
+        """
         memory, state = self.encode(src_ids, src_lens)
         emb = self.decoder.dropout(self.decoder.embed(tgt_in) * self.decoder.embed_scale)  # (B,T,E)
         x_gates = self.decoder.emb_gates(emb)  # (B, T, 4D), one product
@@ -213,16 +223,42 @@ class Seq2Seq(nn.Module):
             contexts.append(context)
         s_all = torch.stack(states, dim=1)  # (B, T, D)
         ctx_all = torch.stack(contexts, dim=1) if self.decoder.attention else None
+        if positions is not None:  # (N, D), (N, 2H), (N, E)
+            s_all, emb = s_all[positions], emb[positions]
+            ctx_all = ctx_all[positions] if ctx_all is not None else None
         return self.decoder.readout(s_all, ctx_all, emb)  # one output product
 
     def decode_step(
         self, prev_ids: Tensor, state: DecoderState, memory: Memory
     ) -> tuple[Tensor, DecoderState, Tensor | None]:
-        """One position for search: log-probs (B, V), new state, attention (B, S) or None."""
-        emb = self.decoder.embed(prev_ids) * self.decoder.embed_scale
-        s, context, state, attn = self.decoder.step(self.decoder.emb_gates(emb), state, memory)
-        logits = self.decoder.readout(s, context, emb)
+        """One position for search: log-probs (B, V), new state, attention (B, S) or None.
+
+        The previous piece enters through two per-piece tables (`piece_tables`): a row
+        lookup replaces two matrix products per step.
+        """
+        gates_table, readout_table = self.piece_tables()
+        s, context, state, attn = self.decoder.step(gates_table[prev_ids], state, memory)
+        logits = self.decoder.readout(s, context, None, readout_table[prev_ids])
         return F.log_softmax(logits.float(), dim=-1), state, attn
+
+    def piece_tables(self) -> tuple[Tensor, Tensor]:
+        """What each target piece contributes as the previous output: the first layer's gates
+        (V, 4D) and the readout's share (V, E or D). Computed once and kept until a weight
+        they depend on changes (an update, a load, a move to another device)."""
+        dec = self.decoder
+        weights = (
+            dec.embed.weight,
+            dec.emb_gates.weight,
+            dec.emb_gates.bias,
+            dec.readout_emb.weight,
+        )
+        key = tuple((id(w), w._version, w.device) for w in weights)
+        key += (torch.is_autocast_enabled(dec.embed.weight.device.type),)
+        if self._piece_tables is None or self._piece_tables[0] != key:
+            with torch.no_grad():
+                emb = dec.embed.weight * dec.embed_scale
+                self._piece_tables = (key, dec.emb_gates(emb), dec.readout_emb(emb))
+        return self._piece_tables[1], self._piece_tables[2]
 
     def num_parameters(self) -> int:
         """Trainable parameters, shared weights counted once."""

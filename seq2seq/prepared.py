@@ -80,6 +80,12 @@ class PreparedPair:
             )
         return self.read(name, "domain")
 
+    def part_names(self) -> set[str]:
+        """The names data.upsample and data.train_parts may use: every corpus/split of
+        train.origin and every corpus."""
+        names = set(self.read("train", "origin"))
+        return names | {name.split("/")[0] for name in names}
+
     def train_index(
         self, times: dict[str, int], keep: Sequence[str] = (), lines: int | None = None
     ) -> list[int]:
@@ -117,6 +123,31 @@ class PreparedPair:
                     f"{self.root}/{name}.{suffix} has {n} lines for {lines} pairs; run "
                     f"`make data PAIR={self.root.name}` again"
                 )
+
+    def synthetic(self, name: str, src_lang: str, tgt_lang: str) -> tuple[list[str], list[str]]:
+        """The (source, target) lines of the synthetic part `synthetic/<name>`, written by
+        `seq2seq backtranslate`; its `.json` is written last, so a part without it is
+        unfinished."""
+        folder = self.root / "synthetic"
+        if not (folder / f"{name}.json").is_file():
+            made = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+            raise DataError(
+                f"data.synthetic names {name!r}, but {folder}/{name}.json is missing "
+                f"(finished parts: {', '.join(made) or 'none'}); make it with "
+                f"`seq2seq backtranslate --output {folder}/{name} ...` (make backtranslate)"
+            )
+        lines = {}
+        for lang in (src_lang, tgt_lang):
+            path = folder / f"{name}.{lang}"
+            if not path.is_file():
+                raise DataError(f"{path}: missing; the part {name} has no {lang} side")
+            lines[lang] = path.read_text(encoding="utf-8").split("\n")[:-1]
+        if len(lines[src_lang]) != len(lines[tgt_lang]):
+            raise DataError(
+                f"{folder}/{name}.{src_lang} has {len(lines[src_lang])} lines and "
+                f".{tgt_lang} {len(lines[tgt_lang])}; make the part again"
+            )
+        return lines[src_lang], lines[tgt_lang]
 
     def test_sets(self) -> list[str]:
         """Names of the test sets, e.g. ["test-post2012", "test-vg"]."""

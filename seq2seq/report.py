@@ -16,7 +16,7 @@ import json
 import logging
 import random
 import re
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 from indic_common.atomic import write_text
@@ -69,16 +69,25 @@ def write_report(
     seed: int = 1,
     device: str = "cpu",
     decode_overrides: dict | None = None,
+    domain: str | None = None,
+    src_lang: str | None = None,
+    tgt_lang: str | None = None,
 ) -> dict:
     """Evaluate `model` on its pair's test sets; write `out` (Markdown) and `out`.json.
-    `decode_overrides` (e.g. {"min_len_ratio": 0.6}) change the bundle's decode settings."""
-    translator = Translator.load(model, device, **(decode_overrides or {}))
+    `decode_overrides` (e.g. {"min_len_ratio": 0.6}) change the bundle's decode settings;
+    `src_lang`/`tgt_lang` pick a direction of a multilingual model (default: its first)."""
+    translator = Translator.load(
+        model, device, domain, src_lang, tgt_lang, **(decode_overrides or {})
+    )
     bundle, d = translator.bundle, translator.bundle.cfg.data
-    prepared = PreparedPair(data_root / d.pair)
+    if translator.src_lang is None:  # one page per direction
+        translator = translator.for_direction(translator.sources[0], translator.tgt_lang)
+    direction = translator.direction
+    prepared = PreparedPair(data_root / d.folder(direction))
     hyp_dir = out.with_suffix("")  # results/hi-en/ beside results/hi-en.md
     results: dict = {
         "model": str(model),
-        "direction": d.direction,
+        "direction": direction,
         "parameters": bundle.model.num_parameters(),
         "training": {k: v for k, v in bundle.metadata.items() if k != "sha256"},
         "decode": asdict(translator.decode),
@@ -90,7 +99,7 @@ def write_report(
         results["variants_on"] = d.dev_set
         for label, overrides in VARIANTS:
             log.info("report: %s with %s", d.dev_set, label)
-            variant = Translator(bundle, replace(translator.decode, **overrides))
+            variant = translator.with_decode(**overrides)
             out_dir = hyp_dir / "variants" / _slug(label)
             [row] = evaluate_split(variant, data_root, d.dev_set, out_dir)
             results["variants"][label] = _row(row)

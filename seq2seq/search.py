@@ -41,19 +41,29 @@ def min_lengths(src_lens: Tensor, ratio: float) -> Tensor:
     return (src_lens.float() * ratio).long().clamp(min=1)
 
 
-def repeated_ngrams(history: Tensor, n: int, vocab: int) -> Tensor:
-    """(N, V) mask of the pieces that would repeat an n-gram already in `history` (N, t).
+def banned_pieces(history: Tensor, n: int) -> tuple[Tensor, Tensor]:
+    """(rows, pieces) that would repeat an n-gram already in `history` (N, t), as two index
+    vectors: sparse, so that blocking costs O(N t) and not a pass over the vocabulary.
 
     The last n-1 pieces of each row are compared with every earlier (n-1)-gram of that row;
     the piece that followed a match is banned. Vectorised over rows and positions.
     """
     rows, t = history.shape
-    banned = torch.zeros(rows, vocab, device=history.device)
     if n <= 0 or t < n:
-        return banned.bool()
+        empty = history.new_zeros(0)
+        return empty, empty
     windows = history.unfold(1, n, 1)  # (N, t-n+1, n)
     match = (windows[:, :, :-1] == history[:, t - n + 1 :].unsqueeze(1)).all(dim=2)
-    return banned.scatter_add_(1, windows[:, :, -1], match.float()) > 0
+    row, pos = match.nonzero(as_tuple=True)
+    return row, windows[row, pos, -1]
+
+
+def repeated_ngrams(history: Tensor, n: int, vocab: int) -> Tensor:
+    """(N, V) mask of the pieces that would repeat an n-gram (`banned_pieces` as a mask)."""
+    banned = torch.zeros(history.size(0), vocab, dtype=torch.bool, device=history.device)
+    row, piece = banned_pieces(history, n)
+    banned[row, piece] = True
+    return banned
 
 
 def length_penalty(lengths: Tensor, weight: float) -> Tensor:
@@ -81,6 +91,10 @@ class _Limits:
         self.last_floor = int(floors.max()) if floors.numel() else 0
         self.no_repeat_ngram = decode.no_repeat_ngram
 
+    def select(self, rows: Tensor) -> None:
+        """Keep the limits of these rows only (the search dropped the others)."""
+        self.caps, self.floors = self.caps[rows], self.floors[rows]
+
     def apply(self, log_probs: Tensor, t: int, history: Tensor | None) -> Tensor:
         """Mask log_probs (N, V) in place for output position t; history (N, t) the pieces
         so far (needed only for n-gram blocking)."""
@@ -88,9 +102,9 @@ class _Limits:
             eos = log_probs[:, EOS_ID]
             log_probs[:, EOS_ID] = eos.masked_fill(self.floors > t, float("-inf"))
         if history is not None and self.no_repeat_ngram > 0 and t >= self.no_repeat_ngram:
-            banned = repeated_ngrams(history, self.no_repeat_ngram, log_probs.size(1))
-            banned[:, EOS_ID] = False
-            log_probs.masked_fill_(banned, float("-inf"))
+            row, piece = banned_pieces(history, self.no_repeat_ngram)
+            keep = piece != EOS_ID
+            log_probs[row[keep], piece[keep]] = float("-inf")
         if t + 1 in self.cap_steps:
             at_cap = self.caps == t + 1
             eos = log_probs[:, EOS_ID].clone()
@@ -107,36 +121,52 @@ def greedy_search(
     decode: DecodeConfig = _DEFAULT,
     return_attention: bool = False,
 ) -> SearchResult:
-    """Pick the most probable piece at each position; (B, S) source -> one hypothesis each.
+    """Pick the most probable piece at each position (or, with `decode.sampling`, one drawn
+    from the distribution, through torch's global generator); (B, S) source -> one hypothesis
+    each.
 
     Of `decode`, greedy search uses the length limits and n-gram blocking; beam size, n-best
-    and the length penalty are beam search's.
+    and the length penalty are beam search's. Finished sentences leave the batch every
+    `_CHECK_EVERY` steps.
     """
     memory, state = model.encode(src_ids, src_lens)
-    b, device = src_ids.size(0), src_ids.device
+    b, s, device = src_ids.size(0), src_ids.size(1), src_ids.device
     limits = _Limits(src_lens, decode, 1, device)
     t_max = limits.t_max
+    live = torch.arange(b, device=device)  # the sentences still decoded, by original index
     prev = torch.full((b,), BOS_ID, dtype=torch.long, device=device)
     finished = torch.zeros(b, dtype=torch.bool, device=device)
     scores = torch.zeros(b, device=device)
     out_ids = torch.full((b, t_max), PAD_ID, dtype=torch.long, device=device)
-    out_attn = []
+    return_attention = return_attention and model.decoder.attention is not None
+    out_attn = torch.zeros(b, t_max, s, device=device) if return_attention else None
     t = 0
     for t in range(t_max):
         log_probs, state, attn = model.decode_step(prev, state, memory)
-        log_probs = limits.apply(log_probs, t, out_ids[:, :t])
-        best, tok = log_probs.max(dim=-1)
+        log_probs = limits.apply(log_probs, t, out_ids[live, :t])
+        if decode.sampling:
+            tok = torch.multinomial(log_probs.exp(), 1).squeeze(1)
+            best = log_probs.gather(1, tok.unsqueeze(1)).squeeze(1)
+        else:
+            best, tok = log_probs.max(dim=-1)
         tok = tok.masked_fill(finished, PAD_ID)
-        scores = scores + best.masked_fill(finished, 0.0)
-        out_ids[:, t] = tok
-        if return_attention and attn is not None:
-            out_attn.append(attn.masked_fill(finished.unsqueeze(1), 0.0))
+        scores[live] += best.masked_fill(finished, 0.0)
+        out_ids[live, t] = tok
+        if out_attn is not None:
+            assert attn is not None
+            out_attn[live, t] = attn.masked_fill(finished.unsqueeze(1), 0.0)
         finished = finished | (tok == EOS_ID)
         prev = tok
-        if t % _CHECK_EVERY == _CHECK_EVERY - 1 and bool(finished.all()):
-            break
+        if t % _CHECK_EVERY == _CHECK_EVERY - 1:
+            going = (~finished).nonzero().squeeze(1)
+            if going.numel() == 0:
+                break
+            if going.numel() < finished.numel():  # drop the finished rows
+                live, prev, finished = live[going], prev[going], finished[going]
+                memory, state = memory.index_select(going), state.index_select(going)
+                limits.select(going)
     ids = out_ids[:, : t + 1].unsqueeze(1)
-    all_attn = torch.stack(out_attn, dim=1).unsqueeze(1) if out_attn else None
+    all_attn = out_attn[:, : t + 1].unsqueeze(1) if out_attn is not None else None
     return SearchResult(ids, scores.unsqueeze(1), all_attn)
 
 
@@ -154,7 +184,8 @@ def beam_search(
     those ending in EOS (within the top K) go to a finished buffer of K hypotheses scored
     with the length penalty; the best K others stay alive. A sentence is done when its buffer
     is full; the output cap forces EOS. Memory is repeated K times once; only the decoder
-    state is reordered each step.
+    state is reordered each step. Every `_CHECK_EVERY` steps the done sentences leave the
+    batch (their buffers are copied out), so the last long sentences decode alone.
     """
     k, no_repeat_ngram = decode.beam_size, decode.no_repeat_ngram
     return_attention = return_attention and model.decoder.attention is not None
@@ -165,6 +196,11 @@ def beam_search(
     rows = torch.arange(b, device=device).repeat_interleave(k)
     memory, state = memory.index_select(rows), state.index_select(rows)
 
+    # The finished buffers of every sentence, by original index (copied out when done).
+    out_scores = torch.full((b, k), float("-inf"), device=device)
+    out_ids = torch.full((b, k, t_max), PAD_ID, dtype=torch.long, device=device)
+    out_attn = torch.zeros(b, k, t_max, s, device=device) if return_attention else None
+    live = torch.arange(b, device=device)  # the sentences still searched
     alive_scores = torch.full((b, k), float("-inf"), device=device)
     alive_scores[:, 0] = 0.0
     alive_ids = torch.full((b, k, t_max), PAD_ID, dtype=torch.long, device=device)
@@ -174,21 +210,23 @@ def beam_search(
     fin_attn = torch.zeros(b, k, t_max, s, device=device) if return_attention else None
     done = torch.zeros(b, dtype=torch.bool, device=device)
     prev = torch.full((b * k,), BOS_ID, dtype=torch.long, device=device)
-    batch_idx = torch.arange(b, device=device).unsqueeze(1)
+    top_k = torch.arange(2 * k, device=device) < k
 
     for t in range(t_max):
+        n = live.numel()
+        batch_idx = torch.arange(n, device=device).unsqueeze(1)
         log_probs, state, attn_t = model.decode_step(prev, state, memory)
         v = log_probs.size(1)
-        history = alive_ids[:, :, :t].reshape(b * k, t) if no_repeat_ngram > 0 else None
+        history = alive_ids[:, :, :t].reshape(n * k, t) if no_repeat_ngram > 0 else None
         log_probs = limits.apply(log_probs, t, history)
-        live = alive_scores.masked_fill(done.unsqueeze(1), float("-inf"))
-        cand = (live.unsqueeze(2) + log_probs.view(b, k, v)).view(b, k * v)
+        cand = alive_scores.masked_fill(done.unsqueeze(1), float("-inf")).unsqueeze(2)
+        cand = (cand + log_probs.view(n, k, v)).view(n, k * v)
         top_scores, top_idx = cand.topk(2 * k, dim=1)  # (B, 2K)
         origin, token = top_idx // v, top_idx % v
         is_eos = token == EOS_ID
 
         # Finished: EOS among the top K candidates, scored with the length penalty.
-        new_fin = is_eos & (torch.arange(2 * k, device=device) < k) & torch.isfinite(top_scores)
+        new_fin = is_eos & top_k & torch.isfinite(top_scores)
         norm = top_scores / length_penalty(
             torch.tensor(t + 1, device=device), decode.length_penalty
         )
@@ -201,7 +239,7 @@ def beam_search(
         if return_attention:
             hyp_attn = alive_attn[batch_idx, origin]
             assert attn_t is not None
-            hyp_attn[:, :, t] = attn_t.view(b, k, s)[batch_idx, origin]
+            hyp_attn[:, :, t] = attn_t.view(n, k, s)[batch_idx, origin]
             fin_attn = torch.cat([fin_attn, hyp_attn], dim=1)[batch_idx, keep]
 
         # Alive: the best K candidates that did not end.
@@ -213,13 +251,36 @@ def beam_search(
         state = state.index_select((batch_idx * k + pick_origin).view(-1))
         prev = token.gather(1, pick).view(-1)
         done = done | torch.isfinite(fin_scores).all(dim=1) | ~torch.isfinite(alive_scores).any(1)
-        if t % _CHECK_EVERY == _CHECK_EVERY - 1 and bool(done.all()):
-            break
+        if t % _CHECK_EVERY == _CHECK_EVERY - 1:
+            ended = done.nonzero().squeeze(1)
+            if ended.numel() == 0:
+                continue
+            out_scores[live[ended]] = fin_scores[ended]
+            out_ids[live[ended]] = fin_ids[ended]
+            if out_attn is not None:
+                out_attn[live[ended]] = fin_attn[ended]
+            if ended.numel() == n:
+                live = live[:0]
+                break
+            going = (~done).nonzero().squeeze(1)
+            going_rows = (going.unsqueeze(1) * k + torch.arange(k, device=device)).view(-1)
+            live, done = live[going], done[going]
+            alive_scores, alive_ids = alive_scores[going], alive_ids[going]
+            fin_scores, fin_ids = fin_scores[going], fin_ids[going]
+            if return_attention:
+                alive_attn, fin_attn = alive_attn[going], fin_attn[going]
+            memory, state = memory.index_select(going_rows), state.index_select(going_rows)
+            prev = prev[going_rows]
+            limits.select(going_rows)
+    if live.numel():
+        out_scores[live], out_ids[live] = fin_scores, fin_ids
+        if out_attn is not None:
+            out_attn[live] = fin_attn
 
     n = min(decode.nbest, k)
-    t_used = int((fin_ids != PAD_ID).sum(dim=2).max().clamp(min=1))
-    attn = fin_attn[:, :n, :t_used] if fin_attn is not None else None
-    return SearchResult(fin_ids[:, :n, :t_used], fin_scores[:, :n], attn)
+    t_used = int((out_ids != PAD_ID).sum(dim=2).max().clamp(min=1))
+    attn = out_attn[:, :n, :t_used] if out_attn is not None else None
+    return SearchResult(out_ids[:, :n, :t_used], out_scores[:, :n], attn)
 
 
 def search(
@@ -229,7 +290,8 @@ def search(
     decode: DecodeConfig,
     return_attention: bool = False,
 ) -> SearchResult:
-    """Greedy search when `decode` asks for beam 1 and one hypothesis, else beam search."""
+    """Greedy search (or sampling) when `decode` asks for beam 1 and one hypothesis, else
+    beam search."""
     run = greedy_search if decode.greedy else beam_search
     return run(model, src_ids, src_lens, decode, return_attention)
 

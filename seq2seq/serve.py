@@ -166,11 +166,10 @@ class Models:
         matches = [
             name
             for name, tr in self.translators.items()
-            if req.src in (None, tr.bundle.cfg.data.src_lang)
-            and req.tgt in (None, tr.bundle.cfg.data.tgt_lang)
+            if req.src in (None, tr.src_lang) and req.tgt in (None, tr.tgt_lang)
         ]
         if not matches:
-            directions = ", ".join(tr.bundle.cfg.data.direction for tr in self.translators.values())
+            directions = ", ".join(tr.direction for tr in self.translators.values())
             field = "from" if req.src is not None else "to"
             raise _Refused(
                 404, f"{field}: no model for {req.src}->{req.tgt}; directions: {directions}"
@@ -184,8 +183,8 @@ class Models:
             out.append(
                 {
                     "name": name,
-                    "from": cfg.data.src_lang,
-                    "to": cfg.data.tgt_lang,
+                    "from": tr.src_lang,
+                    "to": tr.tgt_lang,
                     "parameters": meta.get("parameters"),
                     "training_steps": meta.get("training_steps"),
                     "dev_bleu": meta.get("dev_bleu"),
@@ -399,7 +398,12 @@ def serve(
         name = model_name(path)
         if name in translators:
             raise BundleError(f"{path}: a second model named {name!r}; rename one folder")
-        translators[name] = Translator.load(path, device, **(decode_overrides or {}))
+        translator = Translator.load(path, device, **(decode_overrides or {}))
+        if len(translator.directions) == 1:
+            translators[name] = translator
+            continue
+        for direction in translator.directions:  # a multilingual model: one entry each
+            translators[f"{name}:{direction}"] = translator.for_direction(*direction.split("-"))
     app = create_app(translators, limits)
     config = uvicorn.Config(
         app,

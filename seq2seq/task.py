@@ -40,10 +40,11 @@ class TranslationTask(pl.LightningModule):
         self._rng_to_restore: Tensor | None = None
 
     def _loss(self, batch: Batch) -> Tensor:
-        logits = self.model(batch.src_ids, batch.src_lens, batch.tgt_in)
+        real = batch.tgt_out != PAD_ID  # the output layer runs on real target tokens only
+        logits = self.model(batch.src_ids, batch.src_lens, batch.tgt_in, real)  # (N, V)
         return F.cross_entropy(
-            logits.flatten(0, 1).float(),
-            batch.tgt_out.flatten(),
+            logits.float(),
+            batch.tgt_out[real],
             ignore_index=PAD_ID,
             label_smoothing=self.train_cfg.label_smoothing,
         )

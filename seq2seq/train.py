@@ -9,6 +9,7 @@ import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from itertools import islice
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -32,6 +33,7 @@ from seq2seq.model import Seq2Seq
 from seq2seq.task import TranslationTask
 
 log = logging.getLogger(__name__)
+_PROBE_BATCHES = 6  # train.precision auto: one warm-up and five timed steps per precision
 
 
 def weights_digest(model: torch.nn.Module) -> str:
@@ -231,6 +233,30 @@ def build_trainer(
     return trainer, checkpoint
 
 
+def _choose_precision(cfg: ExperimentConfig, data: TranslationData) -> dict:
+    """`train.precision`, or with `auto` the faster of fp32 and bf16-mixed, timed on this run's
+    first batches (seq2seq/precision.py). Several processes do not probe: each could choose
+    differently, so they train in fp32."""
+    t = cfg.train
+    if t.precision != "auto":
+        return {"chosen": t.precision}
+    if t.devices not in (1, "1") or t.num_nodes != 1:
+        log.info("precision auto: fp32 (no probe with several processes)")
+        return {"chosen": "32-true", "probe": "skipped: several processes"}
+    from seq2seq.data import TokenBucketSampler, collate
+    from seq2seq.precision import probe_precision
+
+    corpus = data.train_corpus
+    assert corpus is not None
+    sampler = TokenBucketSampler(corpus.src_lens, corpus.tgt_lens, cfg.data.batch_tokens, t.seed)
+    batches = [collate([corpus[i] for i in idx]) for idx in islice(iter(sampler), _PROBE_BATCHES)]
+    gpu = t.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+    device = torch.device("cuda" if gpu else "cpu")
+    return probe_precision(
+        cfg.model, len(data.src_vocab), len(data.tgt_vocab), batches, device
+    ).record()
+
+
 def average_checkpoints(paths: Sequence[Path | str]) -> dict[str, torch.Tensor]:
     """The element-wise mean of the checkpoints' weights (model.* entries, fp32)."""
     total: dict[str, torch.Tensor] = {}
@@ -286,6 +312,9 @@ def train(
     data.setup()
     digest = hashlib.sha256(data.src_vocab.model_proto + data.tgt_vocab.model_proto).hexdigest()
     ckpt_path = _check_run_dir(run_dir, cfg, resume, overwrite, digest)
+    precision = _choose_precision(cfg, data)
+    cfg = replace(cfg, train=replace(t, precision=precision["chosen"]))
+    t = cfg.train
     model = Seq2Seq(cfg.model, len(data.src_vocab), len(data.tgt_vocab))
     if t.init_from and ckpt_path is None:
         _init_from_bundle(model, Path(t.init_from), cfg, data)
@@ -323,6 +352,7 @@ def train(
             "dev_bleu": round(dev_bleu, 2),
             "train_seconds_this_run": round(seconds, 1),
             "train_pairs": len(data.train_corpus or ()),
+            "precision": precision,
             **({"averaged": averaged} if averaged else {}),
         }
         if cfg.data.domain_tags:  # what `--domain` may name, and its default

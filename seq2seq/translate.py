@@ -12,6 +12,7 @@ import numpy as np
 
 from indic_common.errors import BundleError, ConfigError
 from indic_common.normalize import IndicNormalizer, normalize_en
+from indic_common.script import detect_language
 from indic_common.special import domain_tag
 from seq2seq.bundle import Bundle, load_bundle
 from seq2seq.config import DecodeConfig
@@ -57,20 +58,35 @@ class Translator:
     """Translate text with a bundle. Inputs are normalised as the training data was."""
 
     def __init__(
-        self, bundle: Bundle, decode: DecodeConfig | None = None, domain: str | None = None
+        self,
+        bundle: Bundle,
+        decode: DecodeConfig | None = None,
+        domain: str | None = None,
+        src_lang: str | None = None,
+        tgt_lang: str | None = None,
     ) -> None:
         self.bundle = bundle
         self.decode = decode or bundle.cfg.decode
+        # A multilingual model translates several directions: `tgt_lang` picks the target
+        # (default: the model's default direction's) and `src_lang` the source; without it,
+        # each line's source language is read from its script among those that go there.
+        data = bundle.cfg.data
+        self.directions: list[str] = data.directions
+        self.tgt_lang = tgt_lang or (data.tgt_lang if src_lang is None else None)
+        self.src_lang, self.tgt_lang = self._check_direction(src_lang, self.tgt_lang)
+        self.sources = [d.split("-")[0] for d in self.directions if d.endswith(f"-{self.tgt_lang}")]
+        if self.src_lang is None and len(self.sources) == 1:
+            self.src_lang = self.sources[0]
+        self.lang_tag = bundle.src_vocab.piece_id(f"<2{self.tgt_lang}>") if data.pairs else None
+        self._normalizers: dict[str, Callable[[str], str]] = {
+            lang: normalize_en if lang == "en" else IndicNormalizer(lang) for lang in self.sources
+        }
         # A model trained with domain tags reads one before each source: `domain` (checked),
         # else the domain of the dev set that selected it.
         self.domains: list[str] = (
             bundle.metadata.get("domains", []) if bundle.cfg.data.domain_tags else []
         )
         self.domain = self.check_domain(domain or bundle.metadata.get("default_domain"))
-        src_lang = bundle.cfg.data.src_lang
-        self.normalize: Callable[[str], str] = (
-            normalize_en if src_lang == "en" else IndicNormalizer(src_lang)
-        )
         self.max_src = bundle.cfg.data.max_len
         self.device = next(bundle.model.parameters()).device
 
@@ -80,16 +96,60 @@ class Translator:
         path: Path | str,
         device: str = "cpu",
         domain: str | None = None,
+        src_lang: str | None = None,
+        tgt_lang: str | None = None,
         **decode_overrides: int | float,
     ) -> Translator:
         """Load a bundle folder; keyword arguments override its decode settings, e.g.
-        `beam_size=1`. Every value is checked (DecodeConfig), whatever its source."""
+        `beam_size=1`. Every value is checked (DecodeConfig), whatever its source.
+        `src_lang`/`tgt_lang` pick a direction of a multilingual model."""
         bundle = load_bundle(Path(path), device)
-        return cls(bundle, _decode_with(bundle.cfg.decode, decode_overrides), domain)
+        decode = _decode_with(bundle.cfg.decode, decode_overrides)
+        return cls(bundle, decode, domain, src_lang, tgt_lang)
 
     def with_decode(self, **decode_overrides: int | float) -> Translator:
         """The same model (shared, not copied) with other decode settings, e.g. `nbest=3`."""
-        return Translator(self.bundle, _decode_with(self.decode, decode_overrides), self.domain)
+        decode = _decode_with(self.decode, decode_overrides)
+        return Translator(self.bundle, decode, self.domain, self.src_lang, self.tgt_lang)
+
+    def for_direction(self, src_lang: str | None, tgt_lang: str | None) -> Translator:
+        """The same model (shared) translating another of its directions."""
+        return Translator(self.bundle, self.decode, self.domain, src_lang, tgt_lang)
+
+    @property
+    def direction(self) -> str:
+        """What this translator translates, e.g. hi-en, or *-en when the source is detected."""
+        return f"{self.src_lang or '*'}-{self.tgt_lang}"
+
+    def _check_direction(self, src: str | None, tgt: str | None) -> tuple[str | None, str]:
+        """(source or None, target) of a direction the model translates, or one line naming
+        the model's directions."""
+        known = self.directions
+        ok = any(
+            (src is None or d.startswith(f"{src}-")) and (tgt is None or d.endswith(f"-{tgt}"))
+            for d in known
+        )
+        if not ok:
+            asked = f"{src or '*'}->{tgt or '*'}"
+            raise ConfigError(
+                f"{self.bundle.path} does not translate {asked}; its directions: "
+                f"{', '.join(d.replace('-', '->') for d in known)}",
+                key="to" if tgt is not None else "from",
+            )
+        if tgt is None:
+            tgt = next(d for d in known if d.startswith(f"{src}-")).split("-")[1]
+        return src, tgt
+
+    def normalize(self, text: str) -> str:
+        """Normalise a source line as the training data was (its language detected by
+        script when the translator has no fixed source)."""
+        return self._normalizers[self.source_language(text)](text)
+
+    def source_language(self, text: str) -> str:
+        """The source language of a line: the translator's, else read from the script."""
+        if self.src_lang is not None:
+            return self.src_lang
+        return detect_language(text, self.sources)
 
     def check_domain(self, domain: str | None) -> str | None:
         """`domain` if the model knows it; None for a model without domain tags."""
@@ -117,10 +177,12 @@ class Translator:
     def _segments(self, text: str, domain: str | None = None) -> list[list[int]]:
         """Source ids, split at sentence ends (then at words) when over the model's limit;
         each segment starts with the domain's tag when the model reads one."""
-        if domain is None:
+        prefix = [] if self.lang_tag is None else [self.lang_tag]
+        if domain is not None:
+            prefix.append(self.bundle.src_vocab.piece_id(domain_tag(domain)))
+        if not prefix:
             return self._split(text)
-        tag = self.bundle.src_vocab.piece_id(domain_tag(domain))
-        return [[tag, *ids] for ids in self._split(text, self.max_src - 1)]
+        return [[*prefix, *ids] for ids in self._split(text, self.max_src - len(prefix))]
 
     def _split(self, text: str, limit: int | None = None) -> list[list[int]]:
         vocab, max_src = self.bundle.src_vocab, limit or self.max_src

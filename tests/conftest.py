@@ -104,6 +104,7 @@ def tiny_config(data_root: Path, work: Path, **sections) -> object:
             "run_dir": str(work / "runs"),
             "output_dir": str(work / "models"),
             "log_every_steps": 10,
+            "precision": "32-true",  # `auto` times the machine: tests of it set it
         },
         "decode": {"beam_size": 3, "batch_size": 16},
     }

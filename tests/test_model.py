@@ -46,6 +46,18 @@ def test_forward_equals_decode_steps(attention: str, layers: int) -> None:
             assert (attn is None) == (attention == "none")
 
 
+@pytest.mark.parametrize("attention", ["bahdanau", "none"])
+def test_logits_at_chosen_positions_are_the_full_forwards(attention: str) -> None:
+    model = _model(attention)
+    src, lens, tgt = _batch()
+    positions = torch.rand(tgt.shape, generator=torch.Generator().manual_seed(3)) > 0.4
+    with torch.no_grad():
+        full = model(src, lens, tgt)
+        some = model(src, lens, tgt, positions)
+    assert some.shape == (int(positions.sum()), 60)
+    torch.testing.assert_close(some, full[positions])
+
+
 def test_padding_does_not_change_a_sentence() -> None:
     model = _model("bahdanau")
     src, lens, tgt = _batch()

@@ -60,7 +60,12 @@ def test_beam_of_one_equals_greedy(bundle, batch) -> None:
     torch.testing.assert_close(greedy.scores, beam.scores)
 
 
-def test_beam_never_scores_below_greedy(bundle, batch) -> None:
+def test_beam_never_scores_below_greedy(dev_sources) -> None:
+    """On a trained model (the golden fixture, 800 steps). Beam search stops a sentence once K
+    hypotheses have ended, so on a barely trained one (the session's 100-step model) it can
+    end below greedy's path, which it pruned early: that is beam search, not a bug."""
+    bundle = load_bundle(Path(__file__).resolve().parent / "fixtures" / "bundle-v1")
+    batch = pad_ids(bundle.src_vocab.encode_batch(dev_sources))
     greedy = greedy_search(bundle.model, *batch)
     beam = beam_search(bundle.model, *batch, D(beam_size=5, length_penalty=0.0))
     with torch.no_grad():
@@ -157,3 +162,45 @@ def test_no_output_is_empty_even_without_a_length_floor(bundle, batch) -> None:
         beam_search(bundle.model, *batch, D(beam_size=3, min_len_ratio=0.0, nbest=3)),
     ):
         assert (result.ids[:, :, 0] != EOS_ID).all()
+
+
+def test_sampling_is_seeded_and_needs_beam_one(bundle, batch) -> None:
+    from indic_common.errors import ConfigError
+
+    sample = D(beam_size=1, sampling=True)
+    torch.manual_seed(3)
+    a = greedy_search(bundle.model, *batch, sample)
+    torch.manual_seed(3)
+    b = greedy_search(bundle.model, *batch, sample)
+    assert torch.equal(a.ids, b.ids) and torch.equal(a.scores, b.scores)
+    greedy = greedy_search(bundle.model, *batch, D(beam_size=1))
+    assert not torch.equal(a.ids, greedy.ids)
+    with pytest.raises(ConfigError, match="decode.sampling needs beam_size 1"):
+        D(beam_size=5, sampling=True)
+
+
+def test_finished_sentences_leave_the_batch_without_changing_results(bundle, batch) -> None:
+    """A long sentence decoded with short ones gives what it gives alone (the short ones leave
+    the batch as they finish), with attention too."""
+    src_ids, src_lens = batch
+    for decode in (D(beam_size=1), D(beam_size=4, nbest=2, no_repeat_ngram=3)):
+        together = beam_search if decode.beam_size > 1 else greedy_search
+        whole = together(bundle.model, src_ids, src_lens, decode, return_attention=True)
+        for row in (0, int(src_lens.argmax())):
+            alone = together(
+                bundle.model,
+                src_ids[row : row + 1, : src_lens[row]],
+                src_lens[row : row + 1],
+                decode,
+                return_attention=True,
+            )
+            t = alone.ids.size(2)
+            assert whole.ids[row, :, :t].tolist() == alone.ids[0].tolist()
+            torch.testing.assert_close(whole.scores[row], alone.scores[0], rtol=0, atol=1e-4)
+            assert whole.attention is not None and alone.attention is not None
+            torch.testing.assert_close(
+                whole.attention[row, :, :t, : int(src_lens[row])],
+                alone.attention[0],
+                rtol=0,
+                atol=1e-4,
+            )

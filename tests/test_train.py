@@ -318,3 +318,28 @@ def test_resume_refuses_data_prepared_again(data_root: Path, tmp_path: Path) -> 
         _check_run_dir(run_dir, cfg, resume=True, overwrite=False, vocab_digest="b")
     assert "\n" not in str(e.value)
     assert _check_run_dir(run_dir, cfg, resume=True, overwrite=True, vocab_digest="b") is None
+
+
+def test_precision_auto_times_both_and_leaves_the_run_unchanged(
+    data_root: Path, tmp_path: Path
+) -> None:
+    """train.precision auto (the default) times fp32 and bf16-mixed steps, records both speeds
+    and the choice, and the run is the one the chosen precision gives without the probe."""
+    import json
+
+    from safetensors.torch import load_file
+
+    from seq2seq.config import TrainConfig
+    from seq2seq.precision import CANDIDATES
+
+    assert TrainConfig().precision == "auto"
+    steps = {"max_steps": 6, "val_every_steps": 6}
+    bundle = train(tiny_config(data_root, tmp_path / "a", train={**steps, "precision": "auto"}))
+    chosen = json.loads((bundle / "metadata.json").read_text())["precision"]
+    assert chosen["chosen"] in CANDIDATES and chosen["probe_seconds"] >= 0
+    assert set(chosen["probe_tokens_per_s"]) == set(CANDIDATES)
+    assert all(v > 0 for v in chosen["probe_tokens_per_s"].values())
+    fixed = {**steps, "precision": chosen["chosen"]}
+    again = train(tiny_config(data_root, tmp_path / "b", train=fixed))
+    a, b = load_file(bundle / "model.safetensors"), load_file(again / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)

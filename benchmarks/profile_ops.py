@@ -1,0 +1,114 @@
+"""Where the time of a training step and of a beam search goes: torch.profiler's top operators.
+
+    python benchmarks/profile_ops.py train --data-root data --steps 30
+    python benchmarks/profile_ops.py beam --model models/hi-en --data-root data --sentences 640
+
+`train` times forward, backward and an Adam update of the `make bench` architecture (the model
+of bench_ours.py: 256 units, Bahdanau attention, 8k pieces) on real token-bucket batches of
+data/hi-en; `beam` decodes the first sentences of the caption test with beam 5. Each prints
+the operators that take most self CPU time and the wall time per step or per sentence; the
+tables in benchmarks/NOTES.md come from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.profiler import ProfilerActivity, profile
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ours import benchmark_config  # noqa: E402
+
+from indic_common.special import PAD_ID  # noqa: E402
+from seq2seq.data import TranslationData  # noqa: E402
+from seq2seq.model import Seq2Seq  # noqa: E402
+from seq2seq.prepared import PreparedPair  # noqa: E402
+from seq2seq.translate import Translator  # noqa: E402
+
+
+def _cpu() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def profile_train(args: argparse.Namespace) -> None:
+    cfg = benchmark_config(args.data_root, Path("benchmarks/work/profile"))
+    data = TranslationData(cfg.data, seed=1)
+    data.setup()
+    loader = iter(data.train_dataloader())
+    model = Seq2Seq(cfg.model, len(data.src_vocab), len(data.tgt_vocab))
+    optim = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+
+    def step() -> int:
+        batch = next(loader)
+        logits = model(batch.src_ids, batch.src_lens, batch.tgt_in)
+        loss = F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)), batch.tgt_out.reshape(-1), ignore_index=PAD_ID
+        )
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+        return batch.num_tokens
+
+    for _ in range(args.warmup):
+        step()
+    start, tokens = time.perf_counter(), 0
+    for _ in range(args.steps):
+        tokens += step()
+    seconds = time.perf_counter() - start
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(args.profiled):
+            step()
+    print(f"CPU: {_cpu()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(
+        f"train: {args.steps} steps in {seconds:.2f} s = "
+        f"{seconds / args.steps * 1000:.0f} ms/step, {tokens / seconds:.0f} target tokens/s "
+        "(no Lightning, no validation)"
+    )
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.rows))
+
+
+def profile_beam(args: argparse.Namespace) -> None:
+    src = PreparedPair(args.data_root / "hi-en").read(args.test_set, "hi")[: args.sentences]
+    tr = Translator.load(args.model, beam_size=args.beam, batch_size=64)
+    tr.translate(src[:64])  # warm-up
+    start = time.perf_counter()
+    tr.translate(src)
+    seconds = time.perf_counter() - start
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        tr.translate(src)
+    print(f"CPU: {_cpu()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"beam {args.beam}: {len(src)} sentences in {seconds:.2f} s = {len(src) / seconds:.1f}/s")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.rows))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("mode", choices=("train", "beam"))
+    p.add_argument("--data-root", type=Path, default=Path("data"))
+    p.add_argument("--model", type=Path, default=Path("models/hi-en"))
+    p.add_argument("--test-set", default="test-vg")
+    p.add_argument("--sentences", type=int, default=640)
+    p.add_argument("--beam", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--profiled", type=int, default=10)
+    p.add_argument("--rows", type=int, default=18)
+    args = p.parse_args(argv)
+    torch.set_num_threads(2)
+    torch.manual_seed(1)
+    {"train": profile_train, "beam": profile_beam}[args.mode](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""Which language a line is in, from its script: Devanagari (hi), Bengali (bn), Tamil (ta) or
+Latin letters (en). A multilingual model uses it when it is not told the source language."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+_BLOCKS = {"hi": (0x0900, 0x097F), "bn": (0x0980, 0x09FF), "ta": (0x0B80, 0x0BFF)}
+
+
+def detect_language(text: str, candidates: Sequence[str]) -> str:
+    """The candidate whose script has the most characters in `text`; the first candidate
+    when none has any (digits and punctuation only)."""
+    counts = dict.fromkeys(candidates, 0)
+    for ch in text:
+        if "en" in counts and ch.isascii() and ch.isalpha():
+            counts["en"] += 1
+            continue
+        code = ord(ch)
+        for lang, (low, high) in _BLOCKS.items():
+            if low <= code <= high and lang in counts:
+                counts[lang] += 1
+    return max(candidates, key=lambda lang: counts[lang])

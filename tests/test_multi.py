@@ -1,0 +1,128 @@
+"""`python -m data_prep multi`: the three pairs in one folder with one joint tokenizer, and no
+training pair of one pair overlapping another pair's dev or test sets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import small_options, tiny_config
+
+from data_prep.multi import prepare_multi
+from data_prep.pipeline import prepare
+from seq2seq.prepared import PreparedPair
+from seq2seq.vocab import Vocab
+
+
+@pytest.fixture(scope="module")
+def multi(data_root: Path, mini_mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """data/multi/ from the small mirror, with two bn-en training pairs planted that overlap
+    a hi-en test reference (one exactly, one by 8 words)."""
+    tmp_path = tmp_path_factory.mktemp("multi")
+    root = tmp_path / "data"
+    shutil.copytree(data_root / "hi-en", root / "hi-en")
+    options = small_options(mini_mirror, tmp_path / "cache", vocab_size=1200)
+    prepare("bn-en", root, options)
+    ref = next(
+        r for r in PreparedPair(root / "hi-en").read("test-post2012", "en") if len(r.split()) > 9
+    )
+    bn = root / "bn-en"
+    planted = (("bn", ["कुछ", "और"]), ("en", [ref, "So: " + ref]), ("origin", ["x/y"] * 2))
+    for name, extra in (*planted, ("domain", ["general"] * 2)):
+        with (bn / f"train.{name}").open("a", encoding="utf-8") as f:
+            f.write("\n".join(extra) + "\n")
+    before = len(PreparedPair(bn).read("train", "bn"))
+    folder = prepare_multi(root, options)  # ta-en is prepared on the way
+    return {"root": root, "folder": folder, "bn_before": before, "ref": ref}
+
+
+def test_multi_joins_the_pairs_and_filters_across_them(multi: dict) -> None:
+    root, folder, before = multi["root"], multi["folder"], multi["bn_before"]
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["pairs"] == ["hi-en", "bn-en", "ta-en"] and meta["langs"] == [
+        "bn",
+        "en",
+        "hi",
+        "ta",
+    ]
+    assert set(meta["tokenizer"].values()) == {"spm.model"}
+    stats = json.loads((folder / "stats.json").read_text())["pairs"]
+    bn = stats["bn-en"]
+    # The planted pairs go (and real ones too: Bengali and Hindi Visual Genome share captions).
+    assert bn["dropped_in_other_dev_or_test"] >= 1 and bn["dropped_near_other"] >= 1
+    assert bn["read"] == before
+    assert bn["kept"] == before - bn["dropped_in_other_dev_or_test"] - bn["dropped_near_other"]
+    kept_en = (folder / "bn-en" / "train.en").read_text(encoding="utf-8").splitlines()
+    assert len(kept_en) == bn["kept"] and not any(multi["ref"] in line for line in kept_en)
+    for pair in ("hi-en", "bn-en", "ta-en"):
+        indic = pair.split("-")[0]
+        lines = [
+            len((folder / pair / f"train.{n}").read_text().splitlines())
+            for n in (indic, "en", "origin", "domain")
+        ]
+        assert len(set(lines)) == 1 and lines[0] == stats[pair]["kept"]
+        assert (folder / pair / "test-post2012.en").read_bytes() == (
+            root / pair / "test-post2012.en"
+        ).read_bytes()
+        assert not (folder / pair / "spm.model").exists()
+    vocab = Vocab.from_file(folder / "spm.model")
+    for text in ("एक आदमी", "একটি মানুষ", "ஒரு மனிதன்", "a man"):
+        assert vocab.decode(vocab.encode(text)) == text
+        assert 1 not in vocab.encode(text)  # no <unk>: every script is covered
+
+
+def test_multilingual_model_trains_and_translates_every_direction(
+    multi: dict, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from indic_common.errors import ConfigError
+    from seq2seq.cli import main
+    from seq2seq.data import TranslationData
+    from seq2seq.evaluate import evaluate_split
+    from seq2seq.train import train
+    from seq2seq.translate import Translator
+
+    root = multi["root"]
+    directions = ["hi-en", "bn-en", "ta-en"]
+    cfg = tiny_config(
+        root,
+        tmp_path,
+        data={"pairs": directions, "dev_set": "dev-post2012", "dev_max_sents": 6},
+        train={"max_steps": 8, "val_every_steps": 8},
+    )
+    assert cfg.data.pair == "multi" and cfg.data.folder("bn-en") == "multi/bn-en"
+    data = TranslationData(cfg.data, seed=1)
+    data.setup()
+    tag = data.src_vocab.piece_id("<2en>")
+    assert all(data.train_corpus[i][0][0] == tag for i in range(len(data.train_corpus)))
+    assert len(data.dev_src_ids) == 18 and all(ids[0] == tag for ids in data.dev_src_ids)
+    # Temperature 5: the largest direction read once, the others repeated, none dropped.
+    sizes = {d: len(PreparedPair(root / "multi" / d).read("train", "origin")) for d in directions}
+    lines = data.direction_lines
+    largest = max(sizes, key=lambda d: sizes[d])
+    assert all(lines[d] >= sizes[d] for d in directions)
+    share = {d: lines[d] / sum(lines.values()) for d in directions}
+    plain = {d: sizes[d] / sum(sizes.values()) for d in directions}
+    assert share[largest] < plain[largest] and min(share.values()) > min(plain.values())
+
+    bundle = train(cfg)
+    tr = Translator.load(bundle, tgt_lang="en")
+    assert tr.directions == directions and tr.src_lang is None and tr.sources == ["hi", "bn", "ta"]
+    assert [tr.source_language(t) for t in ("एक आदमी", "একটি মানুষ", "ஒரு மனிதன்")] == [
+        "hi",
+        "bn",
+        "ta",
+    ]
+    assert len(tr.translate(["एक आदमी", "একটি মানুষ", "ஒரு மனிதன்"])) == 3
+    assert tr.align("एक आदमी").src_pieces[0] == "<2en>"
+    results = evaluate_split(tr, root, "test-post2012", tmp_path / "eval")
+    assert [r.name for r in results] == [f"{d}/test-post2012" for d in directions]
+    assert (tmp_path / "eval" / "bn-en" / "test-post2012.hyp").is_file()
+    with pytest.raises(
+        ConfigError, match="does not translate hi->ta; its directions: hi->en, bn->en, ta->en"
+    ):
+        Translator.load(bundle, src_lang="hi", tgt_lang="ta")
+    code = main(["translate", "--model", str(bundle), "--to", "ta", "एक"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "its directions: hi->en" in err
