@@ -95,6 +95,12 @@ class _Limits:
         """Keep the limits of these rows only (the search dropped the others)."""
         self.caps, self.floors = self.caps[rows], self.floors[rows]
 
+    def block_repeats(self, log_probs: Tensor, history: Tensor) -> None:
+        """Ban (in place) the pieces that would repeat an n-gram of `history`; never EOS."""
+        row, piece = banned_pieces(history, self.no_repeat_ngram)
+        keep = piece != EOS_ID
+        log_probs[row[keep], piece[keep]] = float("-inf")
+
     def apply(self, log_probs: Tensor, t: int, history: Tensor | None) -> Tensor:
         """Mask log_probs (N, V) in place for output position t; history (N, t) the pieces
         so far (needed only for n-gram blocking)."""
@@ -102,9 +108,7 @@ class _Limits:
             eos = log_probs[:, EOS_ID]
             log_probs[:, EOS_ID] = eos.masked_fill(self.floors > t, float("-inf"))
         if history is not None and self.no_repeat_ngram > 0 and t >= self.no_repeat_ngram:
-            row, piece = banned_pieces(history, self.no_repeat_ngram)
-            keep = piece != EOS_ID
-            log_probs[row[keep], piece[keep]] = float("-inf")
+            self.block_repeats(log_probs, history)
         if t + 1 in self.cap_steps:
             at_cap = self.caps == t + 1
             eos = log_probs[:, EOS_ID].clone()
