@@ -5,8 +5,9 @@
 
 Decodes the test set (SentencePiece in and out, no model loading) with the same model under:
 the baseline's search and its decoder step; + the per-piece tables of today's decoder step;
-+ finished sentences leaving the batch (today's search, with the baseline's dense n-gram mask);
-+ the sparse n-gram ban (today's search, the baseline's step); and everything. The baseline's
+today's search (finished sentences leave the batch; each beam's top 2K pieces ranked on logits,
+normalised by a logsumexp) with the baseline's step and dense n-gram mask; + the sparse
+n-gram ban; and everything. The baseline's
 `seq2seq/search.py` is read from git (`git show REV:seq2seq/search.py`). Each row gives
 sentences/s (best of `--repeats`), BLEU and the share of outputs identical to the baseline's.
 """
@@ -55,12 +56,16 @@ def _baseline_search(rev: str):
     return module
 
 
-def _step_without_tables(self, prev_ids, state, memory):
+def _logits_without_tables(self, prev_ids, state, memory):
     """The decoder step before the per-piece tables: two products per step."""
     emb = self.decoder.embed(prev_ids) * self.decoder.embed_scale
     s, context, state, attn = self.decoder.step(self.decoder.emb_gates(emb), state, memory)
-    logits = self.decoder.readout(s, context, emb)
-    return F.log_softmax(logits.float(), dim=-1), state, attn
+    return self.decoder.readout(s, context, emb).float(), state, attn
+
+
+def _step_without_tables(self, prev_ids, state, memory):
+    logits, state, attn = _logits_without_tables(self, prev_ids, state, memory)
+    return F.log_softmax(logits, dim=-1), state, attn
 
 
 def _dense_ban(self, log_probs, history):
@@ -86,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     src = prepared.read(args.test_set, "hi")
     refs = prepared.references(args.test_set, "en")
     tr = Translator.load(args.model, beam_size=args.beam, batch_size=64)
-    old_step = mock.patch.object(Seq2Seq, "decode_step", _step_without_tables)
+    old_step = mock.patch.multiple(
+        Seq2Seq, decode_step=_step_without_tables, decode_logits=_logits_without_tables
+    )
     rows = [
         (
             "baseline search and decoder step",
@@ -97,11 +104,11 @@ def main(argv: list[str] | None = None) -> int:
             [mock.patch("seq2seq.translate.search", old.search)],
         ),
         (
-            "baseline + finished sentences leave the batch",
+            "today's search (leaving the batch, top-k per beam on logits), dense n-gram mask",
             [old_step, mock.patch.object(today._Limits, "block_repeats", _dense_ban)],
         ),
-        ("baseline + leaving the batch + sparse n-gram ban", [old_step]),
-        ("all three (today's search)", []),
+        ("today's search, without the per-piece tables", [old_step]),
+        ("today's search and decoder step", []),
     ]
     results, base_hyps = [], None
     for label, patches in rows:

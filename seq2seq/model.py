@@ -217,8 +217,10 @@ class Seq2Seq(nn.Module):
         emb = self.decoder.dropout(self.decoder.embed(tgt_in) * self.decoder.embed_scale)  # (B,T,E)
         x_gates = self.decoder.emb_gates(emb)  # (B, T, 4D), one product
         states, contexts = [], []
-        for t in range(tgt_in.size(1)):
-            s, context, state, _ = self.decoder.step(x_gates[:, t], state, memory)
+        # unbind, not x_gates[:, t]: the backward of T slices would zero-fill and add a
+        # (B, T, 4D) gradient T times; unbind's is one stack.
+        for x_t in x_gates.unbind(1):
+            s, context, state, _ = self.decoder.step(x_t, state, memory)
             states.append(s)
             contexts.append(context)
         s_all = torch.stack(states, dim=1)  # (B, T, D)
@@ -236,10 +238,18 @@ class Seq2Seq(nn.Module):
         The previous piece enters through two per-piece tables (`piece_tables`): a row
         lookup replaces two matrix products per step.
         """
+        logits, state, attn = self.decode_logits(prev_ids, state, memory)
+        return F.log_softmax(logits, dim=-1), state, attn
+
+    def decode_logits(
+        self, prev_ids: Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[Tensor, DecoderState, Tensor | None]:
+        """`decode_step` before the softmax: logits (B, V) in fp32. Search normalises only
+        the few pieces it keeps (logit - logsumexp), not the whole vocabulary."""
         gates_table, readout_table = self.piece_tables()
         s, context, state, attn = self.decoder.step(gates_table[prev_ids], state, memory)
         logits = self.decoder.readout(s, context, None, readout_table[prev_ids])
-        return F.log_softmax(logits.float(), dim=-1), state, attn
+        return logits.float(), state, attn
 
     def piece_tables(self) -> tuple[Tensor, Tensor]:
         """What each target piece contributes as the previous output: the first layer's gates

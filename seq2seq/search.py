@@ -1,4 +1,4 @@
-"""Greedy and batched beam search over `Seq2Seq.decode_step`; ids in, ids and attention out.
+"""Greedy and batched beam search over `Seq2Seq.decode_logits`; ids in, ids and attention out.
 
 Both search functions call `encode` once and `decode_step` once per position, vectorised over
 the batch (and the beam): no per-sentence Python loop. Finished hypotheses are kept in
@@ -95,26 +95,26 @@ class _Limits:
         """Keep the limits of these rows only (the search dropped the others)."""
         self.caps, self.floors = self.caps[rows], self.floors[rows]
 
-    def block_repeats(self, log_probs: Tensor, history: Tensor) -> None:
+    def block_repeats(self, scores: Tensor, history: Tensor) -> None:
         """Ban (in place) the pieces that would repeat an n-gram of `history`; never EOS."""
         row, piece = banned_pieces(history, self.no_repeat_ngram)
         keep = piece != EOS_ID
-        log_probs[row[keep], piece[keep]] = float("-inf")
+        scores[row[keep], piece[keep]] = float("-inf")
 
-    def apply(self, log_probs: Tensor, t: int, history: Tensor | None) -> Tensor:
-        """Mask log_probs (N, V) in place for output position t; history (N, t) the pieces
-        so far (needed only for n-gram blocking)."""
+    def apply(self, scores: Tensor, t: int, history: Tensor | None) -> Tensor:
+        """Mask scores (N, V) in place for output position t (logits or log-probs: a banned
+        piece gets -inf); history (N, t) the pieces so far (only n-gram blocking needs it)."""
         if t < self.last_floor:
-            eos = log_probs[:, EOS_ID]
-            log_probs[:, EOS_ID] = eos.masked_fill(self.floors > t, float("-inf"))
+            eos = scores[:, EOS_ID]
+            scores[:, EOS_ID] = eos.masked_fill(self.floors > t, float("-inf"))
         if history is not None and self.no_repeat_ngram > 0 and t >= self.no_repeat_ngram:
-            self.block_repeats(log_probs, history)
+            self.block_repeats(scores, history)
         if t + 1 in self.cap_steps:
             at_cap = self.caps == t + 1
-            eos = log_probs[:, EOS_ID].clone()
-            log_probs.masked_fill_(at_cap.unsqueeze(1), float("-inf"))
-            log_probs[:, EOS_ID] = eos
-        return log_probs
+            eos = scores[:, EOS_ID].clone()
+            scores.masked_fill_(at_cap.unsqueeze(1), float("-inf"))
+            scores[:, EOS_ID] = eos
+        return scores
 
 
 @torch.no_grad()
@@ -146,13 +146,15 @@ def greedy_search(
     out_attn = torch.zeros(b, t_max, s, device=device) if return_attention else None
     t = 0
     for t in range(t_max):
-        log_probs, state, attn = model.decode_step(prev, state, memory)
-        log_probs = limits.apply(log_probs, t, out_ids[live, :t])
+        logits, state, attn = model.decode_logits(prev, state, memory)
+        norm = logits.logsumexp(dim=-1)  # log-probs are logits - norm, masks applied after
+        logits = limits.apply(logits, t, out_ids[live, :t])
         if decode.sampling:
-            tok = torch.multinomial(log_probs.exp(), 1).squeeze(1)
-            best = log_probs.gather(1, tok.unsqueeze(1)).squeeze(1)
+            tok = torch.multinomial(torch.softmax(logits, dim=-1), 1).squeeze(1)
+            best = logits.gather(1, tok.unsqueeze(1)).squeeze(1) - norm
         else:
-            best, tok = log_probs.max(dim=-1)
+            best, tok = logits.max(dim=-1)
+            best = best - norm
         tok = tok.masked_fill(finished, PAD_ID)
         scores[live] += best.masked_fill(finished, 0.0)
         out_ids[live, t] = tok
@@ -219,14 +221,18 @@ def beam_search(
     for t in range(t_max):
         n = live.numel()
         batch_idx = torch.arange(n, device=device).unsqueeze(1)
-        log_probs, state, attn_t = model.decode_step(prev, state, memory)
-        v = log_probs.size(1)
+        logits, state, attn_t = model.decode_logits(prev, state, memory)
+        norm = logits.logsumexp(dim=-1, keepdim=True)  # log-probs: logits - norm, then masks
         history = alive_ids[:, :, :t].reshape(n * k, t) if no_repeat_ngram > 0 else None
-        log_probs = limits.apply(log_probs, t, history)
+        logits = limits.apply(logits, t, history)
+        # The best 2K extensions of a sentence are among each beam's best 2K pieces: rank
+        # those (B*K rows of V), then the B x (K * 2K) candidates, not B x (K * V).
+        width = min(2 * k, logits.size(1))
+        piece_scores, pieces = logits.topk(width, dim=1)  # (B*K, 2K)
         cand = alive_scores.masked_fill(done.unsqueeze(1), float("-inf")).unsqueeze(2)
-        cand = (cand + log_probs.view(n, k, v)).view(n, k * v)
+        cand = (cand + (piece_scores - norm).view(n, k, width)).view(n, k * width)
         top_scores, top_idx = cand.topk(2 * k, dim=1)  # (B, 2K)
-        origin, token = top_idx // v, top_idx % v
+        origin, token = top_idx // width, pieces.view(n, k * width).gather(1, top_idx)
         is_eos = token == EOS_ID
 
         # Finished: EOS among the top K candidates, scored with the length penalty.
