@@ -49,6 +49,11 @@ def prepare_multi(
         if not (out_root / pair / "meta.json").is_file():
             log.info("preparing %s first", pair)
             prepare(pair, out_root, options)
+        if not (out_root / pair / "train.domain").is_file():
+            raise DataError(
+                f"{out_root / pair}: prepared before domain tags (train.domain missing); run "
+                f"`make data PAIR={pair}` again, then `make data PAIR={MULTI}`"
+            )
         metas[pair] = json.loads((out_root / pair / "meta.json").read_text(encoding="utf-8"))
     held_out = {pair: held_out_of(out_root / pair, metas[pair]) for pair in pairs}
     final = out_root / MULTI
