@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from indicnlp.normalize.indic_normalize import IndicNormalizerFactory
 
@@ -57,3 +58,8 @@ class IndicNormalizer:
 def normalize_en(text: str) -> str:
     """NFC, control characters removed and whitespace collapsed, for the English side."""
     return collapse_spaces(strip_controls(unicodedata.normalize("NFC", text)))
+
+
+def normalizer(lang: str) -> Callable[[str], str]:
+    """The normaliser of a language's text: `normalize_en` for English, else the Indic one."""
+    return normalize_en if lang == "en" else IndicNormalizer(lang)

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from indic_common.atomic import open_atomic, write_text
 from indic_common.errors import ConfigError, DataError
-from indic_common.normalize import IndicNormalizer, normalize_en
+from indic_common.normalize import normalizer
 from indic_common.textfile import iter_lines
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def backtranslate(job: BacktranslateJob, progress: Callable[[str], None] = log.i
     _check(job)
     done_path = job.output.with_name(job.output.name + ".json")
     run, identity = _translate_chunk(job)
-    normalize = normalize_en if job.from_lang == "en" else IndicNormalizer(job.from_lang)
+    normalize = normalizer(job.from_lang)
     record = {
         "input": str(job.input),
         "input_blake2b": _input_digest(job.input),

@@ -332,12 +332,10 @@ class _DirectionText(NamedTuple):
         domains = prepared.domains("train") if c.domain_tags else None
         if domains is not None:
             prepared.check_aligned("train", len(src), domain=domains)
-        upsample, keep = c.upsample, c.train_parts
-        if c.pairs:  # the shared weighting names the parts each pair has
-            names = prepared.part_names()
-            upsample = {k: v for k, v in upsample.items() if k in names}
-            keep = [k for k in keep if k in names]
-        index = prepared.train_index(upsample, keep, lines=len(src))
+        # A multilingual model's shared weighting may name parts only some pairs have.
+        index = prepared.train_index(
+            c.upsample, c.train_parts, lines=len(src), only_known=bool(c.pairs)
+        )
         src, tgt = [src[i] for i in index], [tgt[i] for i in index]
         line_domains = [domains[i] for i in index] if domains is not None else []
         real = len(src)

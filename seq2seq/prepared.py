@@ -80,25 +80,27 @@ class PreparedPair:
             )
         return self.read(name, "domain")
 
-    def part_names(self) -> set[str]:
-        """The names data.upsample and data.train_parts may use: every corpus/split of
-        train.origin and every corpus."""
-        names = set(self.read("train", "origin"))
-        return names | {name.split("/")[0] for name in names}
-
     def train_index(
-        self, times: dict[str, int], keep: Sequence[str] = (), lines: int | None = None
+        self,
+        times: dict[str, int],
+        keep: Sequence[str] = (),
+        lines: int | None = None,
+        only_known: bool = False,
     ) -> list[int]:
         """Which training lines to use, each as often as its weight: `times[key]` repeats
         of a part, where a key names a line of `train.origin` (corpus/split, e.g.
         post2012/dev) or a whole corpus (post2012), the exact name winning. With `keep`
         (names of the same kind), only the lines of those parts. `lines`: the number of
-        training pairs `train.origin` must describe."""
+        training pairs `train.origin` must describe. `only_known` drops the names this folder
+        lacks instead of refusing them (a multilingual model's shared weighting)."""
         origin = self.read("train", "origin")
         if lines is not None:
             self.check_aligned("train", lines, origin=origin)
         names = sorted(set(origin))
         known = set(names) | {name.split("/")[0] for name in names}
+        if only_known:
+            times = {k: v for k, v in times.items() if k in known}
+            keep = [k for k in keep if k in known]
         for key, asked in (("data.upsample", times), ("data.train_parts", keep)):
             unknown = sorted(set(asked) - known)
             if unknown:
@@ -141,7 +143,7 @@ class PreparedPair:
             path = folder / f"{name}.{lang}"
             if not path.is_file():
                 raise DataError(f"{path}: missing; the part {name} has no {lang} side")
-            lines[lang] = path.read_text(encoding="utf-8").split("\n")[:-1]
+            lines[lang] = self.read(f"synthetic/{name}", lang)
         if len(lines[src_lang]) != len(lines[tgt_lang]):
             raise DataError(
                 f"{folder}/{name}.{src_lang} has {len(lines[src_lang])} lines and "

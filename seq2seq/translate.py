@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from indic_common.errors import BundleError, ConfigError
-from indic_common.normalize import IndicNormalizer, normalize_en
+from indic_common.normalize import normalizer
 from indic_common.script import detect_language
 from indic_common.special import domain_tag
 from seq2seq.bundle import Bundle, load_bundle
@@ -79,7 +79,7 @@ class Translator:
             self.src_lang = self.sources[0]
         self.lang_tag = bundle.src_vocab.piece_id(f"<2{self.tgt_lang}>") if data.pairs else None
         self._normalizers: dict[str, Callable[[str], str]] = {
-            lang: normalize_en if lang == "en" else IndicNormalizer(lang) for lang in self.sources
+            lang: normalizer(lang) for lang in self.sources
         }
         # A model trained with domain tags reads one before each source: `domain` (checked),
         # else the domain of the dev set that selected it.
