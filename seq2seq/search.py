@@ -148,7 +148,8 @@ def greedy_search(
     for t in range(t_max):
         logits, state, attn = model.decode_logits(prev, state, memory)
         norm = logits.logsumexp(dim=-1)  # log-probs are logits - norm, masks applied after
-        logits = limits.apply(logits, t, out_ids[live, :t])
+        history = out_ids[live, :t] if decode.no_repeat_ngram > 0 else None
+        logits = limits.apply(logits, t, history)
         if decode.sampling:
             tok = torch.multinomial(torch.softmax(logits, dim=-1), 1).squeeze(1)
             best = logits.gather(1, tok.unsqueeze(1)).squeeze(1) - norm
