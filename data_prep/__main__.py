@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--mirror",
         type=Path,
         default=None,
-        help=f"offline mirror folder of plain-text corpora (or ${MIRROR_ENV})",
+        help="offline mirror folder: plain-text corpora as <pair>/<corpus>/, hub datasets "
+        f"copied as hub/<owner>/<name>/ (or ${MIRROR_ENV})",
     )
     p.add_argument("--cache-dir", type=Path, default=None, help="datasets cache folder")
     p.add_argument("--seed", type=int, default=1)

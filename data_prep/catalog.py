@@ -4,7 +4,11 @@ combines them).
 A corpus can come from three places, tried in this order by `fetch.py`:
 - the offline mirror: `<mirror>/<pair>/<mirror_folder>/<split>.<lang>` plain text, one segment a
   line; extra English references as `<split>.en.0 .. <split>.en.3`;
-- a Hugging Face `datasets` id (and config), loaded through `datasets.load_dataset`;
+- a Hugging Face `datasets` id (and config), loaded through `datasets.load_dataset`: from the
+  mirror's copy of the dataset repository in the hub's own layout, `<mirror>/hub/<id>/` (as
+  `huggingface-cli download --repo-type dataset <id> --local-dir <mirror>/hub/<id>` writes it;
+  a config's files in `<config>/` or `data/<config>/`, or named by the copy's README), else
+  from the hub;
 - a URL to an archive, downloaded and extracted by `datasets.DownloadManager`.
 
 Every corpus has a kind, what its segments are: "sentences", "dictionary" (words and short

@@ -160,43 +160,90 @@ def mirror_files(corpus: Corpus, split: str, mirror: Path) -> tuple[Path, list[P
     return folder / f"{split}.{indic}", en_paths, group if group and group.is_file() else None
 
 
-def in_mirror(corpus: Corpus, split: str, mirror: Path | None) -> bool:
-    """Whether the mirror holds this split of the corpus."""
+def _in_text_mirror(corpus: Corpus, split: str, mirror: Path | None) -> bool:
+    """Whether the mirror holds this split as plain-text files."""
     if mirror is None or corpus.mirror_folder is None:
         return False
     indic_path, _, _ = mirror_files(corpus, split, mirror)
     return indic_path.is_file()
 
 
+def hub_copy(corpus: Corpus, mirror: Path | None) -> Path | None:
+    """The mirror's copy of the corpus's hub dataset, `<mirror>/hub/<hub.path>/`, if it has one.
+
+    The copy is the dataset repository in the hub's own layout, as
+    `huggingface-cli download --repo-type dataset <hub.path> --local-dir <that folder>` writes it.
+    """
+    if mirror is None or corpus.hub is None:
+        return None
+    folder = mirror / "hub" / corpus.hub.path
+    return folder if folder.is_dir() else None
+
+
+def in_mirror(corpus: Corpus, split: str, mirror: Path | None) -> bool:
+    """Whether the mirror holds this split of the corpus: as text files, or in a hub copy."""
+    return _in_text_mirror(corpus, split, mirror) or (
+        split in corpus.splits and hub_copy(corpus, mirror) is not None
+    )
+
+
 def describe_source(corpus: Corpus, split: str, mirror: Path | None) -> str:
-    """Where `fetch` reads a split from, for messages: the mirror's files, the hub id or URL."""
-    if in_mirror(corpus, split, mirror):
+    """Where `fetch` reads a split from, for messages: the mirror's files or hub copy, the hub
+    id or the URL."""
+    if _in_text_mirror(corpus, split, mirror):
         assert mirror is not None
         indic_path, en_paths, _ = mirror_files(corpus, split, mirror)
         return ", ".join(str(p) for p in (indic_path, *en_paths))
     if corpus.hub is not None and split in corpus.splits:
+        folder = hub_copy(corpus, mirror)
+        if folder is not None:
+            return f"{folder} (the mirror's copy of {corpus.hub.path})"
         return f"the hub's {corpus.hub.path}"
     if corpus.url is not None and split in corpus.url.members:
         return corpus.url.url
     return "nowhere"
 
 
-def _from_hub(corpus: Corpus, split: str, cache_dir: Path | None) -> datasets.Dataset:
+def _local_config(folder: Path, config: str | None) -> tuple[Path, str | None]:
+    """What `load_dataset` reads from a hub copy: a config's own subfolder, `<config>/` (as
+    ai4bharat/samanantar's `hi/`) or `data/<config>/`, without the config, because a folder
+    names its configs only in a README that a copy may lack; else the folder and the config."""
+    if config is not None:
+        for sub in (folder / config, folder / "data" / config):
+            if sub.is_dir():
+                return sub, None
+    return folder, config
+
+
+def _from_hub(
+    corpus: Corpus, split: str, cache_dir: Path | None, local: Path | None = None
+) -> datasets.Dataset:
+    """Load a hub dataset (from `local`, the mirror's copy, when given) into the common table."""
     hub = corpus.hub
     assert hub is not None
     indic_lang, _ = pair_langs(corpus.pair)
+    hub_split = hub.split_names.get(split, split)
+    path, config = _local_config(local, hub.config) if local else (hub.path, hub.config)
+    # In a copy, a missing split or config is a ValueError, missing data files an OSError.
+    errors = (ConnectionError, OSError) + ((ValueError,) if local else ())
     try:
         raw = datasets.load_dataset(
-            hub.path,
-            hub.config,
-            split=hub.split_names.get(split, split),
+            str(path),
+            config,
+            split=hub_split,
             cache_dir=str(cache_dir) if cache_dir else None,
         )
-    except (ConnectionError, OSError) as e:  # hub unreachable, or no such dataset
-        raise DataError(
+    except errors as e:
+        reason = str(e).splitlines()[0].rstrip(".")
+        if local is not None:
+            raise DataError(
+                f"{path}: cannot load {corpus.name}/{split} (split {hub_split!r}) from this copy "
+                f"of {hub.path!r}: {reason}; download it whole with `huggingface-cli download "
+                f"--repo-type dataset {hub.path} --local-dir {local}`"
+            ) from None
+        raise DataError(  # hub unreachable, or no such dataset
             f"cannot load {hub.path!r} ({corpus.name}/{split}) from the Hugging Face "
-            f"hub: {str(e).splitlines()[0]}; offline, pass --mirror DIR with a "
-            "local copy"
+            f"hub: {reason}; offline, pass --mirror DIR with a local copy"
         ) from None
 
     detokenize = corpus.detokenize_en  # a flag, not the detokenizer: `datasets` hashes `convert`
@@ -242,8 +289,9 @@ def _from_url(corpus: Corpus, split: str, cache_dir: Path | None) -> datasets.Da
 def fetch(
     corpus: Corpus, split: str, mirror: Path | None, cache_dir: Path | None = None
 ) -> datasets.Dataset:
-    """Load one split of a corpus: from the mirror if it holds it, else the hub, else the URL."""
-    if in_mirror(corpus, split, mirror):
+    """Load one split of a corpus: from the mirror if it holds it (text files, else a copy of
+    the hub dataset), else the hub, else the URL."""
+    if _in_text_mirror(corpus, split, mirror):
         assert mirror is not None
         indic_path, en_paths, group_path = mirror_files(corpus, split, mirror)
         log.info("%s/%s: reading the mirror %s", corpus.name, split, indic_path.parent)
@@ -257,8 +305,12 @@ def fetch(
             detokenize_en=corpus.detokenize_en,
         )
     if corpus.hub is not None and split in corpus.splits:
-        log.info("%s/%s: loading %s from the hub", corpus.name, split, corpus.hub.path)
-        return _from_hub(corpus, split, cache_dir)
+        local = hub_copy(corpus, mirror)
+        if local is not None:
+            log.info("%s/%s: reading the mirror's hub copy %s", corpus.name, split, local)
+        else:
+            log.info("%s/%s: loading %s from the hub", corpus.name, split, corpus.hub.path)
+        return _from_hub(corpus, split, cache_dir, local)
     if corpus.url is not None and split in corpus.url.members:
         log.info("%s/%s: downloading %s", corpus.name, split, corpus.url.url)
         return _from_url(corpus, split, cache_dir)

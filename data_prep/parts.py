@@ -1,29 +1,39 @@
 """The parts of a prepared pair: each Take of the recipe fetched, carved and normalised, then
-made a dev/test part (unfiltered) or a training part (paired per reference and filtered, each
-filter counted)."""
+made a dev/test part (unfiltered) or a training part (paired per reference, filtered, each
+filter counted, and de-duplicated across the training parts)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
+import numpy as np
 
 from data_prep.catalog import get_corpus, pair_langs
 from data_prep.clean import LengthLimits, has_bad_ratio, is_empty, is_too_long
 from data_prep.fetch import describe_source, fetch
 from data_prep.recipes import Take
-from data_prep.split import Deduplicator, HeldOut, carve
+from data_prep.split import HeldOut, carve, first_occurrences, pair_hashes
 from data_prep.tokenizer import TokenizerSpec
 from indic_common.errors import DataError
 from indic_common.normalize import IndicNormalizer, normalize_en
 
 log = logging.getLogger(__name__)
 
+HASH = "pair_hash"  # a training pair's uint64 hash, for de-duplication; dropped at the end
+HASH_BATCH = 10_000  # rows of the hash column read at a time
 TRAIN_FEATURES = datasets.Features(
-    {"indic": datasets.Value("string"), "en": datasets.Value("string")}
+    {
+        "indic": datasets.Value("string"),
+        "en": datasets.Value("string"),
+        "origin": datasets.Value("string"),  # corpus/split, written to train.origin
+        "domain": datasets.Value("string"),
+        HASH: datasets.Value("uint64"),
+    }
 )
 
 
@@ -39,6 +49,19 @@ class PrepareOptions:
     tokenizer: TokenizerSpec = field(default_factory=TokenizerSpec)
     extra_train: tuple[str, ...] = ()  # more training parts: NAME or NAME/SPLIT
     max_train: int | None = None  # keep at most this many training pairs (for tests)
+
+
+PairTest = Callable[[str, str], bool]  # (indic, en) -> keep the pair
+
+
+@dataclass
+class _TrainPart:
+    """One training part between the filtering stages, with its counts so far."""
+
+    take: Take
+    pairs: datasets.Dataset
+    counts: dict
+    source: str  # where it was read from, for messages
 
 
 class PartBuilder:
@@ -115,10 +138,51 @@ class PartBuilder:
             lambda r: {"en": fill(r["en"])}, **_uncached(f"filling {role} references")
         ), counts
 
-    def train_part(self, take: Take, dedup: Deduplicator, held_out: HeldOut) -> datasets.Dataset:
-        """Build one training part: pairs exploded per reference, filtered, de-duplicated."""
+    def train_parts(self, takes: tuple[Take, ...], held_out: HeldOut) -> list[datasets.Dataset]:
+        """Build the training parts in recipe order: pairs exploded per reference, filtered,
+        de-duplicated across parts (a pair stays in the first part that holds it), upsampled.
+
+        Each part is filtered by length first; then every part is de-duplicated at once, by
+        8-byte hashes (`split.pair_hashes`) read as one array, not a set of seen pairs; then
+        dev/test overlap is removed. Every count means what it did when the set of seen pairs
+        sat between the two, so stats.json does not change.
+        """
+        parts = [self._paired(take) for take in takes]
+        keep = first_occurrences([_hashes(part.pairs) for part in parts])
+        for part, mask in zip(parts, keep):
+            before = len(part.pairs)
+            # A batched filter, not `select(rows)`, which lists every row index in Python.
+            part.pairs = part.pairs.filter(
+                _rows_in(mask),
+                with_indices=True,
+                batched=True,
+                input_columns=[HASH],
+                **_uncached(f"dropped_duplicate {part_name(part.take)}"),
+            )
+            part.counts["dropped_duplicate"] = before - len(part.pairs)
+        overlap: tuple[tuple[str, PairTest], ...] = (
+            ("dropped_in_dev_or_test", lambda s, t: not held_out.overlaps(s, t)),
+            ("dropped_near_duplicate", lambda s, t: not held_out.near_duplicate(s, t)),
+        )
+        finished = []
+        for part in parts:
+            self._filter(part, overlap)
+            part.counts["kept"] = len(part.pairs)
+            pairs = part.pairs.remove_columns(HASH)
+            if part.take.weight > 1:
+                pairs = datasets.concatenate_datasets([pairs] * part.take.weight)
+            part.counts["weight"], part.counts["final"] = part.take.weight, len(pairs)
+            self.stats["train"].setdefault("parts", {})[part_name(part.take)] = part.counts
+            finished.append(pairs)
+        return finished
+
+    def _paired(self, take: Take) -> _TrainPart:
+        """Load one training part: pairs exploded per reference, each with its origin, domain
+        and hash; without empty, over-long or badly proportioned pairs."""
         ds = self.load(take)
         all_refs = take.all_refs
+        corpus = get_corpus(self.pair, take.corpus)
+        origin, domain = f"{take.corpus}/{take.split}", corpus.domain_of(take.split)
 
         def explode(batch: dict) -> dict:
             indic, en = [], []
@@ -126,56 +190,88 @@ class PartBuilder:
                 for ref in refs if all_refs else refs[:1]:
                     indic.append(src)
                     en.append(ref)
-            return {"indic": indic, "en": en}
+            n = len(indic)
+            return {
+                "indic": indic,
+                "en": en,
+                "origin": [origin] * n,
+                "domain": [domain] * n,
+                HASH: pair_hashes(indic, en),
+            }
 
-        name = part_name(take)
-        pairs = ds.map(
-            explode,
-            batched=True,
-            remove_columns=ds.column_names,
-            features=TRAIN_FEATURES,
-            **_uncached(f"pairing {name}"),
-        )
+        if len(ds):
+            pairs = ds.map(
+                explode,
+                batched=True,
+                remove_columns=ds.column_names,
+                features=TRAIN_FEATURES,
+                **_uncached(f"pairing {part_name(take)}"),
+            )
+        else:  # `map` over no rows would return no columns at all
+            pairs = datasets.Dataset.from_dict(dict.fromkeys(TRAIN_FEATURES, []), TRAIN_FEATURES)
         counts = {
-            "kind": get_corpus(self.pair, take.corpus).kind_of(take.split),
+            "kind": corpus.kind_of(take.split),
             "raw_segments": self._raw,
             "normalised_changed": self._changed,
             "pairs": len(pairs),
         }
+        part = _TrainPart(take, pairs, counts, self._source)
         limits = self.options.limits
-        steps = (
-            ("dropped_empty", lambda r: not is_empty(r["indic"], r["en"])),
-            ("dropped_too_long", lambda r: not is_too_long(r["indic"], r["en"], limits)),
-            ("dropped_ratio", lambda r: not has_bad_ratio(r["indic"], r["en"], limits)),
-            ("dropped_duplicate", lambda r: dedup.is_new(r["indic"], r["en"])),
-            ("dropped_in_dev_or_test", lambda r: not held_out.overlaps(r["indic"], r["en"])),
-            ("dropped_near_duplicate", lambda r: not held_out.near_duplicate(r["indic"], r["en"])),
+        self._filter(
+            part,
+            (
+                ("dropped_empty", lambda s, t: not is_empty(s, t)),
+                ("dropped_too_long", lambda s, t: not is_too_long(s, t, limits)),
+                ("dropped_ratio", lambda s, t: not has_bad_ratio(s, t, limits)),
+            ),
         )
+        return part
+
+    def _filter(self, part: _TrainPart, steps: tuple[tuple[str, PairTest], ...]) -> None:
+        """Keep the pairs that pass each test in turn, counting the drops of each step; raise
+        DataError when nothing is left of a part that had pairs."""
         for step, keep in steps:
-            before = len(pairs)
-            pairs = pairs.filter(keep, **_uncached(f"{step} {name}"))
-            counts[step] = before - len(pairs)
-        counts["kept"] = len(pairs)
-        if counts["pairs"] and not counts["kept"]:
-            dropped = ", ".join(f"{step} {counts[step]}" for step, _ in steps if counts[step])
-            raise DataError(
-                f"training part {name}: no training pairs left after filtering ({dropped}) of "
-                f"the {counts['pairs']} read from {self._source}; check the files, the limits "
-                "(--max-words, --max-ratio) or the recipe"
+            before = len(part.pairs)
+            part.pairs = part.pairs.filter(
+                _batched(keep),
+                batched=True,
+                input_columns=["indic", "en"],
+                **_uncached(f"{step} {part_name(part.take)}"),
             )
-        pairs = pairs.add_column("origin", [f"{take.corpus}/{take.split}"] * len(pairs))
-        domain = get_corpus(self.pair, take.corpus).domain_of(take.split)
-        pairs = pairs.add_column("domain", [domain] * len(pairs))
-        if take.weight > 1:
-            pairs = datasets.concatenate_datasets([pairs] * take.weight)
-        counts["weight"], counts["final"] = take.weight, len(pairs)
-        self.stats["train"].setdefault("parts", {})[name] = counts
-        return pairs
+            part.counts[step] = before - len(part.pairs)
+        if part.counts["pairs"] and not len(part.pairs):
+            counts = part.counts
+            dropped = ", ".join(
+                f"{step} {n}" for step, n in counts.items() if step.startswith("dropped_") and n
+            )
+            raise DataError(
+                f"training part {part_name(part.take)}: no training pairs left after filtering "
+                f"({dropped}) of the {counts['pairs']} read from {part.source}; check the files, "
+                "the limits (--max-words, --max-ratio) or the recipe"
+            )
+
+
+def _hashes(pairs: datasets.Dataset) -> np.ndarray:
+    """The hash column as one uint64 array, shape (N,), read a batch at a time: `datasets`
+    reads a whole column through an indices mapping (what `filter` leaves) as one Arrow slice
+    per row, gigabytes at millions of pairs."""
+    batches = pairs.select_columns(HASH).with_format("arrow").iter(batch_size=HASH_BATCH)
+    return np.concatenate([np.zeros(0, np.uint64)] + [b[HASH].to_numpy() for b in batches])
+
+
+def _rows_in(mask: np.ndarray) -> Callable[[list, list[int]], list[bool]]:
+    """A batched `filter` function (a column, the row numbers) keeping the rows `mask` marks."""
+    return lambda _, rows: mask[rows].tolist()
+
+
+def _batched(keep: PairTest) -> Callable[[list[str], list[str]], list[bool]]:
+    """A batched `filter` function over the indic and en columns from a test of one pair."""
+    return lambda indic, en: [keep(s, t) for s, t in zip(indic, en)]
 
 
 def _uncached(desc: str) -> dict:
     """map/filter arguments: a fresh fingerprint, so `datasets` neither reuses a cached result
-    nor hashes our functions (and the de-duplication set they hold) to fingerprint them."""
+    nor hashes our functions (and the held-out sets they hold) to fingerprint them."""
     return {"load_from_cache_file": False, "new_fingerprint": uuid.uuid4().hex, "desc": desc}
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
-import statistics
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
 
@@ -26,12 +27,14 @@ from tqdm.auto import tqdm
 from data_prep.catalog import get_corpus, pair_langs
 from data_prep.parts import PartBuilder, PrepareOptions
 from data_prep.recipes import RECIPES, extra_take
-from data_prep.split import Deduplicator, HeldOut
+from data_prep.split import HeldOut
 from data_prep.tokenizer import TokenizerSpec, train_sentencepiece
 from indic_common.atomic import atomic_dir, remove_stale
 from indic_common.errors import DataError
 
 log = logging.getLogger(__name__)
+
+WRITE_BATCH = 10_000  # training pairs read at a time when writing the files
 
 
 def _write_lines(path: Path, lines: Iterator[str]) -> int:
@@ -43,16 +46,69 @@ def _write_lines(path: Path, lines: Iterator[str]) -> int:
     return n
 
 
-def _length_stats(texts: list[str]) -> dict:
-    words = sorted(len(t.split()) for t in texts)
-    if not words:
+def _length_stats(texts: Iterable[str]) -> dict:
+    """Words per segment: mean, median, 95th percentile and maximum ({} for no segments)."""
+    return _histogram_stats(Counter(len(t.split()) for t in texts))
+
+
+def _histogram_stats(histogram: Counter[int]) -> dict:
+    """`_length_stats` from a histogram {words: segments}, so a corpus is counted, not held.
+
+    Over the sorted word counts w[0..n-1]: median w[n // 2], p95 w[int(0.95 * (n - 1))].
+    """
+    n = histogram.total()
+    if not n:
         return {}
+    values = sorted(histogram)
+
+    def nth(i: int) -> int:  # w[i]
+        for value in values:
+            i -= histogram[value]
+            if i < 0:
+                return value
+        raise IndexError(i)
+
     return {
-        "mean_words": round(statistics.fmean(words), 2),
-        "median_words": words[len(words) // 2],
-        "p95_words": words[int(0.95 * (len(words) - 1))],
-        "max_words": words[-1],
+        # An exact integer sum, divided once: what statistics.fmean gives on the list.
+        "mean_words": round(sum(v * c for v, c in histogram.items()) / n, 2),
+        "median_words": nth(n // 2),
+        "p95_words": nth(int(0.95 * (n - 1))),
+        "max_words": values[-1],
     }
+
+
+def _write_train(
+    folder: Path, train: datasets.Dataset, indic_lang: str, en_lang: str
+) -> tuple[dict, list[str]]:
+    """Write train.<xx>, train.en, train.origin and train.domain in one pass over batches;
+    return the stats (pairs, words per side) and the sorted domains."""
+    files = {
+        "indic": f"train.{indic_lang}",
+        "en": f"train.{en_lang}",
+        "origin": "train.origin",
+        "domain": "train.domain",
+    }
+    words: dict[str, Counter[int]] = {"indic": Counter(), "en": Counter()}
+    domains: set[str] = set()
+    with ExitStack() as stack:
+        out = {
+            column: stack.enter_context((folder / name).open("w", encoding="utf-8", newline="\n"))
+            for column, name in files.items()
+        }
+        progress = stack.enter_context(tqdm(total=len(train), desc="writing train", unit="lines"))
+        for batch in train.iter(batch_size=WRITE_BATCH):
+            for column, f in out.items():
+                f.writelines(line + "\n" for line in batch[column])
+            for side, counter in words.items():
+                counter.update(len(t.split()) for t in batch[side])
+            domains.update(batch["domain"])
+            progress.update(len(batch["indic"]))
+    stats = {
+        "pairs": len(train),
+        indic_lang: _histogram_stats(words["indic"]),
+        en_lang: _histogram_stats(words["en"]),
+    }
+    return stats, sorted(domains)
 
 
 def _write_held_out(folder: Path, name: str, ds: datasets.Dataset, indic_lang: str) -> dict:
@@ -99,10 +155,7 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
             tests[name], prep.stats["tests"][name] = prep.held_out_set((take,), f"test-{name}")
             prep.stats["tests"][name] = {"parts": prep.stats["tests"][name]}
         held_out = HeldOut(_held_out_segments([dev, *tests.values()]))
-        dedup = Deduplicator()
-        train = datasets.concatenate_datasets(
-            [prep.train_part(take, dedup, held_out) for take in train_takes]
-        )
+        train = datasets.concatenate_datasets(prep.train_parts(train_takes, held_out))
         if options.max_train is not None and len(train) > options.max_train:
             train = train.shuffle(seed=options.seed).select(range(options.max_train))
         if len(train) == 0:
@@ -110,20 +163,8 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
                 f"{pair}: no training pairs left after filtering (see the counts "
                 "per step with --verbose); check the corpus files or the limits"
             )
-        n = _write_lines(
-            tmp / f"train.{indic_lang}",
-            tqdm((r["indic"] for r in train), total=len(train), desc="writing train", unit="lines"),
-        )
-        _write_lines(tmp / f"train.{en_lang}", (r["en"] for r in train))
-        _write_lines(tmp / "train.origin", iter(train["origin"]))
-        _write_lines(tmp / "train.domain", iter(train["domain"]))
-        prep.stats["train"].update(
-            {
-                "pairs": n,
-                indic_lang: _length_stats(train["indic"]),
-                en_lang: _length_stats(train["en"]),
-            }
-        )
+        train_stats, domains = _write_train(tmp, train, indic_lang, en_lang)
+        prep.stats["train"].update(train_stats)
         prep.stats["dev"].update(_write_held_out(tmp, "dev", dev, indic_lang))
         for name, ds in devs.items():
             prep.stats["dev"][name] = _write_held_out(tmp, f"dev-{name}", ds, indic_lang)
@@ -135,7 +176,7 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
             "langs": [indic_lang, en_lang],
             "tokenizer": models,
             "tokenizer_spec": asdict(options.tokenizer),
-            "domains": sorted(set(train["domain"])),
+            "domains": domains,
             "dev": {"en_refs": prep.stats["dev"]["en_refs"]},
             "devs": {
                 name: {"en_refs": prep.stats["dev"][name]["en_refs"], "lines": len(ds)}

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence, Sized
 from pathlib import Path
+
+import numpy as np
 
 from indic_common.errors import DataError
 from seq2seq.vocab import Vocab
@@ -31,8 +33,8 @@ class PreparedPair:
         """The SentencePiece model of one language."""
         return Vocab.from_file(self.root / self.meta["tokenizer"][lang])
 
-    def read(self, name: str, lang: str) -> list[str]:
-        """Lines of `<name>.<lang>`, e.g. ("train", "hi") or ("test-post2012", "en.2")."""
+    def path(self, name: str, lang: str) -> Path:
+        """The file `<name>.<lang>`, which must exist."""
         path = self.root / f"{name}.{lang}"
         if not path.is_file():
             if name.startswith(("dev", "test-")):
@@ -41,7 +43,29 @@ class PreparedPair:
                 f"{path}: file missing from the prepared data; run "
                 f"`make data PAIR={self.root.name}` again"
             )
-        return path.read_text(encoding="utf-8").split("\n")[:-1]
+        return path
+
+    def read(self, name: str, lang: str) -> list[str]:
+        """Lines of `<name>.<lang>`, e.g. ("train", "hi") or ("test-post2012", "en.2")."""
+        return self.path(name, lang).read_text(encoding="utf-8").split("\n")[:-1]
+
+    def codes(
+        self,
+        name: str,
+        suffix: str,
+        missing: Callable[[PreparedPair, str], str] | None = None,
+    ) -> tuple[np.ndarray, list[str]]:
+        """The lines of a file of names (`train.origin`, `train.domain`) as codes into the list
+        of names, read a line at a time: no string is kept per line of a large corpus.
+        `missing` words the error for an absent file."""
+        if missing is not None and not (self.root / f"{name}.{suffix}").is_file():
+            raise DataError(missing(self, name))
+        names: dict[str, int] = {}
+        with self.path(name, suffix).open(encoding="utf-8", newline="\n") as f:
+            codes = np.fromiter(
+                (names.setdefault(line.rstrip("\n"), len(names)) for line in f), dtype=np.int32
+            )
+        return codes, list(names)
 
     def references(self, name: str, tgt_lang: str) -> list[list[str]]:
         """Reference streams of a dev/test set: the English side may have several."""
@@ -74,10 +98,7 @@ class PreparedPair:
     def domains(self, name: str) -> list[str]:
         """The domain of each line of `<name>` (train or a held-out set), `<name>.domain`."""
         if not (self.root / f"{name}.domain").is_file():
-            raise DataError(
-                f"{self.root}/{name}.domain missing: the folder was prepared before domain "
-                f"tags; run `make data PAIR={self.root.name}` again"
-            )
+            raise DataError(no_domains(self, name))
         return self.read(name, "domain")
 
     def train_index(
@@ -86,17 +107,17 @@ class PreparedPair:
         keep: Sequence[str] = (),
         lines: int | None = None,
         only_known: bool = False,
-    ) -> list[int]:
+    ) -> np.ndarray:
         """Which training lines to use, each as often as its weight: `times[key]` repeats
         of a part, where a key names a line of `train.origin` (corpus/split, e.g.
         post2012/dev) or a whole corpus (post2012), the exact name winning. With `keep`
         (names of the same kind), only the lines of those parts. `lines`: the number of
         training pairs `train.origin` must describe. `only_known` drops the names this folder
         lacks instead of refusing them (a multilingual model's shared weighting)."""
-        origin = self.read("train", "origin")
+        origin, code_names = self.codes("train", "origin")
         if lines is not None:
             self.check_aligned("train", lines, origin=origin)
-        names = sorted(set(origin))
+        names = sorted(code_names)
         known = set(names) | {name.split("/")[0] for name in names}
         if only_known:
             times = {k: v for k, v in times.items() if k in known}
@@ -111,11 +132,12 @@ class PreparedPair:
         repeat = {name: times.get(name, times.get(name.split("/")[0], 1)) for name in names}
         if keep:
             repeat = {n: r if {n, n.split("/")[0]} & set(keep) else 0 for n, r in repeat.items()}
-        index = [i for i, name in enumerate(origin) for _ in range(repeat[name])]
+        repeats = np.array([repeat[name] for name in code_names], dtype=np.int64)
+        index = np.repeat(np.arange(len(origin), dtype=np.int64), repeats[origin])
         log.info("weighted %s: %d -> %d training pairs", times, len(origin), len(index))
         return index
 
-    def check_aligned(self, name: str, lines: int, **streams: list[str]) -> None:
+    def check_aligned(self, name: str, lines: int, **streams: Sized) -> None:
         """Every stream read from `<name>.<suffix>` (suffix=lines) has `lines` lines, or a
         one-line error names the file."""
         for suffix, stream in streams.items():
@@ -126,10 +148,9 @@ class PreparedPair:
                     f"`make data PAIR={self.root.name}` again"
                 )
 
-    def synthetic(self, name: str, src_lang: str, tgt_lang: str) -> tuple[list[str], list[str]]:
-        """The (source, target) lines of the synthetic part `synthetic/<name>`, written by
-        `seq2seq backtranslate`; its `.json` is written last, so a part without it is
-        unfinished."""
+    def check_synthetic(self, name: str, src_lang: str, tgt_lang: str) -> None:
+        """The synthetic part `synthetic/<name>`, written by `seq2seq backtranslate`, is
+        finished (its `.json` is written last) and has both sides."""
         folder = self.root / "synthetic"
         if not (folder / f"{name}.json").is_file():
             made = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
@@ -138,19 +159,19 @@ class PreparedPair:
                 f"(finished parts: {', '.join(made) or 'none'}); make it with "
                 f"`seq2seq backtranslate --output {folder}/{name} ...` (make backtranslate)"
             )
-        lines = {}
         for lang in (src_lang, tgt_lang):
             path = folder / f"{name}.{lang}"
             if not path.is_file():
                 raise DataError(f"{path}: missing; the part {name} has no {lang} side")
-            lines[lang] = self.read(f"synthetic/{name}", lang)
-        if len(lines[src_lang]) != len(lines[tgt_lang]):
-            raise DataError(
-                f"{folder}/{name}.{src_lang} has {len(lines[src_lang])} lines and "
-                f".{tgt_lang} {len(lines[tgt_lang])}; make the part again"
-            )
-        return lines[src_lang], lines[tgt_lang]
 
     def test_sets(self) -> list[str]:
         """Names of the test sets, e.g. ["test-post2012", "test-vg"]."""
         return [f"test-{name}" for name in self.meta["tests"]]
+
+
+def no_domains(prepared: PreparedPair, name: str) -> str:
+    """The error for a folder without `<name>.domain` files."""
+    return (
+        f"{prepared.root}/{name}.domain missing: the folder was prepared before domain "
+        f"tags; run `make data PAIR={prepared.root.name}` again"
+    )

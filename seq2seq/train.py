@@ -175,10 +175,11 @@ class PlainProgress(pl.Callback):
         if trainer.sanity_checking or "val/bleu" not in m:
             return
         log.info(
-            "step %d  val/loss %.3f  val/bleu %.2f",
+            "step %d  val/loss %.3f  val/bleu %.2f  %.0f s elapsed",
             trainer.global_step,
             float(m.get("val/loss", float("nan"))),
             float(m["val/bleu"]),
+            time.monotonic() - self._start,
         )
 
 
@@ -322,7 +323,7 @@ def train(
     trainer, checkpoint = build_trainer(cfg, run_dir, extra_callbacks, progress_bar)
     log.info(
         "training %s: %d parameters, %d training pairs",
-        cfg.data.direction,
+        ", ".join(cfg.data.directions),
         model.num_parameters(),
         len(data.train_corpus or ()),
     )

@@ -45,13 +45,17 @@ class Vocab:
         """Text to piece ids (no BOS/EOS)."""
         return self._sp.encode(text)
 
-    def encode_batch(self, texts: list[str], alpha: float = 0.0, seed: int = 0) -> list[list[int]]:
+    def encode_batch(
+        self, texts: list[str], alpha: float = 0.0, seed: int | None = 0
+    ) -> list[list[int]]:
         """Many texts to piece ids at once (SentencePiece's own threads). With `alpha`, each
         segmentation is sampled (subword regularisation), one text after another from `seed`
-        so that the same seed gives the same pieces."""
+        so that the same seed gives the same pieces; `seed=None` goes on from where the last
+        call left the generator (one stream encoded in chunks)."""
         if not alpha:
             return self._sp.encode(texts)
-        spm.set_random_generator_seed(seed)
+        if seed is not None:
+            spm.set_random_generator_seed(seed)
         return [self._sp.encode(t, enable_sampling=True, alpha=alpha, nbest_size=-1) for t in texts]
 
     def decode(self, ids: list[int]) -> str:

@@ -1,6 +1,7 @@
 """Fetching through the same code as for real downloads: a dataset in the Hugging Face hub's
-own layout (parquet shards, `translation` column) and an archive behind a URL, both local; and
-the mirror's corpora that need more than line pairing (segments, detokenisation)."""
+own layout (parquet shards, `translation` column; also as the mirror's copy under `hub/`, with a
+config's own folder) and an archive behind a URL, both local; and the mirror's corpora that need
+more than line pairing (segments, detokenisation)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import datasets
 import pytest
 
 from data_prep.catalog import Corpus, HubSource, UrlSource, get_corpus
-from data_prep.fetch import fetch
+from data_prep.fetch import describe_source, fetch, in_mirror
 from indic_common.errors import DataError
 from indic_common.textfile import read_lines
 
@@ -74,6 +75,69 @@ def test_unreachable_hub_is_a_clear_error(tmp_path: Path) -> None:
     )
     with pytest.raises(DataError, match="cannot load .* offline, pass --mirror DIR"):
         fetch(corpus, "train", mirror=None, cache_dir=tmp_path / "cache")
+
+
+def test_mirror_copy_of_a_hub_dataset_is_read_offline(tmp_path: Path) -> None:
+    """`huggingface-cli download ... --local-dir <mirror>/hub/cfilt/iitb-english-hindi`."""
+    mirror = tmp_path / "mirror"
+    folder = _hub_folder(mirror / "hub" / "cfilt" / "iitb-english-hindi")
+    iitb = get_corpus("hi-en", "iitb")
+    assert not in_mirror(iitb, "train", tmp_path / "other")
+    assert in_mirror(iitb, "train", mirror) and in_mirror(iitb, "dev", mirror)
+    assert describe_source(iitb, "train", mirror).startswith(str(folder))
+    train = fetch(iitb, "train", mirror, cache_dir=tmp_path / "cache")
+    assert list(train) == [
+        {"indic": hi, "en": [en], "group": str(i)} for i, (hi, en) in enumerate(PAIRS)
+    ]
+    assert fetch(iitb, "dev", mirror, cache_dir=tmp_path / "cache")["indic"][:] == [PAIRS[0][0]]
+
+
+def _samanantar_copy(root: Path, layout: str) -> None:
+    """ai4bharat/samanantar as the hub holds it: one folder of parquet shards per config."""
+    rows = {"idx": [0, 1], "src": [en for _, en in PAIRS], "tgt": [hi for hi, _ in PAIRS]}
+    other = {"idx": [0], "src": ["not this one"], "tgt": ["বাংলা"]}
+    if layout == "readme":  # files elsewhere, named by the README's configs
+        (root / "parts").mkdir(parents=True)
+        datasets.Dataset.from_dict(rows).to_parquet(str(root / "parts" / "hindi.parquet"))
+        datasets.Dataset.from_dict(other).to_parquet(str(root / "parts" / "bengali.parquet"))
+        (root / "README.md").write_text(
+            "---\nconfigs:\n"
+            "- config_name: bn\n  data_files:\n  - split: train\n    path: parts/bengali.parquet\n"
+            "- config_name: hi\n  data_files:\n  - split: train\n    path: parts/hindi.parquet\n"
+            "---\n",
+            encoding="utf-8",
+        )
+        return
+    for config, table in (("hi", rows), ("bn", other)):
+        (root / layout / config).mkdir(parents=True)
+        shard = root / layout / config / "train-00000-of-00001.parquet"
+        datasets.Dataset.from_dict(table).to_parquet(str(shard))
+
+
+@pytest.mark.parametrize(
+    "layout", ["", "data", "readme"], ids=["<config>", "data-<config>", "readme"]
+)
+def test_mirror_copy_reads_the_hub_config(layout: str, tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    _samanantar_copy(mirror / "hub" / "ai4bharat" / "samanantar", layout)
+    ds = fetch(get_corpus("hi-en", "samanantar"), "train", mirror, cache_dir=tmp_path / "cache")
+    assert list(ds) == [
+        {"indic": hi, "en": [en], "group": str(i)} for i, (hi, en) in enumerate(PAIRS)
+    ]
+
+
+def test_mirror_copy_without_the_split_is_a_clear_error(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    folder = _hub_folder(mirror / "hub" / "cfilt" / "iitb-english-hindi")
+    iitb = get_corpus("hi-en", "iitb")
+    with pytest.raises(DataError) as e:
+        fetch(iitb, "test", mirror, cache_dir=tmp_path / "cache")
+    message = str(e.value)
+    assert message.startswith(f"{folder}: cannot load iitb/test (split 'test') from this copy")
+    assert "Unknown split" in message and "huggingface-cli download" in message
+    assert "\n" not in message
+    with pytest.raises(DataError, match="has no split 'wmt' in the mirror"):  # not catalogued
+        fetch(iitb, "wmt", mirror, cache_dir=tmp_path / "cache")
 
 
 def test_url_archive_is_downloaded_and_extracted(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ import torch.nn.functional as F
 
 from indic_common.special import PAD_ID
 from seq2seq.config import ModelConfig
-from seq2seq.data import EncodedCorpus, collate
+from seq2seq.corpus import EncodedCorpus
+from seq2seq.data import collate
 from seq2seq.model import Seq2Seq
 from seq2seq.vocab import Vocab
 

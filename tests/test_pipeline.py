@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from conftest import small_options
 
+import data_prep.parts as parts
 import data_prep.pipeline as pipeline
 from data_prep.__main__ import main as data_prep_main
+from data_prep.parts import PartBuilder
 from data_prep.pipeline import prepare
+from data_prep.recipes import Take
+from data_prep.split import HeldOut
 from data_prep.tokenizer import TokenizerSpec
+from indic_common.errors import DataError
 from seq2seq.vocab import Vocab
 
 STEPS = (
@@ -97,6 +104,82 @@ def test_contaminated_pairs_are_removed_and_counted(mini_mirror: Path, tmp_path:
     train_en = _lines(folder / "train.en")
     assert test_pair[0] not in _lines(folder / "train.hi")
     assert eight[1] not in train_en and seven[1] in train_en
+
+
+@pytest.mark.parametrize(
+    "lengths",
+    [[], [3], [0, 0], [5, 1], [1, 2, 3, 4], [7] * 19 + [100], [9, 2, 2, 30, 2, 11, 5, 5, 0, 64, 3]],
+)
+def test_length_stats_from_a_histogram(lengths: list[int]) -> None:
+    """The counted statistics are the list-based definitions, for odd and even counts."""
+    words = sorted(lengths)
+    expected = (
+        {
+            "mean_words": round(statistics.fmean(words), 2),
+            "median_words": words[len(words) // 2],
+            "p95_words": words[int(0.95 * (len(words) - 1))],
+            "max_words": words[-1],
+        }
+        if words
+        else {}
+    )
+    assert pipeline._histogram_stats(Counter(lengths)) == expected
+    assert pipeline._length_stats([" ".join(["w"] * n) for n in lengths]) == expected
+
+
+def _dedup_mirror(mini_mirror: Path, tmp_path: Path) -> tuple[Path, list[tuple[str, str]]]:
+    """A mirror whose Anki part repeats 3 Visual Genome pairs and one of its own."""
+    mirror = _broken_mirror(mini_mirror, tmp_path)
+    vg = mirror / "hi-en" / "hindi-visual-genome-1.1"
+    anki = mirror / "hi-en" / "tatoeba-manythings-anki"
+    copied = list(zip(_lines(vg / "train.hi")[:3], _lines(vg / "train.en")[:3]))
+    own = (_lines(anki / "train.hi")[0], _lines(anki / "train.en")[0])
+    for lang, k in (("hi", 0), ("en", 1)):
+        with (anki / f"train.{lang}").open("a", encoding="utf-8") as f:
+            f.writelines(p[k] + "\n" for p in [*copied, own])
+    return mirror, copied
+
+
+def test_pairs_are_kept_once_across_parts_before_the_repeats(
+    mini_mirror: Path, tmp_path: Path
+) -> None:
+    mirror, copied = _dedup_mirror(mini_mirror, tmp_path)
+    builder = PartBuilder("hi-en", small_options(mirror, tmp_path / "cache"))
+    vg, anki = builder.train_parts(
+        (Take("vg", "train"), Take("anki", "train", weight=2)), HeldOut([])
+    )
+    vg_pairs = list(zip(vg["indic"], vg["en"]))
+    anki_pairs = list(zip(anki["indic"], anki["en"]))
+    half = len(anki_pairs) // 2
+    assert anki_pairs[:half] == anki_pairs[half:]  # the weight's repeats stay
+    assert len(set(vg_pairs)) == len(vg_pairs) and len(set(anki_pairs)) == half
+    assert set(copied) <= set(vg_pairs) and not set(copied) & set(anki_pairs)
+    assert anki.column_names == vg.column_names == ["indic", "en", "origin", "domain"]
+    counts = builder.stats["train"]["parts"]["anki/train"]
+    assert list(counts)[-9:] == [*STEPS, "kept", "weight", "final"]
+    assert counts["dropped_duplicate"] >= len(copied) + 1
+    assert counts["kept"] == half == counts["pairs"] - sum(counts[s] for s in STEPS)
+    assert (counts["weight"], counts["final"]) == (2, len(anki_pairs))
+
+
+def test_part_emptied_by_deduplication_is_an_error(mini_mirror: Path, tmp_path: Path) -> None:
+    builder = PartBuilder("hi-en", small_options(mini_mirror, tmp_path / "cache"))
+    with pytest.raises(DataError) as e:
+        builder.train_parts((Take("anki", "train"), Take("anki", "train")), HeldOut([]))
+    message = str(e.value)
+    assert message.startswith("training part anki/train: no training pairs left after filtering")
+    assert "dropped_duplicate" in message and "\n" not in message
+
+
+def test_output_does_not_change_with_batch_sizes(
+    data_root: Path, mini_mirror: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(pipeline, "WRITE_BATCH", 7)
+    monkeypatch.setattr(parts, "HASH_BATCH", 5)
+    folder = prepare("hi-en", tmp_path / "data", small_options(mini_mirror, tmp_path / "cache"))
+    for f in sorted(folder.iterdir()):
+        if f.name != "spm.model":  # it records its own training paths
+            assert f.read_bytes() == (data_root / "hi-en" / f.name).read_bytes(), f.name
 
 
 def test_same_seed_same_output(mini_mirror: Path, tmp_path: Path) -> None:

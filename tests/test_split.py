@@ -1,12 +1,13 @@
-"""Splits: seeded, document-aware carving; de-duplication; held-out overlap, exact and by
-8-grams."""
+"""Splits: seeded, document-aware carving; de-duplication by pair hashes; held-out overlap,
+exact and by 8-grams."""
 
 from __future__ import annotations
 
 import datasets
+import numpy as np
 import pytest
 
-from data_prep.split import Deduplicator, HeldOut, carve
+from data_prep.split import HeldOut, carve, first_occurrences, pair_hashes
 
 
 def _table(groups: list[str]) -> datasets.Dataset:
@@ -48,9 +49,36 @@ def test_carve_skip_then_head() -> None:
     assert sorted(parts[0] + parts[1] + parts[2]) == sorted(ds["indic"])
 
 
-def test_deduplicator_keeps_first() -> None:
-    d = Deduplicator()
-    assert [d.is_new(*p) for p in [("a", "b"), ("a", "c"), ("a", "b")]] == [True, True, False]
+def test_pair_hashes_are_uint64_of_the_pair() -> None:
+    h = pair_hashes(["a", "a", "a", "b"], ["b", "c", "b", "a"])
+    assert h.dtype == np.uint64 and h.shape == (4,)
+    assert h[0] == h[2] and len(set(h.tolist())) == 3  # the order of the sides counts
+    assert pair_hashes([], []).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "parts, kept",
+    [
+        ([["a", "b", "a"]], [[0, 1]]),  # a repeat inside a part
+        ([["a", "b"], ["c", "a", "c", "b"]], [[0, 1], [0]]),  # the first part keeps the pair
+        ([["a"], ["a"], ["b", "a"]], [[0], [], [0]]),  # a part can lose everything
+        ([[], ["a"]], [[], [0]]),
+        ([], []),
+    ],
+)
+def test_first_occurrences_keeps_each_pair_once_in_recipe_order(
+    parts: list[list[str]], kept: list[list[int]]
+) -> None:
+    hashes = [pair_hashes(texts, ["en"] * len(texts)) for texts in parts]
+    masks = first_occurrences(hashes)
+    assert [m.dtype for m in masks] == [np.bool_] * len(parts)
+    assert [np.flatnonzero(m).tolist() for m in masks] == kept
+
+
+def test_first_occurrences_takes_the_whole_uint64_range() -> None:
+    top = np.array([2**64 - 1, 2**63, 2**64 - 1, 0], dtype=np.uint64)
+    masks = first_occurrences([top[:2], top[2:]])
+    assert [m.tolist() for m in masks] == [[True, True], [False, True]]
 
 
 def test_held_out_matches_either_side_case_insensitively() -> None:
