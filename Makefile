@@ -14,6 +14,7 @@
 #   make study PAIR=hi-en                attention vs none by source length (trains both if needed)
 #   make bench                           against JoeyNMT 2.3.0: throughput, then a training budget
 #   make bench-quick                     throughput only (a few minutes)
+#   make bench-scale                     data preparation and training start at 40k/400k/4M pairs
 
 PYTHON ?= python3
 VENV   := .venv
@@ -38,7 +39,7 @@ DATA_PAIRS := $(if $(filter all,$(PAIR)),hi-en ta-en bn-en,$(DATA_PAIR))
 INDIC      := $(word 1,$(subst -, ,$(DATA_PAIR)))
 
 .PHONY: setup data train finetune eval translate serve backtranslate quickstart test results study \
-	bench bench-quick clean
+	bench bench-quick bench-scale clean
 
 setup: $(VENV)/.installed
 
@@ -116,6 +117,9 @@ bench: setup data/hi-en/meta.json $(JOEY)
 
 bench-quick: setup data/hi-en/meta.json $(JOEY)
 	$(BIN)/python benchmarks/bench.py --quick
+
+bench-scale: setup
+	$(BIN)/python benchmarks/scale.py --sizes 40000 400000 4000000
 
 clean:
 	rm -rf runs eval
