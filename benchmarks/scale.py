@@ -102,6 +102,15 @@ def _run(cmd: list[str], log: Path, env: dict | None = None) -> tuple[float, lis
     return time.monotonic() - start, lines
 
 
+def _measured(
+    python: str, module_args: list[str], log: Path, env: dict
+) -> tuple[float, list[tuple], dict]:
+    """`python -m MODULE ARGS` under a small Python parent of its own (`--child`), so that
+    RUSAGE_CHILDREN gives that command's peak memory and not an earlier one's."""
+    wall, lines = _run([python, __file__, "--child", python, "-m", *module_args], log, env)
+    return wall, lines, json.loads(lines[-1][1].split(" ", 1)[1])
+
+
 def _peak_mb() -> float:
     """Peak resident memory of the largest child so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -125,32 +134,14 @@ def measure(size: int, work: Path, python: str) -> dict:
     build_corpus(size, MIRROR, mirror)
     row: dict = {"pairs": size, "build_s": round(time.monotonic() - began, 1)}
     env = dict(os.environ, HF_DATASETS_OFFLINE="1", PYTHONUNBUFFERED="1")
-    # Each measured command runs under a small Python parent of its own, so that
-    # RUSAGE_CHILDREN gives that command's peak and not an earlier one's.
-    wall, lines = _run(
-        [
-            python,
-            __file__,
-            "--child",
-            python,
-            "-m",
-            "data_prep",
-            "hi-en",
-            "--mirror",
-            str(mirror),
-            "--out",
-            str(data),
-            "--cache-dir",
-            str(cache),
-            "--extra-train",
-            "iitb",
-            "-v",
-        ],
+    wall, lines, peak = _measured(
+        python,
+        ["data_prep", "hi-en", "--mirror", str(mirror), "--out", str(data)]
+        + ["--cache-dir", str(cache), "--extra-train", "iitb", "-v"],
         work / f"data-{size}.log",
         env,
     )
     stats = json.loads((data / "hi-en" / "stats.json").read_text(encoding="utf-8"))
-    peak = json.loads(lines[-1][1].split(" ", 1)[1])
     row |= {
         "data_s": round(wall, 1),
         "data_peak_mb": round(peak["peak_mb"]),
@@ -160,13 +151,9 @@ def measure(size: int, work: Path, python: str) -> dict:
     }
     run = work / f"runs-{size}"
     shutil.rmtree(run, ignore_errors=True)
-    wall, lines = _run(
+    wall, lines, peak = _measured(
+        python,
         [
-            python,
-            __file__,
-            "--child",
-            python,
-            "-m",
             "seq2seq.cli",
             "-v",
             "train",
@@ -187,7 +174,6 @@ def measure(size: int, work: Path, python: str) -> dict:
     )
     first = next(t for t, line in lines if re.search(r"step 1/", line))
     last = next(t for t, line in lines if re.search(r"step 200 +val/loss", line))
-    peak = json.loads(lines[-1][1].split(" ", 1)[1])
     row |= {
         "first_update_s": round(first, 1),
         "update_200_s": round(last, 1),
