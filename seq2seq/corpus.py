@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 
 from indic_common.errors import DataError
 from seq2seq.config import DataConfig
-from seq2seq.prepared import PreparedPair, no_domains
+from seq2seq.prepared import PreparedPair
 from seq2seq.vocab import Vocab
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,6 @@ class TokenStore(NamedTuple):
     def lens(self) -> np.ndarray:
         """Pieces per line."""
         return np.diff(self.offsets)
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
 
     def line(self, i: int) -> np.ndarray:
         """The ids of line i (a view)."""
@@ -209,18 +206,19 @@ class TrainingPlan:
         first = self._add_file(prepared, "train", src_lang, tgt_lang)
         n = self._counted - first
         if c.domain_tags:
-            domain_codes, domain_names = prepared.codes("train", "domain", missing=no_domains)
+            domain_codes, domain_names = prepared.domain_codes("train")
             prepared.check_aligned("train", n, domain=domain_codes)
         else:
             domain_codes, domain_names = np.zeros(n, np.int32), [None]
         # A multilingual model's shared weighting may name parts only some pairs have.
         index = prepared.train_index(c.upsample, c.train_parts, lines=n, only_known=bool(c.pairs))
-        line_prefix = np.array(
-            [self._code(prefix_of(tgt_lang, d, "train")) for d in domain_names], np.int32
-        )
+        # The prefix of each domain the chosen lines have (not of a part train_parts left out).
+        used = np.unique(domain_codes[index])
+        line_prefix = np.zeros(len(domain_names), np.int32)
+        for i in used:
+            line_prefix[i] = self._code(prefix_of(tgt_lang, domain_names[i], "train"))
         lines = [index + first]
         prefix_ids = [line_prefix[domain_codes[index]]]
-        used = np.unique(domain_codes[index])
         domains = [domain_names[i] for i in used] if c.domain_tags else []
         real = len(index)
         for name, times in c.synthetic.items():

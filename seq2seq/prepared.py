@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence, Sized
+from collections.abc import Sequence, Sized
 from pathlib import Path
 
 import numpy as np
@@ -49,17 +49,9 @@ class PreparedPair:
         """Lines of `<name>.<lang>`, e.g. ("train", "hi") or ("test-post2012", "en.2")."""
         return self.path(name, lang).read_text(encoding="utf-8").split("\n")[:-1]
 
-    def codes(
-        self,
-        name: str,
-        suffix: str,
-        missing: Callable[[PreparedPair, str], str] | None = None,
-    ) -> tuple[np.ndarray, list[str]]:
+    def codes(self, name: str, suffix: str) -> tuple[np.ndarray, list[str]]:
         """The lines of a file of names (`train.origin`, `train.domain`) as codes into the list
-        of names, read a line at a time: no string is kept per line of a large corpus.
-        `missing` words the error for an absent file."""
-        if missing is not None and not (self.root / f"{name}.{suffix}").is_file():
-            raise DataError(missing(self, name))
+        of names, read a line at a time: no string is kept per line of a large corpus."""
         names: dict[str, int] = {}
         with self.path(name, suffix).open(encoding="utf-8", newline="\n") as f:
             codes = np.fromiter(
@@ -97,9 +89,20 @@ class PreparedPair:
 
     def domains(self, name: str) -> list[str]:
         """The domain of each line of `<name>` (train or a held-out set), `<name>.domain`."""
-        if not (self.root / f"{name}.domain").is_file():
-            raise DataError(no_domains(self, name))
+        self._require_domains(name)
         return self.read(name, "domain")
+
+    def domain_codes(self, name: str) -> tuple[np.ndarray, list[str]]:
+        """`domains` as codes into the list of domain names (see `codes`)."""
+        self._require_domains(name)
+        return self.codes(name, "domain")
+
+    def _require_domains(self, name: str) -> None:
+        if not (self.root / f"{name}.domain").is_file():
+            raise DataError(
+                f"{self.root}/{name}.domain missing: the folder was prepared before domain "
+                f"tags; run `make data PAIR={self.root.name}` again"
+            )
 
     def train_index(
         self,
@@ -167,11 +170,3 @@ class PreparedPair:
     def test_sets(self) -> list[str]:
         """Names of the test sets, e.g. ["test-post2012", "test-vg"]."""
         return [f"test-{name}" for name in self.meta["tests"]]
-
-
-def no_domains(prepared: PreparedPair, name: str) -> str:
-    """The error for a folder without `<name>.domain` files."""
-    return (
-        f"{prepared.root}/{name}.domain missing: the folder was prepared before domain "
-        f"tags; run `make data PAIR={prepared.root.name}` again"
-    )
