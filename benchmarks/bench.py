@@ -8,7 +8,9 @@
    memory): ours in fp32 and in bf16 mixed precision, JoeyNMT in fp32. Each run is its own
    process, one after the other, so they never share the two cores.
 3. Unless --quick: both train for the same wall-clock budget, then decode the test set greedily
-   and with beam 5 (sentences/s, BLEU, chrF++).
+   and with beam 5 (sentences/s, BLEU, chrF++). Then JoeyNMT trains again, long enough
+   (--equal-seconds) to reach about our budget model's test BLEU, and the two decode at
+   near-equal quality: decoding speed compared where the translations are as good.
 4. Each result is kept as benchmarks/results/<name>.json; benchmarks/RESULTS.md is rendered from
    all of them, so a quick run refreshes the throughput rows and keeps the last budget rows.
 """
@@ -220,6 +222,7 @@ def render(info: dict[str, str]) -> str:
                     f"{g['sentences_per_s']:.1f} | "
                     f"{_ratio(g['sentences_per_s'], joey_b[mode]['sentences_per_s'])} |"
                 )
+    lines += _equal_quality()
     lines += [
         "",
         "## Commands",
@@ -240,6 +243,7 @@ def render(info: dict[str, str]) -> str:
         "budget-ours",
         "budget-joeynmt",
         "decode-ours",
+        "equal-joeynmt",
     ):
         r = _load(name)
         if r:
@@ -251,6 +255,37 @@ def render(info: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _equal_quality() -> list[str]:
+    """The section that compares decoding at near-equal test BLEU, when both halves exist."""
+    theirs, model = _load("equal-joeynmt"), _load("budget-ours")
+    if not (theirs and model):
+        return []
+    ours = _load("decode-ours") or model
+    lines = [
+        "",
+        "## Decoding at near-equal quality",
+        "",
+        f"JoeyNMT trained {theirs['budget_seconds'] / 60:.0f} minutes "
+        f"({theirs['metadata']['training_steps']:,} updates, {theirs['date']}) against our "
+        f"{model['budget_seconds'] / 60:.0f}-minute budget model decoded with the "
+        f"current decoder ({ours['date']}): JoeyNMT needs that much longer to translate the "
+        "test set about as well. Same test set, 64 sentences a batch, 2 threads, one process "
+        "after the other.",
+        "",
+        "| decoding | JoeyNMT BLEU | ours BLEU | ours − JoeyNMT | JoeyNMT sentences/s "
+        "| ours sentences/s | ours ÷ JoeyNMT |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for mode in ("greedy", "beam5"):
+        j, o = theirs[mode], ours[mode]
+        lines.append(
+            f"| {mode} | {j['BLEU']:.2f} | {o['BLEU']:.2f} | {o['BLEU'] - j['BLEU']:+.2f} | "
+            f"{j['sentences_per_s']:.1f} | {o['sentences_per_s']:.1f} | "
+            f"{_ratio(o['sentences_per_s'], j['sentences_per_s'])} |"
+        )
+    return lines
+
+
 def _fmt(x: object) -> str:
     return f"{x:,.2f}" if isinstance(x, float) else str(x)
 
@@ -259,6 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="throughput only")
     p.add_argument("--seconds", type=float, default=600, help="training budget of each toolkit")
+    p.add_argument(
+        "--equal-seconds",
+        type=float,
+        default=1800,
+        help="JoeyNMT's training for the equal-quality decoding comparison",
+    )
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--updates", type=int, default=60)
     p.add_argument("--data-root", type=Path, default=ROOT / "data")
@@ -326,6 +367,16 @@ def main(argv: list[str] | None = None) -> int:
                 str(shared),
                 "--seconds",
                 str(args.seconds),
+                "--test-set",
+                TEST_SET,
+            ],
+            "equal-joeynmt": [
+                *joey,
+                "budget",
+                "--data",
+                str(shared),
+                "--seconds",
+                str(args.equal_seconds),
                 "--test-set",
                 TEST_SET,
             ],

@@ -1,5 +1,5 @@
-"""The `seq2seq` command (train, config, evaluate, compare, translate, attention, study, report,
-curves, serve, backtranslate): the parser, the entry point and exit codes; the handlers (one
+"""The `seq2seq` command (train, average, config, evaluate, compare, translate, attention, study,
+report, curves, serve, backtranslate): the parser, the entry point and exit codes; the handlers (one
 library call each) are in commands.py."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from seq2seq.commands import (
     NBEST_OPTION,
     OPTION_OF_FIELD,
     run_attention,
+    run_average,
     run_backtranslate,
     run_compare,
     run_config,
@@ -79,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--print-config", action="store_true", help="print the resolved config, stop")
     _add_config_args(p)
     p.set_defaults(run=run_train)
+
+    p = sub.add_parser(
+        "average", help="a bundle with the mean weights of its run's best checkpoints"
+    )
+    p.add_argument("--model", required=True, help="the trained bundle, e.g. models/hi-en")
+    p.add_argument(
+        "-o", "--output", required=True, help="the averaged bundle, e.g. models/hi-en-avg"
+    )
+    p.add_argument(
+        "--run", dest="run_dir", help="the run folder (default: the bundle config's runs/<name>)"
+    )
+    p.set_defaults(run=run_average)
 
     p = sub.add_parser("config", help="print a config with its bases and overrides resolved")
     p.add_argument("config", help="e.g. configs/hi-en.yaml")

@@ -66,6 +66,15 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_average(args: argparse.Namespace) -> int:
+    from seq2seq.train import average_bundle
+
+    run = Path(args.run_dir) if args.run_dir else None
+    names = average_bundle(Path(args.model), Path(args.output), run)
+    print(f"wrote {args.output}: the mean of {', '.join(names)}")
+    return 0
+
+
 def run_config(args: argparse.Namespace) -> int:
     from seq2seq.config import config_to_yaml, load_config
 

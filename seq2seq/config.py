@@ -163,12 +163,16 @@ class ModelConfig(_Checked):
     attention: Literal["none", "bahdanau"] = "bahdanau"
     attn_dim: int = 256
     dropout: float = 0.2
+    # Source word dropout (Gal & Ghahramani 2016; Sennrich & Zhang 2019): in training, each
+    # source piece's embedding is zeroed with this probability, the whole vector at once.
+    word_dropout: float = 0.0
     tie_output: bool = False  # target embedding shares weights with the softmax layer
     share_embeddings: bool = False  # source and target embeddings shared (joint vocabulary)
 
     def check(self) -> None:
-        if not 0.0 <= self.dropout < 1.0:
-            self._fail("dropout", f"must be in [0, 1) (got {self.dropout})")
+        for key in ("dropout", "word_dropout"):
+            if not 0.0 <= getattr(self, key) < 1.0:
+                self._fail(key, f"must be in [0, 1) (got {getattr(self, key)})")
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class Encoder(nn.Module):
         self.embed = nn.Embedding(vocab_size, cfg.emb_dim, padding_idx=PAD_ID)
         self.embed_scale = cfg.emb_dim**0.5
         self.dropout = nn.Dropout(cfg.dropout)
+        self.word_dropout = cfg.word_dropout
         self.rnn = nn.LSTM(
             cfg.emb_dim,
             cfg.hidden_dim,
@@ -64,7 +65,11 @@ class Encoder(nn.Module):
 
     def forward(self, src_ids: Tensor, src_lens: Tensor) -> tuple[Tensor, Tensor]:
         """Encode (B, S) ids -> outputs (B, S, 2H) and the last layer's final states (B, 2H)."""
-        emb = self.dropout(self.embed(src_ids) * self.embed_scale)
+        emb = self.embed(src_ids) * self.embed_scale  # (B, S, E)
+        if self.training and self.word_dropout:  # whole pieces, not scaled up: a word is gone
+            keep = torch.rand(src_ids.shape, device=emb.device) >= self.word_dropout
+            emb = emb * keep.unsqueeze(-1).to(emb.dtype)
+        emb = self.dropout(emb)
         packed = pack_padded_sequence(emb, src_lens.cpu(), batch_first=True, enforce_sorted=False)
         out, (h_n, _) = self.rnn(packed)
         outputs, _ = pad_packed_sequence(out, batch_first=True, total_length=src_ids.size(1))

@@ -18,7 +18,7 @@ from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, Mode
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
 from indic_common.atomic import remove_stale, write_text
-from indic_common.errors import ConfigError
+from indic_common.errors import BundleError, ConfigError
 from seq2seq.bundle import load_bundle, save_bundle
 from seq2seq.config import (
     DecodeConfig,
@@ -266,6 +266,39 @@ def average_checkpoints(paths: Sequence[Path | str]) -> dict[str, torch.Tensor]:
         for name, value in state.items():
             total[name] = total.get(name, 0) + value.float()
     return {name: value / len(paths) for name, value in total.items()}
+
+
+def average_bundle(model_dir: Path, out: Path, run_dir: Path | None = None) -> list[str]:
+    """Write to `out` the bundle `model_dir` with the mean weights of its run's kept best
+    checkpoints (`<run_dir>/checkpoints/step*-bleu*.ckpt`); the names of those averaged.
+
+    The averaged bundle has no dev BLEU of its own: score it with `seq2seq evaluate`.
+    """
+    bundle = load_bundle(model_dir)
+    run_dir = run_dir or Path(bundle.cfg.train.run_dir) / run_name(bundle.cfg)
+    folder = run_dir / "checkpoints"
+    paths = sorted(folder.glob("step*-bleu*.ckpt"), key=lambda p: int(p.name[4:].partition("-")[0]))
+    if len(paths) < 2:
+        raise BundleError(
+            f"{folder}: {len(paths)} kept checkpoint(s), averaging needs 2 or more; train "
+            "with train.keep_best of 2 or more, or name the run with --run"
+        )
+    state = average_checkpoints(paths)
+    try:
+        bundle.model.load_state_dict(
+            {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
+        )
+    except RuntimeError:
+        raise BundleError(
+            f"{folder}: its checkpoints are not of the model in {model_dir}; name the run "
+            "that trained it with --run"
+        ) from None
+    names = [p.name for p in paths]
+    dropped = {"format", "version", "sha256", "dev_bleu", "best_step", "parameters", "pair"}
+    info = {k: v for k, v in bundle.metadata.items() if k not in dropped and "vocab" not in k}
+    info["averaged"] = {"checkpoints": names, "run": str(run_dir), "from": str(model_dir)}
+    save_bundle(out, bundle.model, bundle.cfg, bundle.src_vocab, bundle.tgt_vocab, info)
+    return names
 
 
 def _try_average(

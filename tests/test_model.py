@@ -106,3 +106,22 @@ def test_overfits_a_tiny_real_set(attention: str, data_root) -> None:
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.05
+
+
+def test_word_dropout_zeroes_whole_source_pieces_in_training_only() -> None:
+    model = _model("bahdanau", word_dropout=0.3)
+    src = torch.randint(4, 50, (64, 30), generator=torch.Generator().manual_seed(1))
+    lens = torch.full((64,), 30)
+    seen = []
+    model.encoder.rnn.register_forward_pre_hook(lambda _m, args: seen.append(args[0].data))
+    torch.manual_seed(2)
+    model.train()
+    model.encoder(src, lens)
+    model.eval()
+    model.encoder(src, lens)
+    train_rows, eval_rows = seen  # packed (pieces, E): an embedding row is all zero or none
+    dropped = (train_rows == 0).all(-1)
+    assert ((train_rows != 0).all(-1) | dropped).all()
+    assert 0.25 < dropped.float().mean() < 0.35
+    assert not (eval_rows == 0).all(-1).any()
+    torch.testing.assert_close(train_rows[~dropped], eval_rows[~dropped])

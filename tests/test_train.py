@@ -254,7 +254,9 @@ def test_domain_tags_need_data_prepared_with_them(data_root: Path, tmp_path: Pat
         TranslationData(cfg.data, seed=1).setup()
 
 
-def test_checkpoint_averaging(data_root: Path, tmp_path: Path) -> None:
+def test_checkpoint_averaging(
+    data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """average_checkpoints is the element-wise mean; train.average_best scores the average of
     the kept checkpoints on dev and records the choice in the bundle."""
     import json
@@ -280,6 +282,28 @@ def test_checkpoint_averaging(data_root: Path, tmp_path: Path) -> None:
         assert meta["dev_bleu"] == averaged["dev_bleu_average"] > averaged["dev_bleu_best_single"]
     else:
         assert averaged["dev_bleu_average"] <= meta["dev_bleu"]
+
+    # After the fact: `seq2seq average` writes a bundle of the run's kept checkpoints' mean.
+    from safetensors.torch import load_file
+
+    from seq2seq.bundle import load_bundle
+    from seq2seq.cli import main
+
+    ckpts = sorted((tmp_path / "runs" / "hi-en" / "checkpoints").glob("step*.ckpt"))
+    assert main(["average", "--model", str(bundle), "-o", str(tmp_path / "avg")]) == 0
+    expected = average_checkpoints(ckpts)
+    weights = load_file(tmp_path / "avg" / "model.safetensors")
+    for name, value in weights.items():
+        torch.testing.assert_close(value, expected[f"model.{name}"])
+    avg = load_bundle(tmp_path / "avg")
+    assert sorted(avg.metadata["averaged"]["checkpoints"]) == [p.name for p in ckpts]
+    assert "dev_bleu" not in avg.metadata
+    for ckpt in ckpts[1:]:
+        ckpt.unlink()
+    assert main(["average", "--model", str(bundle), "-o", str(tmp_path / "avg2")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("seq2seq average: error: ") and "1 kept checkpoint(s)" in err
+    assert "\n" not in err and not (tmp_path / "avg2").exists()
 
 
 def test_subword_sampling_is_new_each_epoch_and_seeded(data_root: Path, tmp_path: Path) -> None:
