@@ -31,11 +31,11 @@ from seq2seq.train import train
 from seq2seq.translate import Translator
 
 
-def benchmark_config(data_root: Path, work: Path, **train_fields) -> object:
-    """The shared architecture, as an experiment config of ours."""
+def benchmark_config(data_root: Path, work: Path, name: str, **train_fields) -> object:
+    """The shared architecture, as an experiment config of ours, trained as `name`."""
     return config_from_dict(
         {
-            "name": "bench",
+            "name": name,
             "data": {
                 "src_lang": "hi",
                 "tgt_lang": "en",
@@ -100,9 +100,10 @@ class ThroughputMeter(pl.Callback):
 
 def run_throughput(args: argparse.Namespace) -> dict:
     meter = ThroughputMeter(args.warmup, args.updates)
-    cfg = benchmark_config(
+    cfg = benchmark_config(  # not "bench": the budget model stays for `decode`
         args.data_root,
         args.work,
+        "bench-throughput",
         max_steps=args.warmup + args.updates,
         val_every_steps=10**6,
         precision=args.precision,
@@ -125,6 +126,7 @@ def run_budget(args: argparse.Namespace) -> dict:
     cfg = benchmark_config(
         args.data_root,
         args.work,
+        "bench",
         max_steps=10**7,
         max_time_minutes=args.seconds / 60,
         val_every_steps=args.val_every,

@@ -40,7 +40,7 @@ def _cpu() -> str:
 
 
 def profile_train(args: argparse.Namespace) -> None:
-    cfg = benchmark_config(args.data_root, Path("benchmarks/work/profile"))
+    cfg = benchmark_config(args.data_root, Path("benchmarks/work/profile"), "bench")
     data = TranslationData(cfg.data, seed=1)
     data.setup()
     loader = iter(data.train_dataloader())
