@@ -304,6 +304,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--updates", type=int, default=60)
     p.add_argument("--data-root", type=Path, default=ROOT / "data")
     p.add_argument("--only", nargs="*", help="run just these results (e.g. budget-ours)")
+    p.add_argument(
+        "--joey-decode-only",
+        action="store_true",
+        help="equal-joeynmt: decode the model its last run left, without training again",
+    )
     p.add_argument("--render", action="store_true", help="only rewrite RESULTS.md")
     args = p.parse_args(argv)
     if not JOEY_PYTHON.exists():
@@ -379,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
                 str(args.equal_seconds),
                 "--test-set",
                 TEST_SET,
+                *(["--decode-only"] if args.joey_decode_only else []),
             ],
         }
     if not args.render:

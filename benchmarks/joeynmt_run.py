@@ -250,6 +250,7 @@ def run_child(
     start = time.time()
     stop_at: float | None = None
     interrupted_at: float | None = None
+    signalled: float | None = None
     with (
         open(stdout, "w") as out,
         open(stderr, "w") as err,
@@ -264,16 +265,19 @@ def run_child(
             if budget_s is not None and stop_at is None and log_file and log_file.exists():
                 begun = [e.t for e in read_events(log_file) if EPOCH_START.match(e.message)]
                 stop_at = begun[0] + budget_s if begun else None
-            if stop_at is not None and interrupted_at is None and now >= stop_at:
+            # JoeyNMT ignores a SIGINT that lands in a validation: send it again every 30 s.
+            if stop_at is not None and now >= stop_at and now - (signalled or 0) >= 30:
                 log.info("budget of %.0f s used: sending SIGINT", budget_s)
                 proc.send_signal(signal.SIGINT)
-                interrupted_at = now
+                interrupted_at, signalled = interrupted_at or now, now
             if interrupted_at is not None and now - interrupted_at > 300:
                 proc.kill()
             time.sleep(0.2)
     proc.returncode = os.waitstatus_to_exitcode(status)
     child = Child(proc.returncode, time.time() - start, usage.ru_maxrss / 1024)
-    if child.returncode != 0:
+    if interrupted_at is not None and child.returncode == -signal.SIGKILL:
+        log.info("stopped after the budget: the model is its last saved checkpoint")
+    elif child.returncode != 0:
         tail = "".join(stderr.read_text(encoding="utf-8", errors="replace").splitlines(True)[-20:])
         raise SystemExit(f"{' '.join(cmd)} exited {child.returncode}; see {stderr}:\n{tail}")
     return child
@@ -472,16 +476,21 @@ def run_budget(args: argparse.Namespace) -> dict:
     config = write_config(cfg, args.work / "train.yaml")
     model = args.work / "model"
     train_log = model / "train.log"
-    if train_log.exists():
-        train_log.unlink()  # the budget clock reads this file while it grows
-    train = run_child(
-        [str(args.joey_python), "-m", "joeynmt", "train", str(config), "-t"],
-        child_env(args.threads),
-        args.work / "train.stdout",
-        args.work / "train.stderr",
-        log_file=train_log,
-        budget_s=args.seconds,
-    )
+    if args.decode_only:  # the model a budget run left in --work, decoded again
+        if not (model / "latest.ckpt").exists():
+            raise SystemExit(f"{model}: no trained model to decode; run `budget` without it")
+        train = Child(0, float("nan"), 0.0)
+    else:
+        if train_log.exists():
+            train_log.unlink()  # the budget clock reads this file while it grows
+        train = run_child(
+            [str(args.joey_python), "-m", "joeynmt", "train", str(config), "-t"],
+            child_env(args.threads),
+            args.work / "train.stdout",
+            args.work / "train.stderr",
+            log_file=train_log,
+            budget_s=args.seconds,
+        )
     events = read_events(train_log)
     loop_start = next(e.t for e in events if EPOCH_START.match(e.message))
     ckpt = model / ("best.ckpt" if (model / "best.ckpt").exists() else "latest.ckpt")
@@ -496,7 +505,7 @@ def run_budget(args: argparse.Namespace) -> dict:
         "toolkit": "joeynmt",
         "mode": "budget",
         "budget_seconds": args.seconds,
-        "train_seconds": round(train.wall_s, 1),
+        "train_seconds": None if args.decode_only else round(train.wall_s, 1),
         "train_loop_seconds": round(events[-1].t - loop_start, 1),
         "test_set": args.test_set,
         "metadata": {
@@ -512,7 +521,8 @@ def run_budget(args: argparse.Namespace) -> dict:
             "spm_pieces": counts["spm_pieces"],
             "val_every": args.val_every,
         },
-        "train_peak_rss_mb": round(train.peak_rss_mb, 1),
+        "train_peak_rss_mb": None if args.decode_only else round(train.peak_rss_mb, 1),
+        "decode_only": args.decode_only,
     }
     src, refs = _read_lines(args.data / "test.src"), read_refs(args.data)
     peak = train.peak_rss_mb
@@ -553,6 +563,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--updates", type=int, default=50, help="throughput: updates timed")
     p.add_argument("--seconds", type=float, default=1800, help="budget: training wall clock")
     p.add_argument("--val-every", type=int, default=500, help="budget: updates per validation")
+    p.add_argument(
+        "--decode-only",
+        action="store_true",
+        help="budget: decode the model an earlier budget run left in --work, no training",
+    )
     p.add_argument("--dev-max-sents", type=int, default=500)
     p.add_argument("--batch-tokens", type=int, default=2000)
     p.add_argument("--batch-size", type=int, default=64, help="sentences per decoding batch")
