@@ -27,6 +27,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from machine import cpu_name
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
@@ -69,14 +71,7 @@ def run(name: str, cmd: list[str]) -> dict:
 
 def machine() -> dict[str, str]:
     """CPU model, core count and library versions, for the results page."""
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown",
-    )
+    cpu = cpu_name()
     versions = subprocess.run(
         [
             str(OURS_PYTHON),

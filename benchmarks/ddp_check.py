@@ -20,6 +20,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from machine import cpu_name
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SEQ2SEQ = ROOT / ".venv" / "bin" / "seq2seq"
@@ -68,14 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     one = run("ddp-1", args.config, args.work, args.updates, 1)
     two = run("ddp-2", args.config, args.work, args.updates // 2, 2)
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown",
-    )
+    cpu = cpu_name()
     result = {
         "date": date.today().isoformat(),
         "cpu": f"{cpu}, {os.cpu_count()} cores",

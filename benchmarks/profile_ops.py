@@ -13,7 +13,6 @@ tables in benchmarks/NOTES.md come from here.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from pathlib import Path
@@ -24,19 +23,13 @@ from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ours import benchmark_config  # noqa: E402
+from machine import cpu_name  # noqa: E402
 
 from indic_common.special import PAD_ID  # noqa: E402
 from seq2seq.data import TranslationData  # noqa: E402
 from seq2seq.model import Seq2Seq  # noqa: E402
 from seq2seq.prepared import PreparedPair  # noqa: E402
 from seq2seq.translate import Translator  # noqa: E402
-
-
-def _cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def profile_train(args: argparse.Namespace) -> None:
@@ -68,7 +61,7 @@ def profile_train(args: argparse.Namespace) -> None:
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(args.profiled):
             step()
-    print(f"CPU: {_cpu()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"CPU: {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     print(
         f"train: {args.steps} steps in {seconds:.2f} s = "
         f"{seconds / args.steps * 1000:.0f} ms/step, {tokens / seconds:.0f} target tokens/s "
@@ -86,7 +79,7 @@ def profile_beam(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - start
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         tr.translate(src)
-    print(f"CPU: {_cpu()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"CPU: {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     print(f"beam {args.beam}: {len(src)} sentences in {seconds:.2f} s = {len(src) / seconds:.1f}/s")
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.rows))
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import resource
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from machine import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = ROOT.parent / "shared" / "corpora"
@@ -226,14 +226,7 @@ def main() -> int:
     p.add_argument("--plot", type=Path, default=ROOT / "benchmarks" / "scale.png")
     args = p.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
+    cpu = cpu_name()
     rows = []
     for size in args.sizes:
         row = measure(size, args.work, sys.executable) | {

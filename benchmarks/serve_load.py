@@ -18,7 +18,6 @@ import datetime as dt
 import http.client
 import json
 import os
-import platform
 import random
 import signal
 import socket
@@ -30,16 +29,11 @@ import threading
 import time
 from pathlib import Path
 
+from machine import cpu_name
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SEQ2SEQ = [sys.executable, "-m", "seq2seq.cli"]
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 def free_port() -> int:
