@@ -31,6 +31,20 @@ from seq2seq.vocab import Vocab
 FORMAT = "indic-seq2seq-bundle"
 VERSION = 1
 _FILES = ("model.safetensors", "config.json", "src.spm.model", "tgt.spm.model")
+# The metadata keys save_bundle writes itself; every other key came in its `info`.
+_OWN_KEYS = (
+    "format",
+    "version",
+    "direction",
+    "directions",
+    "pair",
+    "src_lang",
+    "tgt_lang",
+    "src_vocab_size",
+    "tgt_vocab_size",
+    "parameters",
+    "sha256",
+)
 
 
 @dataclass
@@ -86,6 +100,12 @@ def save_bundle(
             json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
     return path
+
+
+def training_info(metadata: dict) -> dict:
+    """The training facts of a bundle's metadata (steps, dev BLEU, ...): the `info` that
+    save_bundle was given, without the keys it writes itself."""
+    return {k: v for k, v in metadata.items() if k not in _OWN_KEYS}
 
 
 def read_metadata(path: Path) -> dict:

@@ -19,7 +19,7 @@ from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
 from indic_common.atomic import remove_stale, write_text
 from indic_common.errors import BundleError, ConfigError
-from seq2seq.bundle import load_bundle, save_bundle
+from seq2seq.bundle import load_bundle, save_bundle, training_info
 from seq2seq.config import (
     DecodeConfig,
     ExperimentConfig,
@@ -268,6 +268,11 @@ def average_checkpoints(paths: Sequence[Path | str]) -> dict[str, torch.Tensor]:
     return {name: value / len(paths) for name, value in total.items()}
 
 
+def _model_weights(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The model's weights in a checkpoint's state dict: its `model.` entries, unprefixed."""
+    return {k.removeprefix("model."): v for k, v in state_dict.items() if k.startswith("model.")}
+
+
 def average_bundle(model_dir: Path, out: Path, run_dir: Path | None = None) -> list[str]:
     """Write to `out` the bundle `model_dir` with the mean weights of its run's kept best
     checkpoints (`<run_dir>/checkpoints/step*-bleu*.ckpt`); the names of those averaged.
@@ -285,17 +290,16 @@ def average_bundle(model_dir: Path, out: Path, run_dir: Path | None = None) -> l
         )
     state = average_checkpoints(paths)
     try:
-        bundle.model.load_state_dict(
-            {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
-        )
+        bundle.model.load_state_dict(_model_weights(state))
     except RuntimeError:
         raise BundleError(
             f"{folder}: its checkpoints are not of the model in {model_dir}; name the run "
             "that trained it with --run"
         ) from None
     names = [p.name for p in paths]
-    dropped = {"format", "version", "sha256", "dev_bleu", "best_step", "parameters", "pair"}
-    info = {k: v for k, v in bundle.metadata.items() if k not in dropped and "vocab" not in k}
+    info = training_info(bundle.metadata)
+    for key in ("dev_bleu", "best_step"):  # the best single checkpoint's, not the average's
+        info.pop(key, None)
     info["averaged"] = {"checkpoints": names, "run": str(run_dir), "from": str(model_dir)}
     save_bundle(out, bundle.model, bundle.cfg, bundle.src_vocab, bundle.tgt_vocab, info)
     return names
@@ -366,7 +370,7 @@ def train(
     log.info("rank %d weights digest %s", trainer.global_rank, weights_digest(model))
     if checkpoint.best_model_path:
         state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)
-        model.load_state_dict({k.removeprefix("model."): v for k, v in state["state_dict"].items()})
+        model.load_state_dict(_model_weights(state["state_dict"]))
         dev_bleu = float(checkpoint.best_model_score)
         best_step = int(state["global_step"])
     else:  # stopped before the first validation
