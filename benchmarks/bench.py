@@ -319,6 +319,11 @@ def main(argv: list[str] | None = None) -> int:
         [str(OURS_PYTHON), str(HERE / "joeynmt_run.py")],
     )
     steps = ["--warmup", str(args.warmup), "--updates", str(args.updates)]
+
+    def joey_budget(seconds: float, *extra: str) -> list[str]:
+        test = ["--test-set", TEST_SET]
+        return [*joey, "budget", "--data", str(shared), "--seconds", str(seconds), *test, *extra]
+
     plan = {
         "throughput-ours-fp32": [
             *ours,
@@ -360,27 +365,10 @@ def main(argv: list[str] | None = None) -> int:
                 "--test-set",
                 TEST_SET,
             ],
-            "budget-joeynmt": [
-                *joey,
-                "budget",
-                "--data",
-                str(shared),
-                "--seconds",
-                str(args.seconds),
-                "--test-set",
-                TEST_SET,
-            ],
-            "equal-joeynmt": [
-                *joey,
-                "budget",
-                "--data",
-                str(shared),
-                "--seconds",
-                str(args.equal_seconds),
-                "--test-set",
-                TEST_SET,
-                *(["--decode-only"] if args.joey_decode_only else []),
-            ],
+            "budget-joeynmt": joey_budget(args.seconds),
+            "equal-joeynmt": joey_budget(
+                args.equal_seconds, *(["--decode-only"] if args.joey_decode_only else [])
+            ),
         }
     if not args.render:
         if not args.only and not args.quick:  # a new budget model: older re-decodes are stale
