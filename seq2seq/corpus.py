@@ -178,16 +178,15 @@ class TrainingPlan:
         self.prefix_ids = np.concatenate([d.prefix_ids for d in directions])
         self.domains = sorted({name for d in directions for name in d.domains})
 
-    def _add_file(self, prepared: PreparedPair, name: str, src_lang: str, tgt_lang: str) -> int:
+    def _add_file(
+        self, prepared: PreparedPair, name: str, src_lang: str, tgt_lang: str, remedy: str
+    ) -> int:
         """Put a file pair into the stores; return its first store line (both sides checked to
-        have one line count)."""
+        have one line count; `remedy` says how to make the pair again if not)."""
         src, tgt = prepared.path(name, src_lang), prepared.path(name, tgt_lang)
         counts = [_count_lines(src), _count_lines(tgt)]
         if counts[0] != counts[1]:
-            raise DataError(
-                f"{src} has {counts[0]} lines and {tgt} {counts[1]}; run "
-                f"`make data PAIR={prepared.root.name}` again"
-            )
+            raise DataError(f"{src} has {counts[0]} lines and {tgt} {counts[1]}; {remedy}")
         first = self._counted
         self.files.append((src, tgt, counts[0]))
         self._counted += counts[0]
@@ -203,7 +202,8 @@ class TrainingPlan:
         c = self.cfg
         src_lang, tgt_lang = direction.split("-")
         prepared = PreparedPair(Path(c.root) / c.folder(direction))
-        first = self._add_file(prepared, "train", src_lang, tgt_lang)
+        remake = f"run `make data PAIR={prepared.root.name}` again"
+        first = self._add_file(prepared, "train", src_lang, tgt_lang, remake)
         n = self._counted - first
         if c.domain_tags:
             domain_codes, domain_names = prepared.domain_codes("train")
@@ -223,7 +223,11 @@ class TrainingPlan:
         real = len(index)
         for name, times in c.synthetic.items():
             prepared.check_synthetic(name, src_lang, tgt_lang)
-            syn_first = self._add_file(prepared, f"synthetic/{name}", src_lang, tgt_lang)
+            remake = (
+                f"make the part again (`seq2seq backtranslate --output "
+                f"{prepared.root}/synthetic/{name} ...`, make backtranslate)"
+            )
+            syn_first = self._add_file(prepared, f"synthetic/{name}", src_lang, tgt_lang, remake)
             syn_lines = np.arange(syn_first, self._counted, dtype=np.int64)
             lines.append(np.tile(syn_lines, times))
             domain = "backtranslation" if c.domain_tags else None
