@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="write data/<pair>/mono.en, in-domain English for back-translation, into the "
         "already prepared pairs (from the mirror's mono-en/), instead of preparing them",
     )
+    p.add_argument(
+        "--unify-script",
+        action="store_true",
+        help="multi only: write the Bengali and Tamil sources in Devanagari letters, so that "
+        "related words share pieces (use another --out, e.g. data/deva)",
+    )
     p.add_argument("--list", action="store_true", help="list the catalogue and exit")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
@@ -128,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_train=args.max_train,
     )
     try:
+        if args.unify_script and pairs != [MULTI]:
+            raise DataError("--unify-script applies to `multi` alone (one joint tokenizer)")
         for pair in pairs:
             if args.mono:
                 if mirror is None:
@@ -137,7 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             if pair == MULTI:
                 spec = replace(options.tokenizer, vocab_size=args.vocab_size or MULTI_VOCAB)
-                folder = prepare_multi(args.out, replace(options, tokenizer=spec))
+                unify = "hi" if args.unify_script else None
+                folder = prepare_multi(
+                    args.out, replace(options, tokenizer=spec), unify_script=unify
+                )
             else:
                 folder = prepare(pair, args.out, options)
             print(f"prepared {folder}")

@@ -9,6 +9,11 @@
       stats.json             per pair: training pairs kept, and dropped for overlapping another
                              pair's dev or test sets
 
+With `unify_script="hi"` (`--unify-script`), every Bengali and Tamil file (training, dev and
+test sources) is written in Devanagari letters and the joint tokenizer is trained on them, so
+related words share pieces; meta.json's `unified_script` names the languages, and the model's
+translator writes their input the same way. Only for models that read these languages.
+
 Built from the per-pair folders, prepared first where missing. The pairs share their English
 side, so a training pair of one pair that equals, or shares an 8-gram of words with, a dev or
 test segment of *another* pair is dropped: a model trained on hi-en English would otherwise
@@ -30,6 +35,7 @@ from data_prep.pipeline import prepare
 from data_prep.tokenizer import train_sentencepiece
 from indic_common.atomic import atomic_dir
 from indic_common.errors import DataError
+from indic_common.script import to_script
 from indic_common.textfile import iter_lines
 
 log = logging.getLogger(__name__)
@@ -41,9 +47,13 @@ _TRAIN_FILES = ("origin", "domain")  # besides the two languages
 
 
 def prepare_multi(
-    out_root: Path, options: PrepareOptions, pairs: tuple[str, ...] = MULTI_PAIRS
+    out_root: Path,
+    options: PrepareOptions,
+    pairs: tuple[str, ...] = MULTI_PAIRS,
+    unify_script: str | None = None,
 ) -> Path:
-    """Write `out_root/multi/` atomically from the per-pair folders; returns the folder."""
+    """Write `out_root/multi/` atomically from the per-pair folders; returns the folder.
+    `unify_script` ("hi"): the other Indic languages written in its script."""
     metas = {}
     for pair in pairs:
         if not (out_root / pair / "meta.json").is_file():
@@ -57,21 +67,27 @@ def prepare_multi(
         metas[pair] = json.loads((out_root / pair / "meta.json").read_text(encoding="utf-8"))
     held_out = {pair: held_out_of(out_root / pair, metas[pair]) for pair in pairs}
     final = out_root / MULTI
+    indics = [pair.split("-")[0] for pair in pairs]
+    unified = {lang: unify_script for lang in indics if unify_script not in (None, lang)}
     stats: dict = {"pairs": {}}
     with atomic_dir(final) as tmp:
-        for pair in pairs:
-            indic = pair.split("-")[0]
+        for pair, indic in zip(pairs, indics):
             src, dst = out_root / pair, tmp / pair
             dst.mkdir()
+            script = unified.get(indic)
             for path in src.iterdir():
                 if path.is_file() and not path.name.startswith(("train.", "spm.")):
-                    if path.name not in ("meta.json", "stats.json"):
+                    if path.suffix == f".{indic}" and script:
+                        _write_in_script(path, dst / path.name, indic, script)
+                    elif path.name not in ("meta.json", "stats.json"):
                         shutil.copy2(path, dst / path.name)
             # Each pair's folder stays a prepared pair of its own, reading the joint tokenizer.
             pair_meta = dict(metas[pair], tokenizer=dict.fromkeys(pair.split("-"), "../spm.model"))
+            if unified:
+                pair_meta["unified_script"] = unified
             (dst / "meta.json").write_text(json.dumps(pair_meta, indent=2) + "\n", encoding="utf-8")
             others = [held_out[p] for p in pairs if p != pair]
-            stats["pairs"][pair] = _filter_train(src, dst, indic, others)
+            stats["pairs"][pair] = _filter_train(src, dst, indic, others, script)
         models = train_sentencepiece(
             _all_training_text(tmp, pairs), tmp / "spm", options.tokenizer
         ).name
@@ -82,6 +98,7 @@ def prepare_multi(
             "langs": langs,
             "tokenizer": dict.fromkeys(langs, models),
             "tokenizer_spec": asdict(options.tokenizer),
+            **({"unified_script": unified} if unified else {}),
             "domains": sorted({d for m in metas.values() for d in m.get("domains", [])}),
             "per_pair": {
                 pair: {k: metas[pair][k] for k in ("dev", "devs", "tests") if k in metas[pair]}
@@ -94,9 +111,17 @@ def prepare_multi(
     return final
 
 
-def _filter_train(src: Path, dst: Path, indic: str, others: list) -> dict:
+def _write_in_script(src: Path, dst: Path, lang: str, script: str) -> None:
+    with dst.open("w", encoding="utf-8") as f:
+        for line in iter_lines(src):
+            f.write(to_script(line, lang, script) + "\n")
+
+
+def _filter_train(
+    src: Path, dst: Path, indic: str, others: list, script: str | None = None
+) -> dict:
     """Copy a pair's training files, without the pairs that overlap another pair's held-out
-    segments; returns the counts."""
+    segments (the Indic side written in `script`'s letters if given); returns the counts."""
     names = (indic, "en", *_TRAIN_FILES)
     streams = [iter_lines(src / f"train.{name}") for name in names]
     outs = [(dst / f"train.{name}").open("w", encoding="utf-8") for name in names]
@@ -111,6 +136,8 @@ def _filter_train(src: Path, dst: Path, indic: str, others: list) -> dict:
                 counts["dropped_near_other"] += 1
             else:
                 counts["kept"] += 1
+                if script:
+                    row = (to_script(indic_text, indic, script), *row[1:])
                 for f, text in zip(outs, row):
                     f.write(text + "\n")
     except ValueError:

@@ -1,9 +1,14 @@
 """Which language a line is in, from its script: Devanagari (hi), Bengali (bn), Tamil (ta) or
-Latin letters (en). A multilingual model uses it when it is not told the source language."""
+Latin letters (en). A multilingual model uses it when it is not told the source language.
+
+Script unification: Bengali or Tamil text written in Devanagari letters, so that related words
+of related languages share SentencePiece pieces (as IndicTrans does)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from indicnlp.transliterate.unicode_transliterate import UnicodeIndicTransliterator
 
 _BLOCKS = {"hi": (0x0900, 0x097F), "bn": (0x0980, 0x09FF), "ta": (0x0B80, 0x0BFF)}
 
@@ -21,3 +26,14 @@ def detect_language(text: str, candidates: Sequence[str]) -> str:
             if low <= code <= high and lang in counts:
                 counts[lang] += 1
     return max(candidates, key=lambda lang: counts[lang])
+
+
+def to_script(text: str, lang: str, script_lang: str) -> str:
+    """`text` of language `lang` written in the script of `script_lang` (e.g. "hi" for
+    Devanagari): indic-nlp-library's mapping between the aligned Unicode blocks of the Indic
+    scripts, letter for letter; characters outside `lang`'s block are left as they are, so a
+    second call changes nothing. One way: Tamil's letters for several Devanagari ones come
+    back as one, so only the source side of a model is unified."""
+    if lang == script_lang:
+        return text
+    return UnicodeIndicTransliterator.transliterate(text, lang, script_lang)

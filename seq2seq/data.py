@@ -153,6 +153,15 @@ class TranslationData(pl.LightningDataModule):
         self.domains: list[str] = []  # with data.domain_tags: the training lines' domains
         self.dev_domain: str | None = None  # ... and the dev set's (most lines)
         self.direction_lines: dict[str, int] = {}  # a multilingual model: lines per epoch
+        # Languages whose prepared text is written in another's script (data_prep --unify-script)
+        self.unified_script: dict[str, str] = self.prepared.meta.get("unified_script", {})
+        into = sorted({d.split("-")[1] for d in cfg.directions} & set(self.unified_script))
+        if into:  # the way back into Bengali or Tamil letters is not one to one
+            raise DataError(
+                f"{self.prepared.root}: its {', '.join(into)} text is written in another "
+                f"script's letters (data_prep --unify-script), so a model cannot translate into "
+                f"{', '.join(into)} from it; prepare the data without --unify-script"
+            )
 
     def setup(self, stage: str | None = None) -> None:
         """Encode the training split (once) and the dev sources, of every direction."""

@@ -395,6 +395,8 @@ def train(
         }
         if cfg.data.domain_tags:  # what `--domain` may name, and its default
             info |= {"domains": data.domains, "default_domain": data.dev_domain}
+        if data.unified_script:  # the translator writes these sources in the same script
+            info["unified_script"] = data.unified_script
         save_bundle(out, model.cpu(), cfg, data.src_vocab, data.tgt_vocab, info)
         write_text(run_dir / "result.json", json.dumps(info, indent=2) + "\n")
         log.info("wrote %s (dev BLEU %.2f at step %d)", out, dev_bleu, best_step)

@@ -12,7 +12,7 @@ import numpy as np
 
 from indic_common.errors import BundleError, ConfigError
 from indic_common.normalize import normalizer
-from indic_common.script import detect_language
+from indic_common.script import detect_language, to_script
 from indic_common.special import domain_tag
 from seq2seq.bundle import Bundle, load_bundle
 from seq2seq.config import DecodeConfig
@@ -78,8 +78,11 @@ class Translator:
         if self.src_lang is None and len(self.sources) == 1:
             self.src_lang = self.sources[0]
         self.lang_tag = bundle.src_vocab.piece_id(f"<2{self.tgt_lang}>") if data.pairs else None
+        # Sources as the training data was written: normalised, and for a model prepared with
+        # --unify-script, Bengali and Tamil in Devanagari letters.
+        unified = bundle.metadata.get("unified_script", {})
         self._normalizers: dict[str, Callable[[str], str]] = {
-            lang: normalizer(lang) for lang in self.sources
+            lang: _in_script(normalizer(lang), lang, unified.get(lang)) for lang in self.sources
         }
         # A model trained with domain tags reads one before each source: `domain` (checked),
         # else the domain of the dev set that selected it.
@@ -280,6 +283,15 @@ class Translator:
         length); weights (T, S)."""
         ids = self._segments(self.normalize(sentence), self.domain)[0]
         return self._alignment(ids, self._search([ids], return_attention=True), 0)
+
+
+def _in_script(
+    normalize: Callable[[str], str], lang: str, script: str | None
+) -> Callable[[str], str]:
+    """`normalize`, then the text written in `script`'s letters when the model was trained so."""
+    if script is None:
+        return normalize
+    return lambda text: to_script(normalize(text), lang, script)
 
 
 def _decode_with(decode: DecodeConfig, overrides: dict) -> DecodeConfig:

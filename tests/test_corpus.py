@@ -66,7 +66,9 @@ def test_sides_of_different_lengths_are_one_line_error(data_root: Path, tmp_path
     folder = _with_synthetic(data_root, tmp_path)
     (folder / "synthetic" / "hand.en").write_text("one\n", encoding="utf-8")
     cfg = tiny_config(folder.parent, tmp_path, data={"synthetic": {"hand": 1}})
-    with pytest.raises(DataError, match=r"hand.hi has 5 lines and .*hand.en 1; make the part again"):
+    with pytest.raises(
+        DataError, match=r"hand.hi has 5 lines and .*hand.en 1; make the part again"
+    ):
         TranslationData(cfg.data, seed=1).setup()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,65 @@ def test_multilingual_model_trains_and_translates_every_direction(
     code = main(["translate", "--model", str(bundle), "--to", "ta", "एक"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "its directions: hi->en" in err
+
+
+def test_script_unification_writes_bengali_and_tamil_sources_in_devanagari(
+    multi: dict, mini_mirror: Path, tmp_path: Path
+) -> None:
+    from indic_common.errors import DataError
+    from indic_common.normalize import normalizer
+    from indic_common.script import to_script
+    from seq2seq.data import TranslationData
+    from seq2seq.evaluate import evaluate_split
+    from seq2seq.train import train
+    from seq2seq.translate import Translator
+
+    root = tmp_path / "deva"
+    for pair in ("hi-en", "bn-en", "ta-en"):
+        shutil.copytree(multi["root"] / pair, root / pair)
+    options = small_options(mini_mirror, tmp_path / "cache", vocab_size=1200)
+    folder = prepare_multi(root, options, unify_script="hi")
+    plain = multi["folder"]
+    assert json.loads((folder / "meta.json").read_text())["unified_script"] == {
+        "bn": "hi",
+        "ta": "hi",
+    }
+    for pair, lang in (("bn-en", "bn"), ("ta-en", "ta")):
+        for name in (f"train.{lang}", f"test-post2012.{lang}", f"dev-post2012.{lang}"):
+            before = (plain / pair / name).read_text(encoding="utf-8").splitlines()
+            after = (folder / pair / name).read_text(encoding="utf-8").splitlines()
+            assert after == [to_script(line, lang, "hi") for line in before], name
+            assert not any(0x0980 <= ord(c) <= 0x0BFF for line in after for c in line)
+        assert (folder / pair / "train.en").read_bytes() == (plain / pair / "train.en").read_bytes()
+    assert (folder / "hi-en" / "train.hi").read_bytes() == (
+        plain / "hi-en" / "train.hi"
+    ).read_bytes()
+
+    cfg = tiny_config(
+        root,
+        tmp_path,
+        data={"pairs": ["hi-en", "bn-en", "ta-en"], "dev_set": "dev-post2012", "dev_max_sents": 4},
+        train={"max_steps": 4, "val_every_steps": 4},
+    )
+    into_bengali = replace(cfg.data, pairs=["hi-en", "bn-en", "en-bn"])
+    with pytest.raises(DataError, match="cannot translate into bn from it; prepare the data with"):
+        TranslationData(into_bengali, seed=1)
+    bundle = train(cfg)
+    assert json.loads((bundle / "metadata.json").read_text())["unified_script"] == {
+        "bn": "hi",
+        "ta": "hi",
+    }
+    tr = Translator.load(bundle, tgt_lang="en")
+    bengali = "একটি মানুষ ।"
+    assert tr.source_language(bengali) == "bn"  # read from the script the user writes
+    assert (
+        tr.normalize(bengali) == to_script(normalizer("bn")(bengali), "bn", "hi") == "एकटि मानुष ।"
+    )
+    assert tr.normalize("एक आदमी") == "एक आदमी"
+    assert 1 not in tr.bundle.src_vocab.encode(tr.normalize("ஒரு மனிதன்"))  # no <unk>
+    # The prepared test sources are already in Devanagari: the translator leaves them so.
+    results = evaluate_split(tr.for_direction("bn", "en"), root, "test-post2012", tmp_path / "e")
+    hyps = (tmp_path / "e" / "test-post2012.hyp").read_text(encoding="utf-8").splitlines()
+    assert results and len(hyps) == len(
+        (folder / "bn-en" / "test-post2012.bn").read_text().splitlines()
+    )
