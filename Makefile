@@ -61,7 +61,7 @@ data/%/meta.json: | setup
 train: setup data/$(DATA_PAIR)/meta.json
 	$(BIN)/seq2seq -v train --config configs/$(PAIR).yaml --resume
 
-# In-domain fine-tuning of a trained model (configs/$(PAIR)-finetune.yaml; hi-en for now).
+# In-domain fine-tuning of a trained model (configs/$(PAIR)-finetune.yaml: hi-en, multi).
 finetune: setup models/$(PAIR)/metadata.json
 	$(BIN)/seq2seq -v train --config configs/$(PAIR)-finetune.yaml --resume
 
