@@ -141,7 +141,7 @@ def translate_and_score(
         write_text(out_dir / f"{name}.hyp", "".join(h + "\n" for h in hyps))
         report = {
             "model": str(translator.bundle.path),
-            "direction": translator.bundle.cfg.data.direction,
+            "direction": translator.direction,
             "decode": asdict(translator.decode),
             "detail": {"BLEU": result.scores.bleu.detail, "chrF++": result.scores.chrf.detail},
             **result.summary(),

@@ -120,6 +120,8 @@ def test_multilingual_model_trains_and_translates_every_direction(
     results = evaluate_split(tr, root, "test-post2012", tmp_path / "eval")
     assert [r.name for r in results] == [f"{d}/test-post2012" for d in directions]
     assert (tmp_path / "eval" / "bn-en" / "test-post2012.hyp").is_file()
+    report = json.loads((tmp_path / "eval" / "bn-en" / "test-post2012.json").read_text())
+    assert report["direction"] == "bn-en"  # the direction scored, not the model's default
     with pytest.raises(
         ConfigError, match="does not translate hi->ta; its directions: hi->en, bn->en, ta->en"
     ):
