@@ -5,6 +5,7 @@ filter counted, and de-duplicated across the training parts)."""
 from __future__ import annotations
 
 import logging
+import resource
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -147,8 +148,12 @@ class PartBuilder:
         dev/test overlap is removed. Every count means what it did when the set of seen pairs
         sat between the two, so stats.json does not change.
         """
-        parts = [self._paired(take) for take in takes]
+        parts = []
+        for take in takes:
+            parts.append(self._paired(take))
+            log_peak(f"{part_name(take)} paired and filtered by length")
         keep = first_occurrences([_hashes(part.pairs) for part in parts])
+        log_peak("duplicates found")
         for part, mask in zip(parts, keep):
             before = len(part.pairs)
             # A batched filter, not `select(rows)`, which lists every row index in Python.
@@ -160,6 +165,7 @@ class PartBuilder:
                 **_uncached(f"dropped_duplicate {part_name(part.take)}"),
             )
             part.counts["dropped_duplicate"] = before - len(part.pairs)
+        log_peak("duplicates dropped")
         overlap: tuple[tuple[str, PairTest], ...] = (
             ("dropped_in_dev_or_test", lambda s, t: not held_out.overlaps(s, t)),
             ("dropped_near_duplicate", lambda s, t: not held_out.near_duplicate(s, t)),
@@ -273,6 +279,13 @@ def _uncached(desc: str) -> dict:
     """map/filter arguments: a fresh fingerprint, so `datasets` neither reuses a cached result
     nor hashes our functions (and the held-out sets they hold) to fingerprint them."""
     return {"load_from_cache_file": False, "new_fingerprint": uuid.uuid4().hex, "desc": desc}
+
+
+def log_peak(stage: str) -> None:
+    """Log the process's peak resident memory so far (with -v): the stage after which it
+    rises is the one that holds the memory (benchmarks/scale.py keeps these lines)."""
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    log.info("%s: peak memory so far %.0f MB", stage, peak_mb)
 
 
 def part_name(take: Take) -> str:

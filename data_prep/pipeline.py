@@ -25,7 +25,7 @@ import datasets
 from tqdm.auto import tqdm
 
 from data_prep.catalog import get_corpus, pair_langs
-from data_prep.parts import PartBuilder, PrepareOptions
+from data_prep.parts import PartBuilder, PrepareOptions, log_peak
 from data_prep.recipes import RECIPES, extra_take
 from data_prep.split import HeldOut
 from data_prep.tokenizer import TokenizerSpec, train_sentencepiece
@@ -155,7 +155,9 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
             tests[name], prep.stats["tests"][name] = prep.held_out_set((take,), f"test-{name}")
             prep.stats["tests"][name] = {"parts": prep.stats["tests"][name]}
         held_out = HeldOut(_held_out_segments([dev, *tests.values()]))
+        log_peak("dev and test sets")
         train = datasets.concatenate_datasets(prep.train_parts(train_takes, held_out))
+        log_peak("training parts fetched, cleaned and filtered")
         if options.max_train is not None and len(train) > options.max_train:
             train = train.shuffle(seed=options.seed).select(range(options.max_train))
         if len(train) == 0:
@@ -164,6 +166,7 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
                 "per step with --verbose); check the corpus files or the limits"
             )
         train_stats, domains = _write_train(tmp, train, indic_lang, en_lang)
+        log_peak("training files written")
         prep.stats["train"].update(train_stats)
         prep.stats["dev"].update(_write_held_out(tmp, "dev", dev, indic_lang))
         for name, ds in devs.items():
@@ -171,6 +174,7 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
         for name, ds in tests.items():
             prep.stats["tests"][name].update(_write_held_out(tmp, f"test-{name}", ds, indic_lang))
         models = _train_tokenizers(tmp, indic_lang, en_lang, options.tokenizer)
+        log_peak("SentencePiece trained")
         meta = {
             "pair": pair,
             "langs": [indic_lang, en_lang],
