@@ -142,12 +142,18 @@ def measure(size: int, work: Path, python: str) -> dict:
         env,
     )
     stats = json.loads((data / "hi-en" / "stats.json").read_text(encoding="utf-8"))
+    # The pipeline's "<stage>: peak memory so far N MB" lines: where the memory is taken.
+    stages = [
+        re.search(r"INFO data_prep\.\w+: (.+): peak memory so far (\d+) MB", line)
+        for _, line in lines
+    ]
     row |= {
         "data_s": round(wall, 1),
         "data_peak_mb": round(peak["peak_mb"]),
         "data_disk_mb": round(_du_mb(data)),
         "cache_disk_mb": round(_du_mb(cache)),
         "train_pairs": stats["train"]["pairs"],
+        "data_peak_mb_after": {m[1]: int(m[2]) for m in stages if m},
     }
     run = work / f"runs-{size}"
     shutil.rmtree(run, ignore_errors=True)
