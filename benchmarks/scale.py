@@ -144,7 +144,11 @@ def measure(size: int, work: Path, python: str) -> dict:
     stats = json.loads((data / "hi-en" / "stats.json").read_text(encoding="utf-8"))
     # The pipeline's "<stage>: peak memory so far N MB" lines: where the memory is taken.
     stages = [
-        re.search(r"INFO data_prep\.\w+: (.+): peak memory so far (\d+) MB", line)
+        re.search(
+            r"INFO data_prep\.\w+: (.+): peak memory so far (\d+) MB"
+            r"(?: \(now: anonymous (\d+) MB, file-backed (\d+) MB\))?",
+            line,
+        )
         for _, line in lines
     ]
     row |= {
@@ -154,6 +158,8 @@ def measure(size: int, work: Path, python: str) -> dict:
         "cache_disk_mb": round(_du_mb(cache)),
         "train_pairs": stats["train"]["pairs"],
         "data_peak_mb_after": {m[1]: int(m[2]) for m in stages if m},
+        # and the resident memory at that moment: [anonymous, file-backed] MB
+        "data_now_mb_after": {m[1]: [int(m[3]), int(m[4])] for m in stages if m and m[3]},
     }
     run = work / f"runs-{size}"
     shutil.rmtree(run, ignore_errors=True)

@@ -283,9 +283,24 @@ def _uncached(desc: str) -> dict:
 
 def log_peak(stage: str) -> None:
     """Log the process's peak resident memory so far (with -v): the stage after which it
-    rises is the one that holds the memory (benchmarks/scale.py keeps these lines)."""
+    rises is the one that holds the memory (benchmarks/scale.py keeps these lines). Beside
+    it, the resident memory now in two kinds: anonymous (Python objects, Arrow buffers, the
+    tokenizer's tables) and file-backed (pages of memory-mapped Arrow files, which the kernel
+    can drop when memory is short)."""
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-    log.info("%s: peak memory so far %.0f MB", stage, peak_mb)
+    now = _resident_now()
+    kinds = f" (now: anonymous {now['RssAnon']:.0f} MB, file-backed {now['RssFile']:.0f} MB)"
+    log.info("%s: peak memory so far %.0f MB%s", stage, peak_mb, kinds if now else "")
+
+
+def _resident_now() -> dict[str, float]:
+    """RssAnon and RssFile of /proc/self/status in MB; {} where there is no such file."""
+    try:
+        lines = Path("/proc/self/status").read_text().splitlines()
+    except OSError:
+        return {}
+    fields = dict(line.split(":", 1) for line in lines if line.startswith(("RssAnon", "RssFile")))
+    return {k: int(v.split()[0]) / 1024 for k, v in fields.items()}
 
 
 def part_name(take: Take) -> str:
