@@ -3,7 +3,9 @@
 Each validation's `val/bleu` event carries the wall-clock time it was written. A run resumed
 N times has N log versions; its training time adds up each version's own time (from the
 version's start, the time in its event file's name, to its last event), so the hours a run
-spent stopped between two versions do not count.
+spent stopped between two versions do not count. A version that starts at an earlier step
+than the one before it ended (resumed from an earlier checkpoint) replaces what followed that
+step: the earlier version's later validations and time are dropped.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ def dev_curve(run_dir: Path) -> list[Point]:
     )
     if not versions:
         raise DataError(f"{run_dir}: no TensorBoard logs (tensorboard/version_*); is it a run?")
-    points, before = [], 0.0  # seconds trained in the earlier versions
+    points: list[Point] = []
+    before = 0.0  # seconds trained in the earlier versions
+    previous: tuple[float, float, list] | None = None  # the last version: before, start, events
     for version in versions:
         files = sorted(version.glob("events.out.tfevents.*"))
         if not files:
@@ -45,13 +49,18 @@ def dev_curve(run_dir: Path) -> list[Point]:
         events = EventAccumulator(str(version), size_guidance={"scalars": 0})
         events.Reload()
         tags = events.Tags()["scalars"]
-        last = start
-        for tag in tags:
-            last = max([last, *(e.wall_time for e in events.Scalars(tag))])
-        if "val/bleu" in tags:
-            for e in events.Scalars("val/bleu"):
-                points.append(Point((before + e.wall_time - start) / 60, e.step + 1, e.value))
-        before += last - start
+        scalars = [e for tag in tags for e in events.Scalars(tag)]
+        if previous is not None and scalars:
+            first = min(e.step for e in scalars)
+            then, then_start, then_events = previous
+            if any(e.step >= first for e in then_events):  # resumed from an earlier step
+                points = [p for p in points if p.step <= first]
+                kept = [e.wall_time for e in then_events if e.step < first]
+                before = then + max([then_start, *kept]) - then_start
+        previous = (before, start, scalars)
+        for e in events.Scalars("val/bleu") if "val/bleu" in tags else []:
+            points.append(Point((before + e.wall_time - start) / 60, e.step + 1, e.value))
+        before += max([start, *(e.wall_time for e in scalars)]) - start
     return points
 
 

@@ -28,3 +28,40 @@ def test_dev_curve_of_a_run_and_its_plot(tiny_bundle: Path, tmp_path: Path) -> N
         text=True,
     )
     assert bad.returncode == 2 and "write NAME=FOLDER" in bad.stderr
+
+
+def _version(run: Path, n: int, start: int, scalars: list[tuple[str, int, float, float]]) -> None:
+    """A TensorBoard log version whose writer started at `start` (the time in the file name)."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    folder = run / "tensorboard" / f"version_{n}"
+    writer = SummaryWriter(str(folder))
+    for tag, step, value, wall in scalars:
+        writer.add_scalar(tag, value, step, walltime=wall)
+    writer.close()
+    [file] = folder.glob("events.out.tfevents.*")
+    parts = file.name.split(".")
+    file.rename(folder / ".".join([*parts[:3], str(start), *parts[4:]]))
+
+
+def test_a_run_resumed_from_an_earlier_checkpoint_counts_each_step_once(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    # Trained to step 1,600, then resumed from the step-1,000 checkpoint (version 1) days later.
+    _version(
+        run,
+        0,
+        1000,
+        [("val/bleu", 499, 1.0, 1100), ("val/bleu", 999, 2.0, 1200)]
+        + [("val/bleu", 1499, 2.5, 1300), ("train/loss", 1599, 4.0, 1320)],
+    )
+    _version(
+        run,
+        1,
+        9000,
+        [("train/loss", 1049, 4.1, 9010), ("val/bleu", 1499, 3.0, 9100)]
+        + [("val/bleu", 1999, 3.5, 9200)],
+    )
+    points = dev_curve(run)
+    assert [(p.step, p.bleu) for p in points] == [(500, 1.0), (1000, 2.0), (1500, 3.0), (2000, 3.5)]
+    # Version 0 counts until step 1,000 (200 s), version 1 from its start: 100 and 200 s more.
+    assert [round(p.minutes * 60) for p in points] == [100, 200, 300, 400]
