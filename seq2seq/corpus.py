@@ -223,10 +223,7 @@ class TrainingPlan:
         real = len(index)
         for name, times in c.synthetic.items():
             prepared.check_synthetic(name, src_lang, tgt_lang)
-            remake = (
-                f"make the part again (`seq2seq backtranslate --output "
-                f"{prepared.root}/synthetic/{name} ...`, make backtranslate)"
-            )
+            remake = f"make the part again with {prepared.synthetic_command(name)}"
             syn_first = self._add_file(prepared, f"synthetic/{name}", src_lang, tgt_lang, remake)
             syn_lines = np.arange(syn_first, self._counted, dtype=np.int64)
             lines.append(np.tile(syn_lines, times))

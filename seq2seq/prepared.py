@@ -160,12 +160,19 @@ class PreparedPair:
             raise DataError(
                 f"data.synthetic names {name!r}, but {folder}/{name}.json is missing "
                 f"(finished parts: {', '.join(made) or 'none'}); make it with "
-                f"`seq2seq backtranslate --output {folder}/{name} ...` (make backtranslate)"
+                f"{self.synthetic_command(name)}"
             )
         for lang in (src_lang, tgt_lang):
             path = folder / f"{name}.{lang}"
             if not path.is_file():
                 raise DataError(f"{path}: missing; the part {name} has no {lang} side")
+
+    def synthetic_command(self, name: str) -> str:
+        """What writes the synthetic part `name`, for messages that ask to make it (again)."""
+        return (
+            f"`seq2seq backtranslate --output {self.root / 'synthetic' / name} ...` "
+            "(make backtranslate)"
+        )
 
     def test_sets(self) -> list[str]:
         """Names of the test sets, e.g. ["test-post2012", "test-vg"]."""
