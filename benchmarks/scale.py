@@ -1,6 +1,6 @@
 """How data preparation and the start of training scale with the corpus: 40k, 400k and 4M pairs.
 
-    python benchmarks/scale.py --sizes 40000 400000 4000000 [--work benchmarks/work/scale]
+    python benchmarks/scale.py --sizes 40000 400000 4000000 [--work DIR] [--sample-cap N]
 
 For each size it builds a corpus in the Hugging Face hub's own layout (parquet shards with a
 `translation` column, as `cfilt/iitb-english-hindi` is stored) inside a copy of the mirror
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from machine import cpu_name
+from machine import cpu_name, run_stamped
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = ROOT.parent / "shared" / "corpora"
@@ -83,31 +83,12 @@ def build_corpus(size: int, mirror: Path, out: Path, seed: int = 1) -> None:
         pq.write_table(table, out / HUB / "data" / f"train-{s:05d}-of-{shards:05d}.parquet")
 
 
-def _run(cmd: list[str], log: Path, env: dict | None = None) -> tuple[float, list[tuple]]:
-    """Run `cmd`, its output to `log`, each line stamped with the seconds since the start."""
-    start = time.monotonic()
-    lines = []
-    with log.open("w", encoding="utf-8") as f:
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            t = time.monotonic() - start
-            lines.append((t, line.rstrip("\n")))
-            f.write(f"{t:8.1f} {line}")
-        code = proc.wait()
-    if code:
-        sys.exit(f"scale: {' '.join(cmd[:4])} ... failed (exit {code}); see {log}")
-    return time.monotonic() - start, lines
-
-
 def _measured(
     python: str, module_args: list[str], log: Path, env: dict
 ) -> tuple[float, list[tuple], dict]:
     """`python -m MODULE ARGS` under a small Python parent of its own (`--child`), so that
     RUSAGE_CHILDREN gives that command's peak memory and not an earlier one's."""
-    wall, lines = _run([python, __file__, "--child", python, "-m", *module_args], log, env)
+    wall, lines = run_stamped([python, __file__, "--child", python, "-m", *module_args], log, env)
     return wall, lines, json.loads(lines[-1][1].split(" ", 1)[1])
 
 
@@ -125,8 +106,9 @@ def _du_mb(*paths: Path) -> float:
     return total / 2**20
 
 
-def measure(size: int, work: Path, python: str) -> dict:
-    """Build, prepare and train at one size; each step in a fresh process, measured apart."""
+def measure(size: int, work: Path, python: str, prep_args: list[str]) -> dict:
+    """Build, prepare and train at one size; each step in a fresh process, measured apart.
+    `prep_args` go to `data_prep` after the fixed ones (e.g. --sample-cap 1000000)."""
     mirror, data, cache = work / f"mirror-{size}", work / f"data-{size}", work / f"cache-{size}"
     for path in (data, cache):
         shutil.rmtree(path, ignore_errors=True)
@@ -137,7 +119,7 @@ def measure(size: int, work: Path, python: str) -> dict:
     wall, lines, peak = _measured(
         python,
         ["data_prep", "hi-en", "--mirror", str(mirror), "--out", str(data)]
-        + ["--cache-dir", str(cache), "--extra-train", "iitb", "-v"],
+        + ["--cache-dir", str(cache), "--extra-train", "iitb", "-v", *prep_args],
         work / f"data-{size}.log",
         env,
     )
@@ -236,18 +218,25 @@ def main() -> int:
     p.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "scale")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "scale.json")
     p.add_argument("--plot", type=Path, default=ROOT / "benchmarks" / "scale.png")
+    p.add_argument(
+        "--sample-cap",
+        type=int,
+        help="data_prep's --sample-cap (sentences SentencePiece trains on); its default if unset",
+    )
     args = p.parse_args()
+    prep_args = [] if args.sample_cap is None else ["--sample-cap", str(args.sample_cap)]
     args.work.mkdir(parents=True, exist_ok=True)
     cpu = cpu_name()
     rows = []
     for size in args.sizes:
-        row = measure(size, args.work, sys.executable) | {
+        row = measure(size, args.work, sys.executable, prep_args) | {
             "cpu": f"{cpu}, {os.cpu_count()} cores",
             "date": time.strftime("%Y-%m-%d"),
+            "data_prep_args": prep_args,
         }
         print(json.dumps(row), flush=True)
         rows.append(row)
-    command = "python benchmarks/scale.py --sizes " + " ".join(map(str, args.sizes))
+    command = " ".join(["python benchmarks/scale.py --sizes", *map(str, args.sizes), *prep_args])
     args.out.write_text(json.dumps({"command": command, "rows": rows}, indent=1) + "\n")
     plot(rows, args.plot)
     return 0
