@@ -4,9 +4,10 @@
         --variant lr3 train.lr=0.003 --seeds 1 2 [--threshold 40]
 
 Each variant is a name and `seq2seq train` overrides of configs/quickstart.yaml. Every run
-validates every 100 updates (patience 12, so early stopping still waits 1,200 updates) to
-see when the threshold is crossed: the protocol is the same for every variant, and the
-validations' own time counts. The clock starts when the command is launched, so data loading
+validates every 100 updates to see when the threshold is crossed, with the patience counted
+in validations scaled to match (early stopping 12, learning-rate plateau 6: the shipped 4 and
+2 at every 300 updates): the protocol is the same for every variant, and the validations' own
+time counts. The clock starts when the command is launched, so data loading
 and the precision probe count too. Printed and appended to benchmarks/results/time-to-bleu.json:
 per run, each validation (update, dev BLEU, seconds), the seconds to the first dev BLEU at or
 above the threshold (null if never), and the best dev BLEU within the budget. One run at a time:
@@ -27,7 +28,11 @@ from pathlib import Path
 from machine import ROOT, cpu_name, run_stamped
 
 VALIDATION = re.compile(r"step (\d+)  val/loss [\d.]+  val/bleu ([\d.]+)")
-PROTOCOL = ["train.val_every_steps=100", "train.early_stopping_patience=12"]
+PROTOCOL = [
+    "train.val_every_steps=100",
+    "train.early_stopping_patience=12",
+    "train.plateau_patience=6",
+]
 
 
 def run(name: str, overrides: list[str], seed: int, work: Path, config: str) -> dict:

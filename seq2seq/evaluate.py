@@ -24,7 +24,7 @@ from seq2seq.metrics import (
     check_streams,
     corpus_scores,
     length_ratio,
-    paired_bleu_delta,
+    paired_delta,
     per_document_bleu,
 )
 from seq2seq.prepared import PreparedPair
@@ -212,19 +212,37 @@ def evaluate_files(
 def compare_files(
     base_path: Path, new_path: Path, ref_paths: list[Path], docs_path: Path | None = None
 ) -> dict:
-    """Compare two hypothesis files of one test set: each one's BLEU with its interval, the
-    paired bootstrap interval of the difference (new - base), and per-document BLEU."""
+    """Compare two hypothesis files of one test set: each one's BLEU with its interval, its
+    chrF++ and hyp/ref length, the paired bootstrap intervals of the BLEU and chrF++
+    differences (new - base), and per-document BLEU."""
     base, new = read_lines(base_path), read_lines(new_path)
     refs = [read_lines(p) for p in ref_paths]
     check_streams(base, [new, *refs], [str(new_path), *map(str, ref_paths)])
     docs = read_lines(docs_path) if docs_path else None
     if docs is not None:
         check_streams(base, [docs], [str(docs_path)])
-    delta = paired_bleu_delta(base, new, refs)
+
+    def system(path: Path, hyps: list[str]) -> dict:
+        chrf = next(s.score for s in corpus_scores(hyps, refs) if s.name == "chrF++")
+        return {
+            "file": str(path),
+            **_interval(bleu_interval(hyps, refs)),
+            "chrF++": chrf,
+            "length_ratio": length_ratio(hyps, refs[0]),
+        }
+
+    delta = paired_delta(base, new, refs, "BLEU")
+    delta_chrf = paired_delta(base, new, refs, "chrF++")
     out: dict = {
-        "base": {"file": str(base_path), **_interval(bleu_interval(base, refs))},
-        "new": {"file": str(new_path), **_interval(bleu_interval(new, refs))},
+        "base": system(base_path, base),
+        "new": system(new_path, new),
         "delta": {**_interval(delta), "counts": delta.excludes_zero},
+        "delta_chrf": {
+            "chrF++": delta_chrf.score,
+            "low": delta_chrf.low,
+            "high": delta_chrf.high,
+            "counts": delta_chrf.excludes_zero,
+        },
         "references": [str(p) for p in ref_paths],
     }
     if docs is not None:
@@ -247,15 +265,18 @@ def format_comparison(r: dict) -> str:
     """compare_files' result as a few lines for people."""
     lines = [
         f"{key}: BLEU {r[key]['BLEU']:.2f} [{r[key]['low']:.2f}, {r[key]['high']:.2f}]  "
-        f"{r[key]['file']}"
+        f"chrF++ {r[key]['chrF++']:.2f}  hyp/ref {r[key]['length_ratio']:.3f}  {r[key]['file']}"
         for key in ("base", "new")
     ]
-    d = r["delta"]
-    verdict = "the interval excludes 0" if d["counts"] else "the interval includes 0: no gain shown"
-    lines.append(
-        f"new - base: {d['BLEU']:+.2f} BLEU, 95% paired bootstrap "
-        f"[{d['low']:+.2f}, {d['high']:+.2f}]; {verdict}"
-    )
+    for key, metric in (("delta", "BLEU"), ("delta_chrf", "chrF++")):
+        d = r[key]
+        verdict = (
+            "the interval excludes 0" if d["counts"] else "the interval includes 0: no gain shown"
+        )
+        lines.append(
+            f"new - base: {d[metric]:+.2f} {metric}, 95% paired bootstrap "
+            f"[{d['low']:+.2f}, {d['high']:+.2f}]; {verdict}"
+        )
     for doc, row in (r.get("documents") or {}).items():
         lines.append(
             f"  document {doc} ({row['sentences']} sentences): "

@@ -56,7 +56,7 @@ def length_ratio(hyps: Sequence[str], ref: Sequence[str]) -> float:
 
 @dataclass(frozen=True)
 class Interval:
-    """A BLEU score (or difference) and its 95% bootstrap interval."""
+    """A score (or difference) and its 95% bootstrap interval."""
 
     score: float
     low: float
@@ -71,11 +71,22 @@ class Interval:
         return self.low > 0 or self.high < 0
 
 
-def _bleu_stats(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> tuple[BLEU, np.ndarray]:
-    bleu = BLEU()
+def _metric(name: str) -> BLEU | CHRF:
+    """The sacrebleu object of a metric name: "BLEU" or "chrF++" (as `corpus_scores`)."""
+    if name == "BLEU":
+        return BLEU()
+    if name == "chrF++":
+        return CHRF(word_order=2)
+    raise ValueError(f"unknown metric {name!r}: BLEU or chrF++")
+
+
+def _stats(metric: BLEU | CHRF, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> np.ndarray:
     # sacrebleu's own per-sentence sufficient statistics (what its significance tests resample).
-    stats = np.asarray(bleu._extract_corpus_statistics(list(hyps), [list(r) for r in refs]))
-    return bleu, stats
+    return np.asarray(metric._extract_corpus_statistics(list(hyps), [list(r) for r in refs]))
+
+
+def _score(metric: BLEU | CHRF, stats: np.ndarray) -> float:
+    return metric._compute_score_from_stats(stats.sum(0).tolist()).score
 
 
 def _resamples(n: int, samples: int, seed: int) -> np.ndarray:
@@ -86,37 +97,31 @@ def bleu_interval(
     hyps: Sequence[str], refs: Sequence[Sequence[str]], samples: int = 1000, seed: int = 1
 ) -> Interval:
     """Corpus BLEU and its 95% bootstrap interval over sentences (Koehn 2004), seeded."""
-    bleu, stats = _bleu_stats(hyps, refs)
-    score = bleu._compute_score_from_stats(stats.sum(0).tolist()).score
-    draws = [
-        bleu._compute_score_from_stats(stats[idx].sum(0).tolist()).score
-        for idx in _resamples(len(stats), samples, seed)
-    ]
+    bleu = BLEU()
+    stats = _stats(bleu, hyps, refs)
+    draws = [_score(bleu, stats[idx]) for idx in _resamples(len(stats), samples, seed)]
     low, high = np.percentile(draws, [2.5, 97.5])
-    return Interval(round(score, 2), round(float(low), 2), round(float(high), 2))
+    return Interval(round(_score(bleu, stats), 2), round(float(low), 2), round(float(high), 2))
 
 
-def paired_bleu_delta(
+def paired_delta(
     base: Sequence[str],
     new: Sequence[str],
     refs: Sequence[Sequence[str]],
+    metric: str = "BLEU",
     samples: int = 1000,
     seed: int = 1,
 ) -> Interval:
-    """BLEU(new) - BLEU(base) and its 95% paired bootstrap interval (Koehn 2004): both systems
-    are scored on the same resampled sentences each time."""
-    bleu, base_stats = _bleu_stats(base, refs)
-    _, new_stats = _bleu_stats(new, refs)
-
-    def score(stats: np.ndarray) -> float:
-        return bleu._compute_score_from_stats(stats.sum(0).tolist()).score
-
+    """metric(new) - metric(base) and its 95% paired bootstrap interval (Koehn 2004): both
+    systems are scored on the same resampled sentences each time. `metric`: BLEU or chrF++."""
+    scorer = _metric(metric)
+    base_stats, new_stats = _stats(scorer, base, refs), _stats(scorer, new, refs)
     deltas = [
-        score(new_stats[idx]) - score(base_stats[idx])
+        _score(scorer, new_stats[idx]) - _score(scorer, base_stats[idx])
         for idx in _resamples(len(base_stats), samples, seed)
     ]
     low, high = np.percentile(deltas, [2.5, 97.5])
-    delta = score(new_stats) - score(base_stats)
+    delta = _score(scorer, new_stats) - _score(scorer, base_stats)
     return Interval(round(delta, 2), round(float(low), 2), round(float(high), 2))
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sacrebleu.metrics import BLEU
+from sacrebleu.metrics import BLEU, CHRF
 
 from seq2seq.cli import main
-from seq2seq.metrics import bleu_interval, paired_bleu_delta, per_document_bleu
+from seq2seq.metrics import bleu_interval, paired_delta, per_document_bleu
 
 REFS = [
     [
@@ -33,11 +33,15 @@ def test_interval_holds_sacrebleus_score() -> None:
 
 
 def test_paired_delta() -> None:
-    same = paired_bleu_delta(GOOD, GOOD, REFS)
-    assert (same.score, same.low, same.high) == (0.0, 0.0, 0.0) and not same.excludes_zero
-    better = paired_bleu_delta(BAD, GOOD, REFS)
-    assert better.score > 0 and better.excludes_zero and better.low > 0
-    assert paired_bleu_delta(GOOD, BAD, REFS).high < 0
+    for metric in ("BLEU", "chrF++"):
+        same = paired_delta(GOOD, GOOD, REFS, metric)
+        assert (same.score, same.low, same.high) == (0.0, 0.0, 0.0) and not same.excludes_zero
+        better = paired_delta(BAD, GOOD, REFS, metric)
+        assert better.score > 0 and better.excludes_zero and better.low > 0
+        assert paired_delta(GOOD, BAD, REFS, metric).high < 0
+    chrf = CHRF(word_order=2)
+    expected = chrf.corpus_score(GOOD, REFS).score - chrf.corpus_score(BAD, REFS).score
+    assert paired_delta(BAD, GOOD, REFS, "chrF++").score == round(expected, 2)
 
 
 def test_per_document_bleu() -> None:
@@ -55,6 +59,7 @@ def test_compare_command(tmp_path: Path, capsys) -> None:
     assert main([*args, "--docs", str(files["doc"])]) == 0
     out = capsys.readouterr().out
     assert "95% paired bootstrap" in out and "the interval excludes 0" in out
+    assert "BLEU, 95% paired" in out and "chrF++, 95% paired" in out and "hyp/ref 0.4" in out
     assert "document d1 (30 sentences)" in out
     files["new"].write_text("one line\n", encoding="utf-8")
     assert main(args) == 2
