@@ -77,7 +77,9 @@ def main() -> int:
     p.add_argument("--threshold", type=float, default=40.0)
     p.add_argument("--config", default="configs/quickstart.yaml")
     p.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "time-to-bleu")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "time-to-bleu.json")
+    p.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks" / "results" / "time-to-bleu.json"
+    )
     args = p.parse_args()
     for name, *overrides in args.variant:
         if bad := [o for o in overrides if "=" not in o]:
