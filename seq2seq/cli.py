@@ -107,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", help="where hypotheses and scores go (eval/<direction>)")
     p.set_defaults(run=run_evaluate)
 
-    p = sub.add_parser("compare", help="two systems' hypotheses: paired bootstrap BLEU interval")
+    p = sub.add_parser(
+        "compare", help="two systems' hypotheses: paired bootstrap BLEU and chrF++ intervals"
+    )
     p.add_argument("base", help="the baseline's hypotheses, one line per source line")
     p.add_argument("new", help="the new system's hypotheses")
     p.add_argument("--ref", action="append", required=True, help="reference file; repeat")
