@@ -22,7 +22,7 @@ class TokenizerSpec:
     vocab_size: int = 8000
     joint: bool = True
     model_type: Literal["unigram", "bpe"] = "unigram"
-    sample_cap: int = 2_000_000  # sentences sampled for training on large corpora
+    sample_cap: int = 1_000_000  # sentences sampled for training on large corpora
     byte_fallback: bool = True  # unseen characters (emoji, rare scripts) become bytes
     seed: int = 1
 
