@@ -31,9 +31,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from machine import cpu_name, run_stamped
+from machine import ROOT, cpu_name, run_stamped
 
-ROOT = Path(__file__).resolve().parents[1]
 MIRROR = ROOT.parent / "shared" / "corpora"
 BASE = (
     "hindi-visual-genome-1.1",

@@ -27,6 +27,8 @@ from pathlib import Path
 
 from machine import ROOT, cpu_name, run_stamped
 
+from indic_common.atomic import write_text
+
 VALIDATION = re.compile(r"step (\d+)  val/loss [\d.]+  val/bleu ([\d.]+)")
 PROTOCOL = [
     "train.val_every_steps=100",
@@ -100,9 +102,7 @@ def main() -> int:
             print(json.dumps({k: v for k, v in row.items() if k != "validations"}), flush=True)
             rows.append(row)
     old = json.loads(args.out.read_text())["rows"] if args.out.is_file() else []
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"rows": old + rows}, indent=1) + "\n")
-    tmp.replace(args.out)
+    write_text(args.out, json.dumps({"rows": old + rows}, indent=1) + "\n")
     return 0
 
 

@@ -237,12 +237,7 @@ def compare_files(
         "base": system(base_path, base),
         "new": system(new_path, new),
         "delta": {**_interval(delta), "counts": delta.excludes_zero},
-        "delta_chrf": {
-            "chrF++": delta_chrf.score,
-            "low": delta_chrf.low,
-            "high": delta_chrf.high,
-            "counts": delta_chrf.excludes_zero,
-        },
+        "delta_chrf": {**_interval(delta_chrf, "chrF++"), "counts": delta_chrf.excludes_zero},
         "references": [str(p) for p in ref_paths],
     }
     if docs is not None:
@@ -257,8 +252,8 @@ def compare_files(
     return out
 
 
-def _interval(i: Interval) -> dict:
-    return {"BLEU": i.score, "low": i.low, "high": i.high}
+def _interval(i: Interval, metric: str = "BLEU") -> dict:
+    return {metric: i.score, "low": i.low, "high": i.high}
 
 
 def format_comparison(r: dict) -> str:
