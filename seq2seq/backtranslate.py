@@ -102,13 +102,14 @@ def _translate_chunk(job: BacktranslateJob) -> tuple[Callable[[list[str], int], 
         overrides.update(beam_size=1, nbest=1, sampling=job.method == "sample")
     assert job.model is not None
     translator = Translator.load(job.model, job.device, **overrides)
-    data = translator.bundle.cfg.data
-    if (data.src_lang, data.tgt_lang) != (job.from_lang, job.to):
+    if f"{job.from_lang}-{job.to}" not in translator.directions:
+        known = ", ".join(d.replace("-", "->") for d in translator.directions)
         raise ConfigError(
-            f"{job.model} translates {data.src_lang}->{data.tgt_lang}; back-translating "
+            f"{job.model} translates {known}; back-translating "
             f"{job.input} into {job.to} needs a {job.from_lang}->{job.to} model",
             key="model",
         )
+    translator = translator.for_direction(job.from_lang, job.to)  # a multilingual model's
 
     def run(lines: list[str], chunk: int) -> list[str]:
         torch.manual_seed(job.seed * 1_000_003 + chunk)  # the same draws on a rerun

@@ -104,7 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", **data_root)
     p.add_argument("--src", help="source file (instead of --split)")
     p.add_argument("--ref", action="append", help="reference file; repeat for several")
-    p.add_argument("--out-dir", help="where hypotheses and scores go (eval/<direction>)")
+    p.add_argument(
+        "--out-dir",
+        help="where hypotheses and scores go (eval/<direction>); a model into several "
+        "languages scores every direction, each in a folder of its own, unless --from/--to pick",
+    )
     p.set_defaults(run=run_evaluate)
 
     p = sub.add_parser(

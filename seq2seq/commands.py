@@ -83,7 +83,7 @@ def run_config(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from seq2seq.evaluate import evaluate_files, evaluate_split
+    from seq2seq.evaluate import evaluate_every_direction, evaluate_files, evaluate_split
 
     if bool(args.src) != bool(args.ref):
         raise ConfigError("--src and --ref go together: the source file and 1+ reference files")
@@ -93,11 +93,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.src:
         refs = [Path(r) for r in args.ref]
         results = [evaluate_files(translator, Path(args.src), refs, out_dir)]
+    elif args.src_lang is None and args.tgt_lang is None and len(_targets(data)) > 1:
+        # A model into English and into Indic languages: every direction, none chosen.
+        results = evaluate_every_direction(translator, Path(args.data_root), args.split, out_dir)
     else:
         results = evaluate_split(translator, Path(args.data_root), args.split, out_dir)
     for r in results:
         print(r.describe())
     return 0
+
+
+def _targets(data) -> set[str]:
+    """The languages a model translates into."""
+    return {d.split("-")[1] for d in data.directions}
 
 
 def run_compare(args: argparse.Namespace) -> int:

@@ -234,6 +234,10 @@ class DecodeConfig(_Checked):
     max_len_ratio: float = 1.5  # output at most ratio * source length + offset pieces
     max_len_offset: int = 10
     min_len_ratio: float = 0.0  # no EOS before ratio * source length pieces; 0: off
+    # A model that translates into several languages: a target language's own min_len_ratio,
+    # e.g. {hi: 0.6, bn: 0.6, ta: 0.6} (the recipe's floor into Indic, none into English).
+    # A min_len_ratio given explicitly (--min-len-ratio, Translator.load) applies to all.
+    min_len_ratio_into: dict[str, float] = field(default_factory=dict)
     no_repeat_ngram: int = 0  # ban repeating any n-gram of this many pieces; 0: off
     batch_size: int = 64  # sentences per decoding batch
     nbest: int = 1
@@ -253,6 +257,13 @@ class DecodeConfig(_Checked):
                 f"must be 0 or more and below max_len_ratio {self.max_len_ratio} "
                 f"(got {self.min_len_ratio})",
             )
+        for lang, ratio in self.min_len_ratio_into.items():
+            if lang not in LANGS or not 0.0 <= ratio < self.max_len_ratio:
+                self._fail(
+                    f"min_len_ratio_into.{lang}",
+                    f"must be a language of {', '.join(LANGS)} with a ratio of 0 or more and "
+                    f"below max_len_ratio {self.max_len_ratio} (got {lang}: {ratio})",
+                )
         if self.nbest > self.beam_size:
             self._fail(
                 "nbest",
@@ -266,6 +277,13 @@ class DecodeConfig(_Checked):
     def greedy(self) -> bool:
         """Beam 1 and one hypothesis: greedy search."""
         return self.beam_size == 1 and self.nbest == 1
+
+    def into(self, lang: str) -> DecodeConfig:
+        """The settings for translating into `lang`: its own length floor if it has one."""
+        ratio = self.min_len_ratio_into.get(lang, self.min_len_ratio)
+        if ratio == self.min_len_ratio:
+            return self
+        return dataclasses.replace(self, min_len_ratio=ratio)
 
 
 @dataclass(frozen=True)

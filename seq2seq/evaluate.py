@@ -168,6 +168,20 @@ def set_domains(prepared: PreparedPair, name: str, translator: Translator) -> li
     return prepared.domains(name) if translator.domains else None
 
 
+def evaluate_every_direction(
+    translator: Translator, data_root: Path, split: str, out_dir: Path | None
+) -> list[TestScore]:
+    """Every direction of a multilingual model (into English and into Indic languages alike),
+    each written to `out_dir/<direction>/` and named e.g. en-hi/test-post2012."""
+    results = []
+    for direction in translator.directions:
+        one = translator.for_direction(*direction.split("-"))
+        sub = out_dir / direction if out_dir is not None else None
+        for r in evaluate_split(one, data_root, split, sub):
+            results.append(replace(r, name=f"{direction}/{r.name}"))
+    return results
+
+
 def evaluate_split(
     translator: Translator, data_root: Path, split: str, out_dir: Path | None
 ) -> list[TestScore]:

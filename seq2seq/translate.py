@@ -66,7 +66,9 @@ class Translator:
         tgt_lang: str | None = None,
     ) -> None:
         self.bundle = bundle
-        self.decode = decode or bundle.cfg.decode
+        # As given (with every target's length floor); `self.decode`, set below, is what the
+        # searches of this translator's direction use.
+        self.configured = decode or bundle.cfg.decode
         # A multilingual model translates several directions: `tgt_lang` picks the target
         # (default: the model's default direction's) and `src_lang` the source; without it,
         # each line's source language is read from its script among those that go there.
@@ -74,6 +76,7 @@ class Translator:
         self.directions: list[str] = data.directions
         self.tgt_lang = tgt_lang or (data.tgt_lang if src_lang is None else None)
         self.src_lang, self.tgt_lang = self._check_direction(src_lang, self.tgt_lang)
+        self.decode = self.configured.into(self.tgt_lang)
         self.sources = [d.split("-")[0] for d in self.directions if d.endswith(f"-{self.tgt_lang}")]
         if self.src_lang is None and len(self.sources) == 1:
             self.src_lang = self.sources[0]
@@ -112,12 +115,12 @@ class Translator:
 
     def with_decode(self, **decode_overrides: int | float) -> Translator:
         """The same model (shared, not copied) with other decode settings, e.g. `nbest=3`."""
-        decode = _decode_with(self.decode, decode_overrides)
+        decode = _decode_with(self.configured, decode_overrides)
         return Translator(self.bundle, decode, self.domain, self.src_lang, self.tgt_lang)
 
     def for_direction(self, src_lang: str | None, tgt_lang: str | None) -> Translator:
         """The same model (shared) translating another of its directions."""
-        return Translator(self.bundle, self.decode, self.domain, src_lang, tgt_lang)
+        return Translator(self.bundle, self.configured, self.domain, src_lang, tgt_lang)
 
     @property
     def direction(self) -> str:
@@ -302,6 +305,8 @@ def _decode_with(decode: DecodeConfig, overrides: dict) -> DecodeConfig:
         raise ConfigError(
             f"unknown decode setting {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
+    if "min_len_ratio" in overrides and "min_len_ratio_into" not in overrides:
+        overrides = {**overrides, "min_len_ratio_into": {}}  # asked for: every direction's
     return replace(decode, **overrides)
 
 

@@ -191,3 +191,63 @@ def test_script_unification_writes_bengali_and_tamil_sources_in_devanagari(
     assert results and len(hyps) == len(
         (folder / "bn-en" / "test-post2012.bn").read_text().splitlines()
     )
+
+
+def test_one_model_translates_into_english_and_into_indic(
+    multi: dict, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from seq2seq.cli import main
+    from seq2seq.data import TranslationData
+    from seq2seq.train import train
+    from seq2seq.translate import Translator
+
+    root = multi["root"]
+    directions = ["hi-en", "bn-en", "en-hi"]
+    cfg = tiny_config(
+        root,
+        tmp_path,
+        data={"pairs": directions, "dev_set": "dev-post2012", "dev_max_sents": 5},
+        train={"max_steps": 6, "val_every_steps": 6},
+        decode={"min_len_ratio_into": {"hi": 0.6}},
+    )
+    data = TranslationData(cfg.data, seed=1)
+    data.setup()
+    # The into-Hindi pairs read English after <2hi>, and end in Hindi.
+    into_hi = data.src_vocab.piece_id("<2hi>")
+    starts = [data.train_corpus[i][0][0] for i in range(len(data.train_corpus))]
+    assert into_hi in starts and data.src_vocab.piece_id("<2en>") in starts
+    assert sum(ids[0] == into_hi for ids in data.dev_src_ids) == 5
+
+    bundle = train(cfg)
+    to_hindi = Translator.load(bundle, tgt_lang="hi")
+    assert to_hindi.src_lang == "en" and to_hindi.decode.min_len_ratio == 0.6
+    assert to_hindi.translate(["a man ."])[0].strip()  # the floor: not an empty line
+    # Each direction's own length floor, also after switching direction or decode settings.
+    to_english = to_hindi.for_direction("hi", "en")
+    assert to_english.decode.min_len_ratio == 0.0
+    assert to_english.with_decode(beam_size=2).for_direction("en", "hi").decode.min_len_ratio == 0.6
+    # A floor asked for explicitly applies to every direction.
+    asked = Translator.load(bundle, tgt_lang="en", min_len_ratio=0.3)
+    assert asked.for_direction("en", "hi").decode.min_len_ratio == 0.3
+
+    out = tmp_path / "dev"
+    argv = ["evaluate", "--model", str(bundle), "--data-root", str(root), "--split"]
+    assert main([*argv, "dev-post2012", "--out-dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for direction in directions:
+        assert (out / direction / "dev-post2012.hyp").is_file() and f"{direction}/" in printed
+    scored = json.loads((out / "en-hi" / "dev-post2012.json").read_text())
+    assert scored["direction"] == "en-hi" and scored["decode"]["min_len_ratio"] == 0.6
+    # --to picks one target: only its direction is scored.
+    assert main([*argv, "dev-post2012", "--to", "hi", "--out-dir", str(tmp_path / "hi")]) == 0
+    assert (tmp_path / "hi" / "dev-post2012.hyp").is_file()
+    # The same model back-translates English into Hindi, with the into-Hindi floor.
+    from seq2seq.backtranslate import BacktranslateJob, backtranslate
+
+    mono = tmp_path / "mono.en"
+    mono.write_text("A man .\nThe river is long .\n", encoding="utf-8")
+    backtranslate(BacktranslateJob(mono, "hi", tmp_path / "syn" / "bt", bundle))
+    synthetic = (tmp_path / "syn" / "bt.hi").read_text(encoding="utf-8").splitlines()
+    assert len(synthetic) == 2 and all(line.strip() for line in synthetic)
+    made = json.loads((tmp_path / "syn" / "bt.json").read_text())
+    assert made["decode"]["min_len_ratio"] == 0.6
