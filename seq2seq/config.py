@@ -187,8 +187,11 @@ class TrainConfig(_Checked):
     max_epochs: int = 1000
     max_time_minutes: float | None = None  # stop training after this wall-clock time
     lr: float = 0.001
-    scheduler: Literal["plateau", "inverse_sqrt", "constant"] = "plateau"
-    warmup_steps: int = 1000  # inverse_sqrt only
+    # plateau: halve the LR when dev BLEU stalls; inverse_sqrt: warm up, then lr * sqrt(warmup
+    # / step); linear: warm up, then down in a straight line to min_lr at max_steps (a budget
+    # of updates spent to its end); constant.
+    scheduler: Literal["plateau", "inverse_sqrt", "linear", "constant"] = "plateau"
+    warmup_steps: int = 1000  # inverse_sqrt and linear (0: none)
     plateau_factor: float = 0.5
     plateau_patience: int = 2  # validations without dev BLEU gain before the LR drops
     min_lr: float = 1.0e-5
@@ -220,6 +223,14 @@ class TrainConfig(_Checked):
             self._fail("max_time_minutes", f"must be positive (got {self.max_time_minutes})")
         if not 0.0 <= self.label_smoothing < 1.0:
             self._fail("label_smoothing", f"must be in [0, 1) (got {self.label_smoothing})")
+        if self.warmup_steps < 0:
+            self._fail("warmup_steps", f"must be 0 (none) or more (got {self.warmup_steps})")
+        if self.scheduler == "linear" and self.warmup_steps >= self.max_steps:
+            self._fail(
+                "warmup_steps",
+                f"({self.warmup_steps}) must be below max_steps ({self.max_steps}) for the "
+                "linear schedule, which ends at max_steps",
+            )
 
 
 @dataclass(frozen=True)

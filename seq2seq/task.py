@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import pytorch_lightning as pl
 import torch
@@ -109,6 +110,15 @@ class TranslationTask(pl.LightningModule):
                     "strict": False,
                 },
             }
+        if c.scheduler == "linear":
+            scheduler = torch.optim.lr_scheduler.LambdaLR(
+                optimizer,
+                partial(linear_factor, c.warmup_steps, c.max_steps, c.min_lr / c.lr),
+            )
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+            }
         if c.scheduler == "inverse_sqrt":
             warmup = max(1, c.warmup_steps)
             # Vaswani et al. (2017) eq. (3), scaled to peak at lr after `warmup` steps.
@@ -131,3 +141,12 @@ class TranslationTask(pl.LightningModule):
         if datamodule is not None:
             epoch, done = checkpoint.get("batches_in_epoch", (0, 0))
             datamodule.resume = (epoch, done)
+
+
+def linear_factor(warmup: int, total: int, floor: float, step: int) -> float:
+    """The LR multiplier of the linear schedule at `step` (0-based): up from 1/warmup to 1 over
+    `warmup` steps, then down in a straight line to `floor` (min_lr / lr) at step `total`."""
+    if step < warmup:
+        return (step + 1) / warmup
+    left = max(0.0, 1.0 - (step - warmup) / max(1, total - warmup))
+    return floor + (1.0 - floor) * left

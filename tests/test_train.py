@@ -369,3 +369,24 @@ def test_precision_auto_times_both_and_leaves_the_run_unchanged(
     again = train(tiny_config(data_root, tmp_path / "b", train=fixed))
     a, b = load_file(bundle / "model.safetensors"), load_file(again / "model.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_linear_schedule_warms_up_then_falls_to_min_lr_at_max_steps() -> None:
+    from seq2seq.config import TrainConfig
+    from seq2seq.task import TranslationTask
+
+    cfg = TrainConfig(scheduler="linear", lr=0.002, min_lr=0.0002, warmup_steps=2, max_steps=12)
+    task = TranslationTask(torch.nn.Linear(2, 2), cfg, None, None, [])  # type: ignore[arg-type]
+    setup = task.configure_optimizers()
+    optimizer, scheduler = setup["optimizer"], setup["lr_scheduler"]["scheduler"]
+    lrs = []
+    for _ in range(14):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[:3] == pytest.approx([0.001, 0.002, 0.002])  # warm-up, then the peak
+    assert all(a > b for a, b in zip(lrs[2:12], lrs[3:13]))  # straight down ...
+    assert lrs[12] == lrs[13] == pytest.approx(0.0002)  # ... to min_lr at max_steps
+    assert lrs[7] == pytest.approx(0.0002 + 0.0018 * 0.5)  # halfway: half the way down
+    with pytest.raises(ConfigError, match="train.warmup_steps .* must be below max_steps"):
+        TrainConfig(scheduler="linear", warmup_steps=12, max_steps=12)
