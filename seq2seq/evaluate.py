@@ -169,12 +169,17 @@ def set_domains(prepared: PreparedPair, name: str, translator: Translator) -> li
 
 
 def evaluate_every_direction(
-    translator: Translator, data_root: Path, split: str, out_dir: Path | None
+    translator: Translator,
+    data_root: Path,
+    split: str,
+    out_dir: Path | None,
+    directions: list[str] | None = None,
 ) -> list[TestScore]:
-    """Every direction of a multilingual model (into English and into Indic languages alike),
-    each written to `out_dir/<direction>/` and named e.g. en-hi/test-post2012."""
+    """Every direction of a multilingual model (into English and into Indic languages alike;
+    or those of `directions`), each written to `out_dir/<direction>/` and named e.g.
+    en-hi/test-post2012."""
     results = []
-    for direction in translator.directions:
+    for direction in directions or translator.directions:
         one = translator.for_direction(*direction.split("-"))
         sub = out_dir / direction if out_dir is not None else None
         for r in evaluate_split(one, data_root, split, sub):
@@ -189,13 +194,8 @@ def evaluate_split(
     A multilingual translator without a fixed source scores every direction into its target
     (the set names then start with the direction, e.g. bn-en/test-post2012)."""
     if translator.src_lang is None:
-        results = []
-        for src_lang in translator.sources:
-            one = translator.for_direction(src_lang, translator.tgt_lang)
-            sub = out_dir / one.direction if out_dir is not None else None
-            for r in evaluate_split(one, data_root, split, sub):
-                results.append(replace(r, name=f"{one.direction}/{r.name}"))
-        return results
+        into = [f"{src}-{translator.tgt_lang}" for src in translator.sources]
+        return evaluate_every_direction(translator, data_root, split, out_dir, into)
     cfg = translator.bundle.cfg.data
     prepared = PreparedPair(data_root / cfg.folder(translator.direction))
     src_lang, tgt_lang = translator.src_lang, translator.tgt_lang

@@ -35,10 +35,9 @@ def corpus_scores(
     hyps: Sequence[str], refs: Sequence[Sequence[str]], lowercase: bool = False
 ) -> list[Score]:
     """Corpus BLEU and chrF++ of hypotheses against one or more reference streams."""
-    bleu = BLEU(lowercase=lowercase)
-    chrf = CHRF(word_order=2, lowercase=lowercase)  # chrF++: character and word 2-grams
     out = []
-    for name, metric in (("BLEU", bleu), ("chrF++", chrf)):
+    for name in ("BLEU", "chrF++"):
+        metric = _metric(name, lowercase)
         result = metric.corpus_score(list(hyps), [list(r) for r in refs])
         out.append(Score(name, round(result.score, 2), str(metric.get_signature()), str(result)))
     return out
@@ -71,12 +70,12 @@ class Interval:
         return self.low > 0 or self.high < 0
 
 
-def _metric(name: str) -> BLEU | CHRF:
-    """The sacrebleu object of a metric name: "BLEU" or "chrF++" (as `corpus_scores`)."""
+def _metric(name: str, lowercase: bool = False) -> BLEU | CHRF:
+    """The sacrebleu object of a metric name: "BLEU" or "chrF++"."""
     if name == "BLEU":
-        return BLEU()
+        return BLEU(lowercase=lowercase)
     if name == "chrF++":
-        return CHRF(word_order=2)
+        return CHRF(word_order=2, lowercase=lowercase)  # character and word 2-grams
     raise ValueError(f"unknown metric {name!r}: BLEU or chrF++")
 
 
