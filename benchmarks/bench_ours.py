@@ -107,12 +107,14 @@ def run_throughput(args: argparse.Namespace) -> dict:
         max_steps=args.warmup + args.updates,
         val_every_steps=10**6,
         precision=args.precision,
+        recurrence=args.recurrence,
     )
     train(cfg, overwrite=True, extra_callbacks=[meter])
     return {
         "toolkit": "indic-seq2seq",
         "mode": "throughput",
         "precision": args.precision,
+        "recurrence": args.recurrence,
         "warmup_updates": args.warmup,
         "measured_updates": args.updates,
         "target_tokens": meter.tokens,
@@ -187,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test-set", default="test-vg")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--precision", default="32-true")
+    p.add_argument("--recurrence", choices=("fused", "steps"), default="fused")
     p.add_argument("--hyps", type=Path, default=None, help="decode: write the hypotheses here")
     p.add_argument(
         "--model",

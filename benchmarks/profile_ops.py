@@ -38,6 +38,7 @@ def profile_train(args: argparse.Namespace) -> None:
     data.setup()
     loader = iter(data.train_dataloader())
     model = Seq2Seq(cfg.model, len(data.src_vocab), len(data.tgt_vocab))
+    model.fused_recurrence = args.recurrence == "fused"
     optim = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()
 
@@ -63,7 +64,7 @@ def profile_train(args: argparse.Namespace) -> None:
             step()
     print(f"CPU: {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     print(
-        f"train: {args.steps} steps in {seconds:.2f} s = "
+        f"train ({args.recurrence} recurrence): {args.steps} steps in {seconds:.2f} s = "
         f"{seconds / args.steps * 1000:.0f} ms/step, {tokens / seconds:.0f} target tokens/s "
         "(no Lightning, no validation)"
     )
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--profiled", type=int, default=10)
     p.add_argument("--rows", type=int, default=18)
+    p.add_argument("--recurrence", choices=("fused", "steps"), default="fused", help="train")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     torch.manual_seed(1)

@@ -211,6 +211,10 @@ class TrainConfig(_Checked):
     # faster (seq2seq/precision.py); or name one: 32-true, bf16-mixed (Lightning's names).
     precision: str = "auto"
     threads: int | None = None  # torch intra-op threads on CPU (None: torch's default)
+    # fused: the decoder's teacher-forced recurrence as one autograd function with hand-written
+    # gradients (seq2seq/recurrence.py); steps: autograd over `Decoder.step` at each position.
+    # The same numbers (to float rounding); bf16-mixed always runs the steps.
+    recurrence: Literal["fused", "steps"] = "fused"
     log_every_steps: int = 50
     run_dir: str = "runs"  # checkpoints and logs: <run_dir>/<name>/
     output_dir: str = "models"  # the bundle: <output_dir>/<name>/
@@ -306,6 +310,17 @@ class ExperimentConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)
+
+    def __post_init__(self) -> None:
+        targets = sorted({d.split("-")[1] for d in self.data.directions})
+        for lang in self.decode.min_len_ratio_into:
+            if lang not in targets:
+                raise ConfigError(
+                    f"decode.min_len_ratio_into.{lang}: this model translates into "
+                    f"{', '.join(targets)} only; drop {lang} or add a direction into it to "
+                    "data.pairs",
+                    key=f"min_len_ratio_into.{lang}",
+                )
 
 
 SECTIONS = ("data", "model", "train", "decode")

@@ -19,6 +19,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from indic_common.special import PAD_ID
 from seq2seq.config import ModelConfig
+from seq2seq.recurrence import fused_recurrence
 
 
 class Memory(NamedTuple):
@@ -63,18 +64,59 @@ class Encoder(nn.Module):
             dropout=cfg.dropout if cfg.enc_layers > 1 else 0.0,
         )
 
-    def forward(self, src_ids: Tensor, src_lens: Tensor) -> tuple[Tensor, Tensor]:
-        """Encode (B, S) ids -> outputs (B, S, 2H) and the last layer's final states (B, 2H)."""
+    def forward(
+        self, src_ids: Tensor, src_lens: Tensor, padded: bool = False
+    ) -> tuple[Tensor, Tensor]:
+        """Encode (B, S) ids -> outputs (B, S, 2H) and the last layer's final states (B, 2H).
+
+        `padded`: run the LSTM on the padded batch (`_padded`, the same numbers) rather than
+        on packed sequences.
+        """
         emb = self.embed(src_ids) * self.embed_scale  # (B, S, E)
         if self.training and self.word_dropout:  # whole pieces, not scaled up: a word is gone
             keep = torch.rand(src_ids.shape, device=emb.device) >= self.word_dropout
             emb = emb * keep.unsqueeze(-1).to(emb.dtype)
         emb = self.dropout(emb)
+        if padded:
+            return self._padded(emb, src_lens.to(emb.device))
         packed = pack_padded_sequence(emb, src_lens.cpu(), batch_first=True, enforce_sorted=False)
         out, (h_n, _) = self.rnn(packed)
         outputs, _ = pad_packed_sequence(out, batch_first=True, total_length=src_ids.size(1))
         final = torch.cat([h_n[-2], h_n[-1]], dim=-1)  # forward and backward of the top layer
         return outputs, final
+
+    def _padded(self, emb: Tensor, lens: Tensor) -> tuple[Tensor, Tensor]:
+        """`forward` on the padded batch, one direction and layer at a time.
+
+        torch's CPU LSTM over packed sequences loops over time in small operations; over a
+        padded batch it takes oneDNN's fused kernel. Padding at the end cannot reach a real
+        position going forward; going backward, each row is reversed within its length first
+        (its padding stays at the end) and its outputs reversed back.
+        """
+        rnn, (b, s, _) = self.rnn, emb.shape
+        t = torch.arange(s, device=emb.device).unsqueeze(0)  # (1, S)
+        real = t < lens.unsqueeze(1)  # (B, S)
+        rev = torch.where(real, lens.unsqueeze(1) - 1 - t, t).unsqueeze(2)  # (B, S, 1)
+        x = emb
+        for layer in range(rnn.num_layers):
+            if layer > 0:
+                x = F.dropout(x, rnn.dropout, self.training)
+            outs = []
+            for suffix in ("", "_reverse"):
+                weights = [
+                    getattr(rnn, f"{name}_l{layer}{suffix}")
+                    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+                ]
+                inp = x if not suffix else x.gather(1, rev.expand_as(x))
+                h0 = x.new_zeros(1, b, rnn.hidden_size)
+                # input, hx, params, biases, layers, dropout, train, bidirectional, batch_first
+                out = torch.lstm(inp, (h0, h0), weights, True, 1, 0.0, self.training, False, True)
+                out = out[0]
+                outs.append(out if not suffix else out.gather(1, rev.expand_as(out)))
+            x = torch.cat(outs, dim=-1) * real.unsqueeze(2)  # padding: zeros, as when packed
+        h = rnn.hidden_size
+        last = x[torch.arange(b, device=x.device), lens - 1, :h]  # forward: at the last piece
+        return x, torch.cat([last, x[:, 0, h:]], dim=-1)  # backward: at the first
 
 
 class BahdanauAttention(nn.Module):
@@ -188,6 +230,9 @@ class Seq2Seq(nn.Module):
             if cfg.tie_output:
                 self.decoder.output.weight = self.encoder.embed.weight
         self._piece_tables: tuple[tuple, Tensor, Tensor] | None = None  # see piece_tables
+        # Teacher forcing through recurrence.py's one autograd function, not T `Decoder.step`
+        # calls (the same numbers; train.recurrence); not under autocast, which it does not cast.
+        self.fused_recurrence = False
         # Encoder final state -> initial decoder state of every layer (h and c).
         self.bridge = nn.Linear(2 * cfg.hidden_dim, 2 * cfg.dec_layers * cfg.hidden_dim)
         # Embeddings start N(0, 1/E) and are scaled by sqrt(E) on input (as in Vaswani et al.
@@ -199,7 +244,7 @@ class Seq2Seq(nn.Module):
 
     def encode(self, src_ids: Tensor, src_lens: Tensor) -> tuple[Memory, DecoderState]:
         """Run the encoder once: memory (keys projected) and the initial decoder state."""
-        outputs, final = self.encoder(src_ids, src_lens)
+        outputs, final = self.encoder(src_ids, src_lens, padded=self.fused_recurrence)
         keys = (
             self.decoder.attention.project_keys(outputs)
             if self.decoder.attention is not None
@@ -221,6 +266,19 @@ class Seq2Seq(nn.Module):
         memory, state = self.encode(src_ids, src_lens)
         emb = self.decoder.dropout(self.decoder.embed(tgt_in) * self.decoder.embed_scale)  # (B,T,E)
         x_gates = self.decoder.emb_gates(emb)  # (B, T, 4D), one product
+        if self.fused_recurrence and not torch.is_autocast_enabled(x_gates.device.type):
+            s_all, ctx_all = fused_recurrence(self.decoder, x_gates, state, memory)
+        else:
+            s_all, ctx_all = self._steps(x_gates, state, memory)
+        if positions is not None:  # (N, D), (N, 2H), (N, E)
+            s_all, emb = s_all[positions], emb[positions]
+            ctx_all = ctx_all[positions] if ctx_all is not None else None
+        return self.decoder.readout(s_all, ctx_all, emb)  # one output product
+
+    def _steps(
+        self, x_gates: Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[Tensor, Tensor | None]:
+        """`Decoder.step` at every position: states (B, T, D) and contexts (B, T, 2H) or None."""
         states, contexts = [], []
         # unbind, not x_gates[:, t]: the backward of T slices would zero-fill and add a
         # (B, T, 4D) gradient T times; unbind's is one stack.
@@ -228,12 +286,8 @@ class Seq2Seq(nn.Module):
             s, context, state, _ = self.decoder.step(x_t, state, memory)
             states.append(s)
             contexts.append(context)
-        s_all = torch.stack(states, dim=1)  # (B, T, D)
         ctx_all = torch.stack(contexts, dim=1) if self.decoder.attention else None
-        if positions is not None:  # (N, D), (N, 2H), (N, E)
-            s_all, emb = s_all[positions], emb[positions]
-            ctx_all = ctx_all[positions] if ctx_all is not None else None
-        return self.decoder.readout(s_all, ctx_all, emb)  # one output product
+        return torch.stack(states, dim=1), ctx_all
 
     def decode_step(
         self, prev_ids: Tensor, state: DecoderState, memory: Memory

@@ -65,6 +65,7 @@ def probe_precision(
     tgt_vocab: int,
     batches: list[Batch],
     device: torch.device,
+    fused: bool = True,
 ) -> PrecisionChoice:
     """Time `batches[1:]` (the first warms up) in each candidate precision."""
     start = time.monotonic()
@@ -75,6 +76,7 @@ def probe_precision(
             if bf16 and device.type == "cuda" and not torch.cuda.is_bf16_supported():
                 continue
             model = Seq2Seq(cfg, src_vocab, tgt_vocab).to(device).train()
+            model.fused_recurrence = fused
             optim = torch.optim.Adam(model.parameters(), lr=1e-4)
             _step(model, optim, batches[0], bf16)
             if device.type == "cuda":

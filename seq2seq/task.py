@@ -35,6 +35,7 @@ class TranslationTask(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.model, self.train_cfg, self.decode_cfg = model, train_cfg, decode_cfg
+        model.fused_recurrence = train_cfg.recurrence == "fused"
         self.detokenize, self.dev_refs = detokenize, dev_refs
         self._dev_hyps: dict[int, str] = {}
         self.batches_in_epoch = 0

@@ -254,7 +254,12 @@ def _choose_precision(cfg: ExperimentConfig, data: TranslationData) -> dict:
     gpu = t.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
     device = torch.device("cuda" if gpu else "cpu")
     return probe_precision(
-        cfg.model, len(data.src_vocab), len(data.tgt_vocab), batches, device
+        cfg.model,
+        len(data.src_vocab),
+        len(data.tgt_vocab),
+        batches,
+        device,
+        fused=t.recurrence == "fused",
     ).record()
 
 

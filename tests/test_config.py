@@ -152,6 +152,11 @@ def test_top_level_override_and_section_override_errors(tmp_path: Path) -> None:
         ("", ["decode.length_penalty=inf"], "decode.length_penalty must be a finite number"),
         ("", ["train.max_time_minutes=-1"], "train.max_time_minutes must be positive"),
         ("", ["decode.nbest=7"], "decode.nbest (7) cannot exceed beam_size (5)"),
+        (
+            "data:\n  src_lang: en\n  tgt_lang: hi\n",
+            ["decode.min_len_ratio_into={ta: 0.6}"],
+            "decode.min_len_ratio_into.ta: this model translates into hi only",
+        ),
     ],
 )
 def test_non_finite_and_bad_values(tmp_path: Path, text, overrides, expected) -> None:

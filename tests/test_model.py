@@ -12,6 +12,7 @@ from seq2seq.config import ModelConfig
 from seq2seq.corpus import EncodedCorpus
 from seq2seq.data import collate
 from seq2seq.model import Seq2Seq
+from seq2seq.recurrence import fused_recurrence
 from seq2seq.vocab import Vocab
 
 
@@ -57,6 +58,56 @@ def test_logits_at_chosen_positions_are_the_full_forwards(attention: str) -> Non
         some = model(src, lens, tgt, positions)
     assert some.shape == (int(positions.sum()), 60)
     torch.testing.assert_close(some, full[positions])
+
+
+def _loss_and_grads(model: Seq2Seq, fused: bool) -> tuple[torch.Tensor, dict]:
+    src, lens, tgt = _batch(b=4, s=7, t=6)
+    model.fused_recurrence = fused
+    model.zero_grad()
+    logits = model(src, lens, tgt)
+    # A loss that weighs every position differently, so no gradient cancels by symmetry.
+    weights = torch.randn(
+        logits.shape, generator=torch.Generator().manual_seed(5), dtype=logits.dtype
+    )
+    loss = (logits * weights).sum()
+    loss.backward()
+    return loss.detach(), {k: p.grad.clone() for k, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "none"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_fused_recurrence_has_the_steps_values_and_gradients(attention: str, layers: int) -> None:
+    model = _model(attention, enc_layers=layers, dec_layers=layers).double().train()
+    loss_steps, grads_steps = _loss_and_grads(model, fused=False)
+    loss_fused, grads_fused = _loss_and_grads(model, fused=True)
+    torch.testing.assert_close(loss_fused, loss_steps)
+    assert grads_fused.keys() == grads_steps.keys()
+    for name, grad in grads_steps.items():
+        torch.testing.assert_close(grads_fused[name], grad, msg=name)
+
+
+def test_fused_recurrence_gradients_with_dropout_between_layers() -> None:
+    """gradcheck (finite differences), the dropout masks drawn again from one seed per call."""
+    cfg = ModelConfig(emb_dim=3, hidden_dim=3, attn_dim=2, dec_layers=3, dropout=0.4)
+    model = Seq2Seq(cfg, 10, 10).double().train()
+    src, lens, tgt = _batch(b=2, s=4, t=3)
+    src, tgt, lens = src % 10, tgt % 10, lens[:2]
+    src[src < 4] += 4
+    memory, state = model.encode(src, lens)
+    x_gates = torch.randn(2, 3, 12, dtype=torch.float64, requires_grad=True)
+    h0 = state.h.detach().requires_grad_()
+    outputs = memory.outputs.detach().requires_grad_()
+    keys = memory.keys.detach().requires_grad_()
+
+    def run(x_gates, h0, outputs, keys, seed=0):
+        torch.manual_seed(seed)
+        m = memory._replace(outputs=outputs, keys=keys)
+        s_all, ctx_all = fused_recurrence(model.decoder, x_gates, state._replace(h=h0), m)
+        return s_all, ctx_all
+
+    assert torch.autograd.gradcheck(run, (x_gates, h0, outputs, keys))
+    first = run(x_gates, h0, outputs, keys)[0]
+    assert not torch.equal(first, run(x_gates, h0, outputs, keys, seed=1)[0])  # masks drawn
 
 
 def test_padding_does_not_change_a_sentence() -> None:
