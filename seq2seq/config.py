@@ -211,9 +211,10 @@ class TrainConfig(_Checked):
     # faster (seq2seq/precision.py); or name one: 32-true, bf16-mixed (Lightning's names).
     precision: str = "auto"
     threads: int | None = None  # torch intra-op threads on CPU (None: torch's default)
-    # fused: the decoder's teacher-forced recurrence as one autograd function with hand-written
-    # gradients (seq2seq/recurrence.py); steps: autograd over `Decoder.step` at each position.
-    # The same numbers (to float rounding); bf16-mixed always runs the steps.
+    # fused: the encoder's LSTM over the padded batch in torch's fused kernel, and the decoder's
+    # teacher-forced recurrence as one autograd function with hand-written gradients
+    # (seq2seq/recurrence.py); steps: packed sequences, and autograd over `Decoder.step` at
+    # each position. The same numbers (to float rounding); the decoder under bf16-mixed steps.
     recurrence: Literal["fused", "steps"] = "fused"
     log_every_steps: int = 50
     run_dir: str = "runs"  # checkpoints and logs: <run_dir>/<name>/
