@@ -230,8 +230,9 @@ class Seq2Seq(nn.Module):
             if cfg.tie_output:
                 self.decoder.output.weight = self.encoder.embed.weight
         self._piece_tables: tuple[tuple, Tensor, Tensor] | None = None  # see piece_tables
-        # Teacher forcing through recurrence.py's one autograd function, not T `Decoder.step`
-        # calls (the same numbers; train.recurrence); not under autocast, which it does not cast.
+        # train.recurrence: fused sets it. The encoder runs on the padded batch
+        # (`Encoder._padded`) and teacher forcing through recurrence.py's one autograd function,
+        # not T `Decoder.step` calls (the same numbers); the latter not under autocast.
         self.fused_recurrence = False
         # Encoder final state -> initial decoder state of every layer (h and c).
         self.bridge = nn.Linear(2 * cfg.hidden_dim, 2 * cfg.dec_layers * cfg.hidden_dim)

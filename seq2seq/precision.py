@@ -67,7 +67,8 @@ def probe_precision(
     device: torch.device,
     fused: bool = True,
 ) -> PrecisionChoice:
-    """Time `batches[1:]` (the first warms up) in each candidate precision."""
+    """Time `batches[1:]` (the first warms up) in each candidate precision, with the run's
+    `fused` recurrences (train.recurrence) or not."""
     start = time.monotonic()
     speeds: dict[str, float] = {}
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
