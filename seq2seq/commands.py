@@ -93,7 +93,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.src:
         refs = [Path(r) for r in args.ref]
         results = [evaluate_files(translator, Path(args.src), refs, out_dir)]
-    elif args.src_lang is None and args.tgt_lang is None and len(_targets(data)) > 1:
+    elif args.src_lang is None and args.tgt_lang is None and len(data.targets) > 1:
         # A model into English and into Indic languages: every direction, none chosen.
         results = evaluate_every_direction(translator, Path(args.data_root), args.split, out_dir)
     else:
@@ -101,11 +101,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for r in results:
         print(r.describe())
     return 0
-
-
-def _targets(data) -> set[str]:
-    """The languages a model translates into."""
-    return {d.split("-")[1] for d in data.directions}
 
 
 def run_compare(args: argparse.Namespace) -> int:

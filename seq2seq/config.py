@@ -138,6 +138,11 @@ class DataConfig(_Checked):
         """Every direction the model translates, the default first."""
         return [self.direction, *(d for d in self.pairs if d != self.direction)]
 
+    @property
+    def targets(self) -> list[str]:
+        """The languages the model translates into, sorted."""
+        return sorted({d.split("-")[1] for d in self.directions})
+
     def folder(self, direction: str | None = None) -> str:
         """The prepared folder of one direction under `root`: hi-en, or multi/hi-en."""
         pair = pair_of(direction or self.direction)
@@ -313,7 +318,7 @@ class ExperimentConfig:
     decode: DecodeConfig = field(default_factory=DecodeConfig)
 
     def __post_init__(self) -> None:
-        targets = sorted({d.split("-")[1] for d in self.data.directions})
+        targets = self.data.targets
         for lang in self.decode.min_len_ratio_into:
             if lang not in targets:
                 raise ConfigError(

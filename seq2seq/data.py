@@ -155,7 +155,7 @@ class TranslationData(pl.LightningDataModule):
         self.direction_lines: dict[str, int] = {}  # a multilingual model: lines per epoch
         # Languages whose prepared text is written in another's script (data_prep --unify-script)
         self.unified_script: dict[str, str] = self.prepared.meta.get("unified_script", {})
-        into = sorted({d.split("-")[1] for d in cfg.directions} & set(self.unified_script))
+        into = [lang for lang in cfg.targets if lang in self.unified_script]
         if into:  # the way back into Bengali or Tamil letters is not one to one
             raise DataError(
                 f"{self.prepared.root}: its {', '.join(into)} text is written in another "
