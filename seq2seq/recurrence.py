@@ -63,8 +63,10 @@ class _Recurrence(torch.autograd.Function):
         hs[:, 0], cs[:, 0] = h0, c0
         acts = x_gates.new_empty(n, t_len, b, g4)  # sigmoid(i, f, o) and tanh(g), in place
         tcs = x_gates.new_empty(n, t_len, b, d)  # tanh(c)
-        ins = x_gates.new_empty(max(n - 1, 0), t_len, b, d)  # upper layers' (dropped) inputs
-        drop = ins.new_empty(ins.shape).bernoulli_(1 - p).div_(1 - p) if p > 0 and n > 1 else None
+        # Upper layers' inputs: the layer below's h (hs), or with dropout h times these masks.
+        shape = (n - 1, t_len, b, d)
+        drop = x_gates.new_empty(shape).bernoulli_(1 - p).div_(1 - p) if p > 0 else None
+        ins = x_gates.new_empty(shape) if drop is not None else hs[:-1, 1:]
         if attend:
             # tanh(W s_{i-1} + U h_j), one tensor per position: one (T, B, S, A) buffer would be
             # fresh memory at every call (above malloc's reuse threshold), paid in page faults.
@@ -92,8 +94,6 @@ class _Recurrence(torch.autograd.Function):
                     inp = hs[layer - 1, t + 1]
                     if drop is not None:
                         inp = torch.mul(inp, drop[layer - 1, t], out=ins[layer - 1, t])
-                    else:
-                        ins[layer - 1, t] = inp
                     gates = torch.addmm(b_up[layer - 1], inp, w_up[layer - 1].t())
                 gates.addmm_(hs[layer, t], w_hh[layer].t())
                 act = torch.sigmoid(gates, out=acts[layer, t])
