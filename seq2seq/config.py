@@ -219,7 +219,7 @@ class TrainConfig(_Checked):
     # fused: the encoder's LSTM over the padded batch in torch's fused kernel, and the decoder's
     # teacher-forced recurrence as one autograd function with hand-written gradients
     # (seq2seq/recurrence.py); steps: packed sequences, and autograd over `Decoder.step` at
-    # each position. The same numbers (to float rounding); the decoder under bf16-mixed steps.
+    # each position. The same numbers (to float rounding; under bf16-mixed both in bf16).
     recurrence: Literal["fused", "steps"] = "fused"
     log_every_steps: int = 50
     run_dir: str = "runs"  # checkpoints and logs: <run_dir>/<name>/

@@ -232,7 +232,7 @@ class Seq2Seq(nn.Module):
         self._piece_tables: tuple[tuple, Tensor, Tensor] | None = None  # see piece_tables
         # train.recurrence: fused sets it. The encoder runs on the padded batch
         # (`Encoder._padded`) and teacher forcing through recurrence.py's one autograd function,
-        # not T `Decoder.step` calls (the same numbers); the latter not under autocast.
+        # not T `Decoder.step` calls (the same numbers; under autocast, in its lower precision).
         self.fused_recurrence = False
         # Encoder final state -> initial decoder state of every layer (h and c).
         self.bridge = nn.Linear(2 * cfg.hidden_dim, 2 * cfg.dec_layers * cfg.hidden_dim)
@@ -267,7 +267,7 @@ class Seq2Seq(nn.Module):
         memory, state = self.encode(src_ids, src_lens)
         emb = self.decoder.dropout(self.decoder.embed(tgt_in) * self.decoder.embed_scale)  # (B,T,E)
         x_gates = self.decoder.emb_gates(emb)  # (B, T, 4D), one product
-        if self.fused_recurrence and not torch.is_autocast_enabled(x_gates.device.type):
+        if self.fused_recurrence:
             s_all, ctx_all = fused_recurrence(self.decoder, x_gates, state, memory)
         else:
             s_all, ctx_all = self._steps(x_gates, state, memory)

@@ -45,9 +45,17 @@ def fused_recurrence(
     p = decoder.dropout.p if decoder.training and decoder.cfg.dec_layers > 1 else 0.0
     keys = memory.keys if attn is not None else None
     outputs = memory.outputs if attn is not None else None
-    s_all, ctx_all = _Recurrence.apply(
-        p, x_gates, state.h, state.c, outputs, keys, memory.mask, *weights
-    )
+    tensors = [x_gates, state.h, state.c, outputs, keys]
+    device = x_gates.device.type
+    if torch.is_autocast_enabled(device):
+        # Under autocast every input and weight enters in its lower precision (casts recorded
+        # outside the function: their backward returns fp32 gradients to fp32 weights) and
+        # the whole recurrence runs in it, as autocast runs `Decoder.step`'s products.
+        low = torch.get_autocast_dtype(device)
+        tensors = [None if x is None else x.to(low) for x in tensors]
+        weights = [None if w is None else w.to(low) for w in weights]
+    with torch.autocast(device, enabled=False):
+        s_all, ctx_all = _Recurrence.apply(p, *tensors, memory.mask, *weights)
     return s_all, (ctx_all if attn is not None else None)
 
 
@@ -125,12 +133,14 @@ class _Recurrence(torch.autograd.Function):
         dh = torch.zeros_like(h0)  # (L, B, D): the gradient reaching h of the current position
         dc = torch.zeros_like(h0)
         if attend:
+            z_dtype = v.dtype
+            acc = torch.promote_types(z_dtype, torch.float32)
             d_ctxs = (
                 torch.zeros_like(ctxs)
                 if d_ctx is None
                 else d_ctx.transpose(0, 1).clone(memory_format=torch.contiguous_format)
             )
-            d_q = w_q.new_empty(t_len, b, w_q.size(0))
+            d_q = w_q.new_empty(t_len, b, w_q.size(0), dtype=acc)  # summed again below
             d_keys = torch.zeros_like(zs[0])
             d_v = torch.zeros_like(v)  # (1, A)
             v_row = v.view(1, 1, -1)
@@ -160,15 +170,17 @@ class _Recurrence(torch.autograd.Function):
             if attend:
                 dct = d_ctxs[t].addmm_(d_gates[0, t], w_ctx)  # (B, 2H)
                 alpha = alphas[t]
-                d_alpha = torch.bmm(outputs, dct.unsqueeze(2)).squeeze(2)  # (B, S)
+                # The softmax's backward subtracts nearly equal terms: at least in fp32.
+                d_alpha = torch.bmm(outputs, dct.unsqueeze(2)).squeeze(2).to(acc)  # (B, S)
+                alpha = alpha.to(acc)
                 d_alpha -= (alpha * d_alpha).sum(-1, keepdim=True)
-                de = d_alpha.mul_(alpha)  # (B, S): the scores' gradient
+                de = d_alpha.mul_(alpha).to(z_dtype)  # (B, S): the scores' gradient
                 z = zs[t]
                 d_v.addmm_(de.view(1, -1), z.view(-1, z.size(2)))
                 d_pre = torch.mul(z, z).neg_().add_(1).mul_(de.unsqueeze(2) * v_row)  # (B, S, A)
                 d_keys += d_pre
-                torch.sum(d_pre, dim=1, out=d_q[t])
-                dh[n - 1].addmm_(d_q[t], w_q)
+                torch.sum(d_pre, dim=1, dtype=acc, out=d_q[t])
+                dh[n - 1].addmm_(d_q[t].to(z_dtype), w_q)
 
         flat = d_gates.view(n, t_len * b, g4)
         grads_layers: list[Tensor] = [flat[k].t() @ hs[k, :t_len].reshape(-1, d) for k in range(n)]
@@ -178,7 +190,7 @@ class _Recurrence(torch.autograd.Function):
         if attend:
             tb = t_len * b
             d_outputs = torch.bmm(alphas.permute(1, 2, 0), d_ctxs.transpose(0, 1))  # (B, S, 2H)
-            q_flat = d_q.view(tb, -1)
+            q_flat = d_q.view(tb, -1).to(z_dtype)
             grads += [
                 d_outputs,
                 d_keys,

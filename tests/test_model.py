@@ -176,3 +176,20 @@ def test_word_dropout_zeroes_whole_source_pieces_in_training_only() -> None:
     assert 0.25 < dropped.float().mean() < 0.35
     assert not (eval_rows == 0).all(-1).any()
     torch.testing.assert_close(train_rows[~dropped], eval_rows[~dropped])
+
+
+def test_fused_recurrence_under_bf16_autocast_matches_the_steps_to_bf16_rounding() -> None:
+    """Under autocast the fused function runs in bf16, as autocast runs the steps; both stay
+    as close to the fp32 gradients, and the fp32 weights get fp32 gradients."""
+    model = _model("bahdanau", dec_layers=2).train()
+    _, exact = _loss_and_grads(model, fused=True)
+    errors = {}
+    for fused in (False, True):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            _, grads = _loss_and_grads(model, fused=fused)
+        errors[fused] = {}
+        for name, grad in grads.items():
+            assert grad.dtype == torch.float32, name
+            errors[fused][name] = float((grad - exact[name]).norm() / exact[name].norm())
+    for name, err in errors[True].items():
+        assert err < max(3 * errors[False][name], 0.02), (name, err, errors[False][name])
