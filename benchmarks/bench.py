@@ -145,10 +145,15 @@ def render(info: dict[str, str]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     joey = _load("throughput-joeynmt")
-    for name in ("throughput-joeynmt", "throughput-ours-fp32", "throughput-ours-bf16"):
+    names = ("throughput-joeynmt", "throughput-ours-fp32", "throughput-ours-bf16")
+    for name in (*names, "throughput-ours-auto"):
         r = _load(name)
         if r is None:
             continue
+        precision = r["precision"]
+        if precision == "auto":  # the default: what the probe chose, and the probe's cost
+            chosen = r["precision_chosen"]
+            precision = f"auto (default): {chosen['chosen']}, probe {chosen['probe_seconds']:.0f} s"
         label = "JoeyNMT 2.3.0" if r["toolkit"] == "joeynmt" else "indic-seq2seq"
         ratio = (
             "1.00×"
@@ -156,7 +161,7 @@ def render(info: dict[str, str]) -> str:
             else _ratio(r["tokens_per_s"], joey and joey["tokens_per_s"])
         )
         lines.append(
-            f"| {label} | {r['precision']} | {r['warmup_updates']} + "
+            f"| {label} | {precision} | {r['warmup_updates']} + "
             f"{r['measured_updates']} | {r['tokens_per_s']:.0f} | {ratio} | "
             f"{r['peak_rss_mb']:.0f} | {r['date']} |"
         )
@@ -234,6 +239,7 @@ def render(info: dict[str, str]) -> str:
     for name in (
         "throughput-ours-fp32",
         "throughput-ours-bf16",
+        "throughput-ours-auto",
         "throughput-joeynmt",
         "budget-ours",
         "budget-joeynmt",
@@ -342,6 +348,16 @@ def main(argv: list[str] | None = None) -> int:
             *steps,
             "--precision",
             "bf16-mixed",
+        ],
+        # The default configuration: the precision probe chooses (and its cost is recorded).
+        "throughput-ours-auto": [
+            *ours,
+            "throughput",
+            "--data-root",
+            str(args.data_root),
+            *steps,
+            "--precision",
+            "auto",
         ],
         "throughput-joeynmt": [*joey, "throughput", "--data", str(shared), *steps],
     }

@@ -109,11 +109,14 @@ def run_throughput(args: argparse.Namespace) -> dict:
         precision=args.precision,
         recurrence=args.recurrence,
     )
-    train(cfg, overwrite=True, extra_callbacks=[meter])
+    bundle = train(cfg, overwrite=True, extra_callbacks=[meter])
+    # With auto, the precision the probe chose and what the probe cost (before the warm-up).
+    chosen = json.loads((bundle / "metadata.json").read_text())["precision"]
     return {
         "toolkit": "indic-seq2seq",
         "mode": "throughput",
         "precision": args.precision,
+        "precision_chosen": chosen,
         "recurrence": args.recurrence,
         "warmup_updates": args.warmup,
         "measured_updates": args.updates,

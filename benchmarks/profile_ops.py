@@ -18,15 +18,14 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ours import benchmark_config  # noqa: E402
 from machine import cpu_name  # noqa: E402
 
-from indic_common.special import PAD_ID  # noqa: E402
 from seq2seq.data import TranslationData  # noqa: E402
+from seq2seq.loss import batch_loss  # noqa: E402
 from seq2seq.model import Seq2Seq  # noqa: E402
 from seq2seq.prepared import PreparedPair  # noqa: E402
 from seq2seq.translate import Translator  # noqa: E402
@@ -44,10 +43,8 @@ def profile_train(args: argparse.Namespace) -> None:
 
     def step() -> int:
         batch = next(loader)
-        logits = model(batch.src_ids, batch.src_lens, batch.tgt_in)
-        loss = F.cross_entropy(
-            logits.reshape(-1, logits.size(-1)), batch.tgt_out.reshape(-1), ignore_index=PAD_ID
-        )
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed"):
+            loss = batch_loss(model, batch)  # as training: real positions, seq2seq/loss.py
         optim.zero_grad(set_to_none=True)
         loss.backward()
         optim.step()
@@ -64,7 +61,8 @@ def profile_train(args: argparse.Namespace) -> None:
             step()
     print(f"CPU: {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     print(
-        f"train ({args.recurrence} recurrence): {args.steps} steps in {seconds:.2f} s = "
+        f"train ({args.recurrence} recurrence, {args.precision}): "
+        f"{args.steps} steps in {seconds:.2f} s = "
         f"{seconds / args.steps * 1000:.0f} ms/step, {tokens / seconds:.0f} target tokens/s "
         "(no Lightning, no validation)"
     )
@@ -98,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profiled", type=int, default=10)
     p.add_argument("--rows", type=int, default=18)
     p.add_argument("--recurrence", choices=("fused", "steps"), default="fused", help="train")
+    p.add_argument(
+        "--precision", choices=("32-true", "bf16-mixed"), default="32-true", help="train"
+    )
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     torch.manual_seed(1)

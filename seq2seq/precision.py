@@ -16,11 +16,10 @@ import time
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
-from indic_common.special import PAD_ID
 from seq2seq.config import ModelConfig
 from seq2seq.data import Batch
+from seq2seq.loss import batch_loss
 from seq2seq.model import Seq2Seq
 
 log = logging.getLogger(__name__)
@@ -49,11 +48,13 @@ class PrecisionChoice:
 
 def _step(model: Seq2Seq, optim: torch.optim.Optimizer, batch: Batch, bf16: bool) -> None:
     device = next(model.parameters()).device
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        logits = model(batch.src_ids.to(device), batch.src_lens, batch.tgt_in.to(device))
-    loss = F.cross_entropy(
-        logits.flatten(0, 1).float(), batch.tgt_out.to(device).flatten(), ignore_index=PAD_ID
+    on_device = batch._replace(
+        src_ids=batch.src_ids.to(device),
+        tgt_in=batch.tgt_in.to(device),
+        tgt_out=batch.tgt_out.to(device),
     )
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):  # as Lightning's
+        loss = batch_loss(model, on_device)
     optim.zero_grad(set_to_none=True)
     loss.backward()
     optim.step()

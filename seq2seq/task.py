@@ -11,12 +11,11 @@ from functools import partial
 
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from indic_common.special import PAD_ID
 from seq2seq.config import DecodeConfig, TrainConfig
 from seq2seq.data import Batch
+from seq2seq.loss import batch_loss
 from seq2seq.metrics import corpus_bleu
 from seq2seq.model import Seq2Seq
 from seq2seq.search import greedy_search, strip_ids
@@ -42,14 +41,7 @@ class TranslationTask(pl.LightningModule):
         self._rng_to_restore: Tensor | None = None
 
     def _loss(self, batch: Batch) -> Tensor:
-        real = batch.tgt_out != PAD_ID  # the output layer runs on real target tokens only
-        logits = self.model(batch.src_ids, batch.src_lens, batch.tgt_in, real)  # (N, V)
-        return F.cross_entropy(
-            logits.float(),
-            batch.tgt_out[real],
-            ignore_index=PAD_ID,
-            label_smoothing=self.train_cfg.label_smoothing,
-        )
+        return batch_loss(self.model, batch, self.train_cfg.label_smoothing)
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         loss = self._loss(batch)
