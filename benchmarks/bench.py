@@ -145,8 +145,12 @@ def render(info: dict[str, str]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     joey = _load("throughput-joeynmt")
-    names = ("throughput-joeynmt", "throughput-ours-fp32", "throughput-ours-bf16")
-    for name in (*names, "throughput-ours-auto"):
+    for name in (
+        "throughput-joeynmt",
+        "throughput-ours-fp32",
+        "throughput-ours-bf16",
+        "throughput-ours-auto",
+    ):
         r = _load(name)
         if r is None:
             continue
@@ -330,35 +334,15 @@ def main(argv: list[str] | None = None) -> int:
         test = ["--test-set", TEST_SET]
         return [*joey, "budget", "--data", str(shared), "--seconds", str(seconds), *test, *extra]
 
+    def ours_throughput(precision: str) -> list[str]:
+        root = ["--data-root", str(args.data_root)]
+        return [*ours, "throughput", *root, *steps, "--precision", precision]
+
     plan = {
-        "throughput-ours-fp32": [
-            *ours,
-            "throughput",
-            "--data-root",
-            str(args.data_root),
-            *steps,
-            "--precision",
-            "32-true",
-        ],
-        "throughput-ours-bf16": [
-            *ours,
-            "throughput",
-            "--data-root",
-            str(args.data_root),
-            *steps,
-            "--precision",
-            "bf16-mixed",
-        ],
+        "throughput-ours-fp32": ours_throughput("32-true"),
+        "throughput-ours-bf16": ours_throughput("bf16-mixed"),
         # The default configuration: the precision probe chooses (and its cost is recorded).
-        "throughput-ours-auto": [
-            *ours,
-            "throughput",
-            "--data-root",
-            str(args.data_root),
-            *steps,
-            "--precision",
-            "auto",
-        ],
+        "throughput-ours-auto": ours_throughput("auto"),
         "throughput-joeynmt": [*joey, "throughput", "--data", str(shared), *steps],
     }
     plan["decode-ours"] = [
