@@ -33,6 +33,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from machine import ROOT, cpu_name, run_stamped
 
+from data_prep.parts import resident_now
+
 MIRROR = ROOT.parent / "shared" / "corpora"
 BASE = (
     "hindi-visual-genome-1.1",
@@ -179,18 +181,6 @@ def measure(size: int, work: Path, python: str, prep_args: list[str]) -> dict:
     return row
 
 
-def _resident_mb(pid: int) -> tuple[float, float] | None:
-    """A process's resident memory now, (anonymous, file-backed) MB; None once it is gone."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    kib = dict(re.findall(r"^(RssAnon|RssFile):\s+(\d+) kB", status, re.M))
-    if len(kib) < 2:  # a zombie has no memory lines left
-        return None
-    return int(kib["RssAnon"]) / 1024, int(kib["RssFile"]) / 1024
-
-
 def _child(cmd: list[str]) -> int:
     """Run `cmd` and print its peak memory as the last line (for `measure`): the peak resident
     memory, and the peak of its anonymous part alone, sampled every 50 ms. The kernel's peak
@@ -199,8 +189,8 @@ def _child(cmd: list[str]) -> int:
     proc = subprocess.Popen(cmd)
     anon = file = 0.0
     while proc.poll() is None:
-        if now := _resident_mb(proc.pid):
-            anon, file = max(anon, now[0]), max(file, now[1])
+        if now := resident_now(proc.pid):
+            anon, file = max(anon, now["RssAnon"]), max(file, now["RssFile"])
         time.sleep(0.05)
     peaks = {"peak_mb": _peak_mb(), "peak_anon_mb": anon, "peak_file_mb": file}
     print("PEAK", json.dumps(peaks), flush=True)

@@ -288,15 +288,16 @@ def log_peak(stage: str) -> None:
     tokenizer's tables) and file-backed (pages of memory-mapped Arrow files, which the kernel
     can drop when memory is short)."""
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-    now = _resident_now()
+    now = resident_now()
     kinds = f" (now: anonymous {now['RssAnon']:.0f} MB, file-backed {now['RssFile']:.0f} MB)"
     log.info("%s: peak memory so far %.0f MB%s", stage, peak_mb, kinds if now else "")
 
 
-def _resident_now() -> dict[str, float]:
-    """RssAnon and RssFile of /proc/self/status in MB; {} where there is no such file."""
+def resident_now(pid: int | str = "self") -> dict[str, float]:
+    """RssAnon and RssFile of /proc/<pid>/status in MB; {} where there is no such file (or
+    no such process), or no memory lines (a process that has exited and not been reaped)."""
     try:
-        lines = Path("/proc/self/status").read_text().splitlines()
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
         return {}
     fields = dict(line.split(":", 1) for line in lines if line.startswith(("RssAnon", "RssFile")))
