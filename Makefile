@@ -9,6 +9,7 @@
 #   make serve PAIR=hi-en [PORT=8000]    HTTP API and web page on http://127.0.0.1:$(PORT)/
 #   make backtranslate PAIR=hi-en        in-domain English -> synthetic Hindi (models/en-hi):
 #     [BT_METHOD=greedy|sample|beam|copy|dummy BT_LINES=N]   data/hi-en/synthetic/bt-<method>
+#     [BT_FLOOR=0]                       the reverse model's length floor replaced: bt-<method>-floor0
 #   make test                            lint (ruff check, ruff format --check), then the test suite
 #   make results PAIR=hi-en              results/<PAIR>.md: every test set, decoding variants, samples
 #   make study PAIR=hi-en                attention vs none by source length (trains both if needed)
@@ -25,6 +26,7 @@ BEAM   ?= 5
 PORT   ?= 8000
 BT_METHOD ?= greedy
 BT_LINES  ?= 60000
+BT_FLOOR  ?=
 # The offline mirror of the corpora, used when it exists (else the pipeline downloads).
 MIRROR ?= $(wildcard ../shared/corpora)
 # Training budget of each toolkit in `make bench`, in seconds.
@@ -82,8 +84,9 @@ data/%/mono.en: | data/%/meta.json
 backtranslate: setup data/$(DATA_PAIR)/mono.en \
   $(if $(filter copy dummy,$(BT_METHOD)),,models/en-$(INDIC)/metadata.json)
 	$(BIN)/seq2seq backtranslate --input data/$(DATA_PAIR)/mono.en --to $(INDIC) \
-	  --output data/$(DATA_PAIR)/synthetic/bt-$(BT_METHOD) --method $(BT_METHOD) \
-	  --max-lines $(BT_LINES) $(if $(filter copy dummy,$(BT_METHOD)),,--model models/en-$(INDIC))
+	  --output data/$(DATA_PAIR)/synthetic/bt-$(BT_METHOD)$(if $(BT_FLOOR),-floor$(BT_FLOOR)) \
+	  --method $(BT_METHOD) --max-lines $(BT_LINES) $(if $(BT_FLOOR),--min-len-ratio $(BT_FLOOR)) \
+	  $(if $(filter copy dummy,$(BT_METHOD)),,--model models/en-$(INDIC))
 
 quickstart: setup data/hi-en/meta.json
 	$(BIN)/seq2seq -v train --config configs/quickstart.yaml --resume

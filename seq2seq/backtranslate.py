@@ -13,6 +13,8 @@ back-translation, Caswell, Chelba & Grangier 2019).
 Methods: `greedy`, `sample` (each piece drawn from the model's distribution; Edunov et al.
 2018), `beam` (the bundle's beam); and two baselines that need no model: `copy` (the target
 copied as the source) and `dummy` (an empty source: the tag alone when the model is tagged).
+`min_len_ratio` replaces the bundle's length floor: the into-Indic floor was chosen for
+chrF++, which rewards length, while a synthetic source should say what its target says.
 
 Resumable: the input is cut into chunks of `chunk_lines`; each chunk is translated and then
 written atomically into `<output>.parts/`; a restarted run checks that it is the same job
@@ -59,6 +61,7 @@ class BacktranslateJob:
     max_lines: int | None = None  # the first N input lines only
     batch_size: int = 64
     device: str = "cpu"
+    min_len_ratio: float | None = None  # the bundle's length floor when None
 
     @property
     def from_lang(self) -> str:
@@ -100,6 +103,8 @@ def _translate_chunk(job: BacktranslateJob) -> tuple[Callable[[list[str], int], 
     overrides: dict = {"batch_size": job.batch_size}
     if job.method != "beam":
         overrides.update(beam_size=1, nbest=1, sampling=job.method == "sample")
+    if job.min_len_ratio is not None:
+        overrides["min_len_ratio"] = job.min_len_ratio
     assert job.model is not None
     translator = Translator.load(job.model, job.device, **overrides)
     if f"{job.from_lang}-{job.to}" not in translator.directions:

@@ -216,6 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-lines", type=int, help="the first N input lines only")
     p.add_argument("--chunk-lines", type=int, default=2000, help="lines per resumable chunk")
     p.add_argument("--batch-size", type=int, default=64, help="sentences per decoding batch")
+    p.add_argument(
+        "--min-len-ratio",
+        type=float,
+        help="no end before this many pieces per source piece (default: the bundle's; 0: none)",
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.set_defaults(run=run_backtranslate)
     return parser

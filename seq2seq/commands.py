@@ -284,6 +284,7 @@ def run_backtranslate(args: argparse.Namespace) -> int:
         max_lines=args.max_lines,
         batch_size=args.batch_size,
         device=args.device,
+        min_len_ratio=args.min_len_ratio,
     )
     record = backtranslate(job, progress=lambda line: print(line, file=sys.stderr, flush=True))
     print(

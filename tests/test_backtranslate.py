@@ -97,6 +97,26 @@ def test_greedy_back_translation_is_the_translators(tiny_bundle: Path, folder: P
     assert backtranslate(job)["seconds"] == record["seconds"]  # already made: not redone
 
 
+def test_the_length_floor_can_be_replaced(
+    tiny_bundle: Path, folder: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from seq2seq.translate import Translator
+
+    mono = _hindi_mono(folder, 12)
+    out = folder / "synthetic" / "floor"
+    record = backtranslate(BacktranslateJob(mono, "en", out, tiny_bundle, min_len_ratio=1.2))
+    lines = mono.read_text().splitlines()
+    floored = Translator.load(tiny_bundle, beam_size=1, min_len_ratio=1.2).translate(lines)
+    assert (folder / "synthetic" / "floor.en").read_text(encoding="utf-8").splitlines() == floored
+    assert record["decode"]["min_len_ratio"] == 1.2  # part of the job: a rerun checks it
+    code = main(
+        ["backtranslate", "--input", str(mono), "--to", "en", "--output", str(folder / "x")]
+        + ["--model", str(tiny_bundle), "--min-len-ratio", "-1"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--min-len-ratio" in err
+
+
 def test_interrupted_sampling_gives_the_same_corpus(tiny_bundle: Path, folder: Path) -> None:
     mono = _hindi_mono(folder, 20)
     whole = BacktranslateJob(mono, "en", folder / "a" / "bt", tiny_bundle, "sample", chunk_lines=5)
