@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence, Sized
 from pathlib import Path
 
@@ -168,11 +169,15 @@ class PreparedPair:
                 raise DataError(f"{path}: missing; the part {name} has no {lang} side")
 
     def synthetic_command(self, name: str) -> str:
-        """What writes the synthetic part `name`, for messages that ask to make it (again)."""
-        return (
-            f"`seq2seq backtranslate --output {self.root / 'synthetic' / name} ...` "
-            "(make backtranslate)"
-        )
+        """What writes the synthetic part `name`, for messages that ask to make it (again):
+        the make command for the names `make backtranslate` gives (bt-<method>[-floor<F>])."""
+        made = re.fullmatch(r"bt-(greedy|sample|beam|copy|dummy)(?:-floor(\d+(?:\.\d+)?))?", name)
+        if made and re.fullmatch(r"(hi|bn|ta)-en", self.root.name):
+            method, floor = made.groups()
+            options = "" if method == "greedy" else f" BT_METHOD={method}"
+            options += f" BT_FLOOR={floor}" if floor else ""
+            return f"`make backtranslate PAIR={self.root.name}{options}`"
+        return f"`seq2seq backtranslate --output {self.root / 'synthetic' / name} ...`"
 
     def test_sets(self) -> list[str]:
         """Names of the test sets, e.g. ["test-post2012", "test-vg"]."""

@@ -204,7 +204,14 @@ def test_training_reads_tagged_synthetic_parts(folder: Path, tmp_path: Path) -> 
     assert "backtranslation" in data.domains
 
     cfg = tiny_config(root, tmp_path, data={"synthetic": {"bt-sample": 1}})
-    with pytest.raises(DataError, match=r"names 'bt-sample', but .*bt-sample.json is missing"):
+    missing = r"names 'bt-sample', but .*bt-sample.json is missing .*make it with `make backtra"
+    with pytest.raises(DataError, match=missing + r"nslate PAIR=hi-en BT_METHOD=sample`$"):
         TranslationData(cfg.data, seed=1).setup()
+    prepared = PreparedPair(folder)
+    assert (
+        prepared.synthetic_command("bt-greedy-floor0")
+        == "`make backtranslate PAIR=hi-en BT_FLOOR=0`"
+    )
+    assert prepared.synthetic_command("mine").startswith("`seq2seq backtranslate --output ")
     with pytest.raises(ConfigError, match="data.synthetic.dummy must be 1 or more"):
         tiny_config(root, tmp_path, data={"synthetic": {"dummy": 0}})
