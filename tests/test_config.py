@@ -83,8 +83,9 @@ def test_direction_configs_are_short_and_the_recipe_lives_once() -> None:
     for key in ("no_repeat_ngram", "min_len_ratio", "tie_output", "threads"):
         holders = sorted(p.name for p in CONFIG_DIR.glob("*.yaml") if key in p.read_text("utf-8"))
         # The length floor is chosen on each direction's dev: none into English but for
-        # ta->en, 0.6 into Indic; the six-direction model names both, per target language.
-        floors = ["_into_indic.yaml", "_recipe.yaml", "multi-both.yaml", "ta-en.yaml"]
+        # ta->en, 0.6 into Indic but 1.0 into Tamil; the six-direction model names both, per
+        # target language.
+        floors = ["_into_indic.yaml", "_recipe.yaml", "en-ta.yaml", "multi-both.yaml", "ta-en.yaml"]
         expected = floors if key == "min_len_ratio" else None
         assert holders == (expected or ["_recipe.yaml"]), (key, holders)
 
@@ -112,13 +113,13 @@ def test_children_override_only_what_they_name() -> None:
     assert child.data.upsample == {} and base.data.upsample  # a dict value is replaced whole
     assert child.train.max_time_minutes is None and child.train.max_steps == 3501
     assert (child.model, child.decode, child.train.lr) == (base.model, base.decode, base.train.lr)
+    floors = {"hi-en": 0.0, "bn-en": 0.0, "ta-en": 0.6, "en-hi": 0.6, "en-bn": 0.6, "en-ta": 1.0}
     for direction in DIRECTIONS:
         cfg = load_config(CONFIG_DIR / f"{direction}.yaml")
-        floor = 0.0 if direction.endswith("-en") and direction != "ta-en" else 0.6
         assert (cfg.data.direction, cfg.model.dropout, cfg.decode.min_len_ratio) == (
             direction,
             0.3,
-            floor,
+            floors[direction],
         )
 
 
