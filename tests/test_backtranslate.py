@@ -204,8 +204,9 @@ def test_training_reads_tagged_synthetic_parts(folder: Path, tmp_path: Path) -> 
     assert "backtranslation" in data.domains
 
     cfg = tiny_config(root, tmp_path, data={"synthetic": {"bt-sample": 1}})
-    missing = r"names 'bt-sample', but .*bt-sample.json is missing .*make it with `make backtra"
-    with pytest.raises(DataError, match=missing + r"nslate PAIR=hi-en BT_METHOD=sample`$"):
+    missing = r"names 'bt-sample', but .*bt-sample.json is missing .*"
+    command = r"make it with `make backtranslate PAIR=hi-en BT_METHOD=sample`$"
+    with pytest.raises(DataError, match=missing + command):
         TranslationData(cfg.data, seed=1).setup()
     prepared = PreparedPair(folder)
     assert (
