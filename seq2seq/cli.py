@@ -36,7 +36,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _add_decode_options(p: argparse.ArgumentParser, model: bool = True) -> None:
+def _add_decode_options(
+    p: argparse.ArgumentParser, model: bool = True, only: tuple[str, ...] | None = None
+) -> None:
+    """The decoding options (those named in `only`, else all), and the model's with `model`."""
     if model:
         p.add_argument("--model", required=True, help="model bundle folder, e.g. models/hi-en")
         p.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -54,7 +57,8 @@ def _add_decode_options(p: argparse.ArgumentParser, model: bool = True) -> None:
             "--to", dest="tgt_lang", help="a multilingual model's target language, e.g. en"
         )
     for option, _, kind, text in DECODE_OPTIONS:
-        p.add_argument(option, type=kind, default=None, help=f"{text} (default: the model's)")
+        if only is None or option in only:
+            p.add_argument(option, type=kind, default=None, help=f"{text} (default: the model's)")
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -216,11 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-lines", type=int, help="the first N input lines only")
     p.add_argument("--chunk-lines", type=int, default=2000, help="lines per resumable chunk")
     p.add_argument("--batch-size", type=int, default=64, help="sentences per decoding batch")
-    p.add_argument(
-        "--min-len-ratio",
-        type=float,
-        help="no end before this many pieces per source piece (default: the bundle's; 0: none)",
-    )
+    _add_decode_options(p, model=False, only=("--min-len-ratio",))
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.set_defaults(run=run_backtranslate)
     return parser
