@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from indic_common.errors import DataError
+from seq2seq.backtranslate import LANGS, METHODS
 from seq2seq.vocab import Vocab
 
 log = logging.getLogger(__name__)
@@ -171,8 +172,8 @@ class PreparedPair:
     def synthetic_command(self, name: str) -> str:
         """What writes the synthetic part `name`, for messages that ask to make it (again):
         the make command for the names `make backtranslate` gives (bt-<method>[-floor<F>])."""
-        made = re.fullmatch(r"bt-(greedy|sample|beam|copy|dummy)(?:-floor(\d+(?:\.\d+)?))?", name)
-        if made and re.fullmatch(r"(hi|bn|ta)-en", self.root.name):
+        made = re.fullmatch(rf"bt-({'|'.join(METHODS)})(?:-floor(\d+(?:\.\d+)?))?", name)
+        if made and self.root.name in {f"{lang}-en" for lang in LANGS if lang != "en"}:
             method, floor = made.groups()
             options = "" if method == "greedy" else f" BT_METHOD={method}"
             options += f" BT_FLOOR={floor}" if floor else ""
