@@ -187,12 +187,12 @@ def _child(cmd: list[str]) -> int:
     counts the pages of memory-mapped Arrow files too, which it can drop when memory is
     short; the anonymous part is what the process cannot give back."""
     proc = subprocess.Popen(cmd)
-    anon = file = 0.0
+    anon = 0.0
     while proc.poll() is None:
         if now := resident_now(proc.pid):
-            anon, file = max(anon, now["RssAnon"]), max(file, now["RssFile"])
+            anon = max(anon, now["RssAnon"])
         time.sleep(0.05)
-    peaks = {"peak_mb": _peak_mb(), "peak_anon_mb": anon, "peak_file_mb": file}
+    peaks = {"peak_mb": _peak_mb(), "peak_anon_mb": anon}
     print("PEAK", json.dumps(peaks), flush=True)
     return proc.returncode
 
