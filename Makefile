@@ -10,6 +10,7 @@
 #   make backtranslate PAIR=hi-en        in-domain English -> synthetic Hindi (models/en-hi):
 #     [BT_METHOD=greedy|sample|beam|copy|dummy BT_LINES=N]   data/hi-en/synthetic/bt-<method>
 #     [BT_FLOOR=0]                       the reverse model's length floor replaced: bt-<method>-floor0
+#   make backtranslate PAIR=multi        the same for each pair of data/multi/ (models/en-{hi,bn,ta})
 #   make test                            lint (ruff check, ruff format --check), then the test suite
 #   make results PAIR=hi-en              results/<PAIR>.md: every test set, decoding variants, samples
 #   make study PAIR=hi-en                attention vs none by source length (trains both if needed)
@@ -77,16 +78,25 @@ serve: setup models/$(PAIR)/metadata.json
 	$(BIN)/seq2seq serve --model models/$(PAIR) --port $(PORT)
 
 # The monolingual English of a pair, filtered against its dev and test sets, then translated
-# into the Indic language by the reverse model (trained first when missing).
+# into the Indic language by the reverse model (trained first when missing). PAIR=multi: each
+# pair of data/multi/ gets its own share of the English, and its own reverse model.
+data/multi/mono.json: | data/multi/meta.json
+	$(BIN)/python -m data_prep multi --mono $(MIRROR_ARG) --out data
+
 data/%/mono.en: | data/%/meta.json
 	$(BIN)/python -m data_prep $* --mono $(MIRROR_ARG) --out data
 
-backtranslate: setup data/$(DATA_PAIR)/mono.en \
-  $(if $(filter copy dummy,$(BT_METHOD)),,models/en-$(INDIC)/metadata.json)
-	$(BIN)/seq2seq backtranslate --input data/$(DATA_PAIR)/mono.en --to $(INDIC) \
-	  --output data/$(DATA_PAIR)/synthetic/bt-$(BT_METHOD)$(if $(BT_FLOOR),-floor$(BT_FLOOR)) \
+BT_MULTI  := $(filter multi,$(DATA_PAIR))
+BT_LANGS  := $(if $(BT_MULTI),hi bn ta,$(INDIC))
+BT_MODELS := $(if $(filter copy dummy,$(BT_METHOD)),,$(BT_LANGS:%=models/en-%/metadata.json))
+bt_folder = $(if $(BT_MULTI),data/multi/$(1)-en,data/$(DATA_PAIR))
+
+backtranslate: setup $(if $(BT_MULTI),data/multi/mono.json,data/$(DATA_PAIR)/mono.en) $(BT_MODELS)
+	$(foreach lang,$(BT_LANGS),$(BIN)/seq2seq backtranslate \
+	  --input $(call bt_folder,$(lang))/mono.en --to $(lang) \
+	  --output $(call bt_folder,$(lang))/synthetic/bt-$(BT_METHOD)$(if $(BT_FLOOR),-floor$(BT_FLOOR)) \
 	  --method $(BT_METHOD) --max-lines $(BT_LINES) $(if $(BT_FLOOR),--min-len-ratio $(BT_FLOOR)) \
-	  $(if $(filter copy dummy,$(BT_METHOD)),,--model models/en-$(INDIC))
+	  $(if $(BT_MODELS),--model models/en-$(lang)) &&) true
 
 quickstart: setup data/hi-en/meta.json
 	$(BIN)/seq2seq -v train --config configs/quickstart.yaml --resume

@@ -8,11 +8,12 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from data_prep.catalog import CORPORA, PAIRS
 from data_prep.clean import LengthLimits
-from data_prep.mono import prepare_mono
+from data_prep.mono import prepare_mono, prepare_multi_mono
 from data_prep.multi import MULTI, MULTI_VOCAB, prepare_multi
 from data_prep.pipeline import PrepareOptions, prepare
 from data_prep.tokenizer import TokenizerSpec
@@ -78,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--mono",
         action="store_true",
         help="write data/<pair>/mono.en, in-domain English for back-translation, into the "
-        "already prepared pairs (from the mirror's mono-en/), instead of preparing them",
+        "already prepared pairs (from the mirror's mono-en/), instead of preparing them; "
+        "multi: a different share of it into each pair's folder of data/multi/",
     )
     p.add_argument(
         "--unify-script",
@@ -140,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.mono:
                 if mirror is None:
                     raise DataError("--mono reads the mirror's mono-en/ folder: pass --mirror")
-                path = prepare_mono(pair, args.out, mirror, args.seed, options.limits)
+                mono = prepare_multi_mono if pair == MULTI else partial(prepare_mono, pair)
+                path = mono(args.out, mirror, args.seed, options.limits)
                 print(f"prepared {path}")
                 continue
             if pair == MULTI:

@@ -13,6 +13,11 @@ drops, each counted in `mono.json`:
 What is kept is shuffled (seeded) so that the first N lines are a sample of every source, and
 written atomically with `mono.origin` (the source file of each line). The prepared folder
 must exist: its tokenizer and held-out sets are not touched.
+
+`prepare_multi_mono(out_root, mirror)` does the same for `data/multi/`: filtered against every
+pair of the folder (a bn-en test reference must not become a hi-en synthetic target), then
+dealt in turn into the pairs' folders (`data/multi/<pair>/mono.en`), so that each direction
+back-translates different English; the counts go to `data/multi/mono.json`, written last.
 """
 
 from __future__ import annotations
@@ -59,19 +64,26 @@ MONO_SOURCES = tuple(
 def held_out_of(folder: Path, meta: dict) -> HeldOut:
     """Every line of every dev and test file of a prepared folder (both languages, every
     reference)."""
+    return HeldOut(_held_out_lines(folder, meta))
+
+
+def _held_out_lines(folder: Path, meta: dict) -> Iterator[str]:
     names = [
         "dev",
         *(f"dev-{d}" for d in meta.get("devs", {})),
         *(f"test-{t}" for t in meta["tests"]),
     ]
+    for name in names:
+        for path in sorted(folder.glob(f"{name}.*")):
+            if path.suffix not in (".doc", ".domain"):
+                yield from iter_lines(path)
 
-    def segments() -> Iterator[str]:
-        for name in names:
-            for path in sorted(folder.glob(f"{name}.*")):
-                if path.suffix not in (".doc", ".domain"):
-                    yield from iter_lines(path)
 
-    return HeldOut(segments())
+def _read_meta(folder: Path, pair: str) -> dict:
+    meta_path = folder / "meta.json"
+    if not meta_path.is_file():
+        raise DataError(f"{folder}: no prepared data; run `make data PAIR={pair}` first")
+    return json.loads(meta_path.read_text(encoding="utf-8"))
 
 
 def _held_segments(mirror: Path, held: tuple[str, str, str] | None) -> set[str]:
@@ -94,17 +106,58 @@ def prepare_mono(
 ) -> Path:
     """Write `out_root/<pair>/mono.en`, `mono.origin` and `mono.json`; returns mono.en."""
     pair_langs(pair)
-    limits = limits or LengthLimits()
     folder = out_root / pair
-    meta_path = folder / "meta.json"
-    if not meta_path.is_file():
-        raise DataError(f"{folder}: no prepared data; run `make data PAIR={pair}` first")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    held_out = held_out_of(folder, meta)
+    held_out = held_out_of(folder, _read_meta(folder, pair))
     train_en = {contamination_key(t) for t in iter_lines(folder / "train.en")}
+    kept, stats = _filtered(folder, held_out, train_en, mirror, seed, limits, sources)
+    stats = {"pair": pair, "seed": seed, **stats}
+    _write_mono(folder, kept)
+    write_text(folder / "mono.json", json.dumps(stats, indent=2) + "\n")
+    return folder / "mono.en"
+
+
+def prepare_multi_mono(
+    out_root: Path,
+    mirror: Path,
+    seed: int = 1,
+    limits: LengthLimits | None = None,
+    sources: tuple[MonoSource, ...] = MONO_SOURCES,
+) -> Path:
+    """Write `mono.en` and `mono.origin` into each pair's folder of `out_root/multi/` (every
+    n-th kept line, n the number of pairs), then `multi/mono.json`; returns that."""
+    folder = out_root / "multi"
+    pairs = _read_meta(folder, "multi")["pairs"]
+    metas = {pair: _read_meta(folder / pair, "multi") for pair in pairs}
+    held_out = HeldOut(
+        line for pair in pairs for line in _held_out_lines(folder / pair, metas[pair])
+    )
+    train_en = {
+        contamination_key(t) for pair in pairs for t in iter_lines(folder / pair / "train.en")
+    }
+    kept, stats = _filtered(folder, held_out, train_en, mirror, seed, limits, sources)
+    stats = {"pairs": pairs, "seed": seed, **stats, "per_pair": {}}
+    for i, pair in enumerate(pairs):
+        share = kept[i :: len(pairs)]
+        _write_mono(folder / pair, share)
+        stats["per_pair"][pair] = len(share)
+    write_text(folder / "mono.json", json.dumps(stats, indent=2) + "\n")
+    return folder / "mono.json"
+
+
+def _filtered(
+    folder: Path,
+    held_out: HeldOut,
+    train_en: set[str],
+    mirror: Path,
+    seed: int,
+    limits: LengthLimits | None,
+    sources: tuple[MonoSource, ...],
+) -> tuple[list[tuple[str, str]], dict]:
+    """The kept (line, source name) pairs of the sources, shuffled, and their counts."""
+    limits = limits or LengthLimits()
     seen: set[str] = set()
     kept: list[tuple[str, str]] = []
-    stats: dict = {"pair": pair, "seed": seed, "sources": {}}
+    stats: dict = {"sources": {}}
     for source in sources:
         path = mirror / source.path
         seg_path = path.with_suffix(".seg_ids")
@@ -151,9 +204,11 @@ def prepare_mono(
         )
     random.Random(f"{seed}:mono").shuffle(kept)
     stats["lines"] = len(kept)
+    return kept, stats
+
+
+def _write_mono(folder: Path, kept: list[tuple[str, str]]) -> None:
     with open_atomic(folder / "mono.en") as f:
         f.writelines(text + "\n" for text, _ in kept)
     with open_atomic(folder / "mono.origin") as f:
         f.writelines(name + "\n" for _, name in kept)
-    write_text(folder / "mono.json", json.dumps(stats, indent=2) + "\n")
-    return folder / "mono.en"

@@ -155,7 +155,8 @@ class PreparedPair:
 
     def check_synthetic(self, name: str, src_lang: str, tgt_lang: str) -> None:
         """The synthetic part `synthetic/<name>`, written by `seq2seq backtranslate`, is
-        finished (its `.json` is written last) and has both sides."""
+        finished (its `.json` is written last), has both sides, and its synthetic side is the
+        direction's source."""
         folder = self.root / "synthetic"
         if not (folder / f"{name}.json").is_file():
             made = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
@@ -168,16 +169,25 @@ class PreparedPair:
             path = folder / f"{name}.{lang}"
             if not path.is_file():
                 raise DataError(f"{path}: missing; the part {name} has no {lang} side")
+        made_side = json.loads((folder / f"{name}.json").read_text(encoding="utf-8")).get("to")
+        if made_side not in (None, src_lang):
+            raise DataError(
+                f"{folder}/{name}: its {made_side} side is synthetic and may only be read as "
+                f"a source, not as {src_lang}->{tgt_lang}'s target; leave the part out of "
+                f"data.synthetic for that direction"
+            )
 
     def synthetic_command(self, name: str) -> str:
         """What writes the synthetic part `name`, for messages that ask to make it (again):
         the make command for the names `make backtranslate` gives (bt-<method>[-floor<F>])."""
         made = re.fullmatch(rf"bt-({'|'.join(METHODS)})(?:-floor(\d+(?:\.\d+)?))?", name)
+        # data/<xx>-en, or a pair's folder of data/multi (make makes the three together).
+        pair = "multi" if self.root.parent.name == "multi" else self.root.name
         if made and self.root.name in {f"{lang}-en" for lang in LANGS if lang != "en"}:
             method, floor = made.groups()
             options = "" if method == "greedy" else f" BT_METHOD={method}"
             options += f" BT_FLOOR={floor}" if floor else ""
-            return f"`make backtranslate PAIR={self.root.name}{options}`"
+            return f"`make backtranslate PAIR={pair}{options}`"
         return f"`seq2seq backtranslate --output {self.root / 'synthetic' / name} ...`"
 
     def test_sets(self) -> list[str]:

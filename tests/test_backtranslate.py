@@ -214,5 +214,10 @@ def test_training_reads_tagged_synthetic_parts(folder: Path, tmp_path: Path) -> 
         == "`make backtranslate PAIR=hi-en BT_FLOOR=0`"
     )
     assert prepared.synthetic_command("mine").startswith("`seq2seq backtranslate --output ")
+    in_multi = PreparedPair(Path(shutil.copytree(folder, tmp_path / "multi" / "hi-en")))
+    assert in_multi.synthetic_command("bt-greedy") == "`make backtranslate PAIR=multi`"
+    # The part's Hindi is synthetic: en->hi must not learn to write it.
+    with pytest.raises(DataError, match=r"synthetic/dummy: its hi side is synthetic .* en->hi"):
+        prepared.check_synthetic("dummy", "en", "hi")
     with pytest.raises(ConfigError, match="data.synthetic.dummy must be 1 or more"):
         tiny_config(root, tmp_path, data={"synthetic": {"dummy": 0}})

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import small_options, tiny_config
 
+from data_prep.mono import MonoSource, prepare_multi_mono
 from data_prep.multi import prepare_multi
 from data_prep.pipeline import prepare
 from seq2seq.prepared import PreparedPair
@@ -72,6 +73,33 @@ def test_multi_joins_the_pairs_and_filters_across_them(multi: dict) -> None:
     for text in ("एक आदमी", "একটি মানুষ", "ஒரு மனிதன்", "a man"):
         assert vocab.decode(vocab.encode(text)) == text
         assert 1 not in vocab.encode(text)  # no <unk>: every script is covered
+
+
+def test_multi_mono_is_filtered_against_every_pair_and_dealt_out(
+    multi: dict, tmp_path: Path
+) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(multi["folder"], root / "multi")
+    folder = root / "multi"
+    bn_ref = PreparedPair(folder / "bn-en").read("test-post2012", "en")[0]
+    ta_train = PreparedPair(folder / "ta-en").read("train", "en")[3]
+    new = [f"The temple number {i} was built by the king of the region." for i in range(7)]
+    mirror = tmp_path / "mirror"
+    (mirror / "mono").mkdir(parents=True)
+    lines = [*new, bn_ref, ta_train]  # another pair's test reference, a training English
+    (mirror / "mono" / "training.te-en.en").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    source = MonoSource("post2012mono/te", "mono/training.te-en.en")
+    prepare_multi_mono(root, mirror, sources=(source,))
+    shares = {
+        pair: (folder / pair / "mono.en").read_text(encoding="utf-8").splitlines()
+        for pair in ("hi-en", "bn-en", "ta-en")
+    }
+    assert sorted(line for share in shares.values() for line in share) == sorted(new)
+    assert [len(share) for share in shares.values()] == [3, 2, 2]
+    stats = json.loads((folder / "mono.json").read_text())
+    assert stats["per_pair"] == {"hi-en": 3, "bn-en": 2, "ta-en": 2}
+    counts = stats["sources"]["post2012mono/te"]
+    assert counts["held_out"] == 1 and counts["real_pair"] == 1 and counts["kept"] == 7
 
 
 def test_multilingual_model_trains_and_translates_every_direction(
