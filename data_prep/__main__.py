@@ -8,12 +8,11 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
 from data_prep.catalog import CORPORA, PAIRS
 from data_prep.clean import LengthLimits
-from data_prep.mono import prepare_mono, prepare_multi_mono
+from data_prep.mono import prepare_mono
 from data_prep.multi import MULTI, MULTI_VOCAB, prepare_multi
 from data_prep.pipeline import PrepareOptions, prepare
 from data_prep.tokenizer import TokenizerSpec
@@ -142,8 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.mono:
                 if mirror is None:
                     raise DataError("--mono reads the mirror's mono-en/ folder: pass --mirror")
-                mono = prepare_multi_mono if pair == MULTI else partial(prepare_mono, pair)
-                path = mono(args.out, mirror, args.seed, options.limits)
+                path = prepare_mono(pair, args.out, mirror, args.seed, options.limits)
                 print(f"prepared {path}")
                 continue
             if pair == MULTI:

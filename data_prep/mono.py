@@ -14,9 +14,9 @@ What is kept is shuffled (seeded) so that the first N lines are a sample of ever
 written atomically with `mono.origin` (the source file of each line). The prepared folder
 must exist: its tokenizer and held-out sets are not touched.
 
-`prepare_multi_mono(out_root, mirror)` does the same for `data/multi/`: filtered against every
-pair of the folder (a bn-en test reference must not become a hi-en synthetic target), then
-dealt in turn into the pairs' folders (`data/multi/<pair>/mono.en`), so that each direction
+For `data/multi/` (`prepare_mono("multi", ...)`) the English is filtered against every pair of
+the folder (a bn-en test reference must not become a hi-en synthetic target), then dealt in
+turn into the pairs' folders (`data/multi/<pair>/mono.en`), so that each direction
 back-translates different English; the counts go to `data/multi/mono.json`, written last.
 """
 
@@ -104,42 +104,25 @@ def prepare_mono(
     limits: LengthLimits | None = None,
     sources: tuple[MonoSource, ...] = MONO_SOURCES,
 ) -> Path:
-    """Write `out_root/<pair>/mono.en`, `mono.origin` and `mono.json`; returns mono.en."""
-    pair_langs(pair)
+    """Write `mono.en` and `mono.origin` into `out_root/<pair>/`, then `mono.json`; returns
+    mono.json. A multilingual folder (its meta.json lists `pairs`) is filtered against every
+    pair, and each pair's folder gets every n-th kept line (n the number of pairs)."""
     folder = out_root / pair
-    held_out = held_out_of(folder, _read_meta(folder, pair))
-    train_en = {contamination_key(t) for t in iter_lines(folder / "train.en")}
-    kept, stats = _filtered(folder, held_out, train_en, mirror, seed, limits, sources)
-    stats = {"pair": pair, "seed": seed, **stats}
-    _write_mono(folder, kept)
-    write_text(folder / "mono.json", json.dumps(stats, indent=2) + "\n")
-    return folder / "mono.en"
-
-
-def prepare_multi_mono(
-    out_root: Path,
-    mirror: Path,
-    seed: int = 1,
-    limits: LengthLimits | None = None,
-    sources: tuple[MonoSource, ...] = MONO_SOURCES,
-) -> Path:
-    """Write `mono.en` and `mono.origin` into each pair's folder of `out_root/multi/` (every
-    n-th kept line, n the number of pairs), then `multi/mono.json`; returns that."""
-    folder = out_root / "multi"
-    pairs = _read_meta(folder, "multi")["pairs"]
-    metas = {pair: _read_meta(folder / pair, "multi") for pair in pairs}
+    pairs = _read_meta(folder, pair).get("pairs")
+    if pairs is None:
+        pair_langs(pair)
+    shares = [folder / name for name in pairs] if pairs else [folder]
+    metas = [_read_meta(share, pair) for share in shares]
     held_out = HeldOut(
-        line for pair in pairs for line in _held_out_lines(folder / pair, metas[pair])
+        line for share, meta in zip(shares, metas) for line in _held_out_lines(share, meta)
     )
-    train_en = {
-        contamination_key(t) for pair in pairs for t in iter_lines(folder / pair / "train.en")
-    }
-    kept, stats = _filtered(folder, held_out, train_en, mirror, seed, limits, sources)
-    stats = {"pairs": pairs, "seed": seed, **stats, "per_pair": {}}
-    for i, pair in enumerate(pairs):
-        share = kept[i :: len(pairs)]
-        _write_mono(folder / pair, share)
-        stats["per_pair"][pair] = len(share)
+    train_en = {contamination_key(t) for share in shares for t in iter_lines(share / "train.en")}
+    kept, counts = _filtered(folder, held_out, train_en, mirror, seed, limits, sources)
+    stats = {"pair": pair, "seed": seed, **counts}
+    for i, share in enumerate(shares):
+        _write_mono(share, kept[i :: len(shares)])
+    if pairs:
+        stats["per_pair"] = {name: len(kept[i :: len(pairs)]) for i, name in enumerate(pairs)}
     write_text(folder / "mono.json", json.dumps(stats, indent=2) + "\n")
     return folder / "mono.json"
 

@@ -52,8 +52,8 @@ def test_mono_is_filtered_against_the_pair(folder: Path, tmp_path: Path) -> None
     source = MonoSource(
         "post2012mono/hi", "mono/training.hi-en.en", ("hi-en", "post2012train", "train")
     )
-    path = prepare_mono("hi-en", folder.parent, mirror, sources=(source,))
-    assert sorted(path.read_text(encoding="utf-8").splitlines()) == sorted(new)
+    assert prepare_mono("hi-en", folder.parent, mirror, sources=(source,)).name == "mono.json"
+    assert sorted((folder / "mono.en").read_text(encoding="utf-8").splitlines()) == sorted(new)
     assert (folder / "mono.origin").read_text().splitlines() == ["post2012mono/hi"] * 2
     counts = json.loads((folder / "mono.json").read_text())["sources"]["post2012mono/hi"]
     assert counts == {

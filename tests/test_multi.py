@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import small_options, tiny_config
 
-from data_prep.mono import MonoSource, prepare_multi_mono
+from data_prep.mono import MonoSource, prepare_mono
 from data_prep.multi import prepare_multi
 from data_prep.pipeline import prepare
 from seq2seq.prepared import PreparedPair
@@ -89,7 +89,7 @@ def test_multi_mono_is_filtered_against_every_pair_and_dealt_out(
     lines = [*new, bn_ref, ta_train]  # another pair's test reference, a training English
     (mirror / "mono" / "training.te-en.en").write_text("\n".join(lines) + "\n", encoding="utf-8")
     source = MonoSource("post2012mono/te", "mono/training.te-en.en")
-    prepare_multi_mono(root, mirror, sources=(source,))
+    prepare_mono("multi", root, mirror, sources=(source,))
     shares = {
         pair: (folder / pair / "mono.en").read_text(encoding="utf-8").splitlines()
         for pair in ("hi-en", "bn-en", "ta-en")
