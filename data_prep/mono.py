@@ -108,21 +108,23 @@ def prepare_mono(
     mono.json. A multilingual folder (its meta.json lists `pairs`) is filtered against every
     pair, and each pair's folder gets every n-th kept line (n the number of pairs)."""
     folder = out_root / pair
-    pairs = _read_meta(folder, pair).get("pairs")
+    meta = _read_meta(folder, pair)
+    pairs = meta.get("pairs")
     if pairs is None:
         pair_langs(pair)
-    shares = [folder / name for name in pairs] if pairs else [folder]
-    metas = [_read_meta(share, pair) for share in shares]
-    held_out = HeldOut(
-        line for share, meta in zip(shares, metas) for line in _held_out_lines(share, meta)
-    )
+    # The folders that get a share of the English, each with its meta.json.
+    shares = {folder / n: _read_meta(folder / n, pair) for n in pairs} if pairs else {folder: meta}
+    held_out = HeldOut(line for share, m in shares.items() for line in _held_out_lines(share, m))
     train_en = {contamination_key(t) for share in shares for t in iter_lines(share / "train.en")}
     kept, counts = _filtered(folder, held_out, train_en, mirror, seed, limits, sources)
     stats = {"pair": pair, "seed": seed, **counts}
+    per_pair = {}
     for i, share in enumerate(shares):
-        _write_mono(share, kept[i :: len(shares)])
+        lines = kept[i :: len(shares)]
+        _write_mono(share, lines)
+        per_pair[share.name] = len(lines)
     if pairs:
-        stats["per_pair"] = {name: len(kept[i :: len(pairs)]) for i, name in enumerate(pairs)}
+        stats["per_pair"] = per_pair
     write_text(folder / "mono.json", json.dumps(stats, indent=2) + "\n")
     return folder / "mono.json"
 
