@@ -10,6 +10,7 @@
 #   make backtranslate PAIR=hi-en        in-domain English -> synthetic Hindi (models/en-hi):
 #     [BT_METHOD=greedy|sample|beam|copy|dummy BT_LINES=N]   data/hi-en/synthetic/bt-<method>
 #     [BT_FLOOR=0]                       the reverse model's length floor replaced: bt-<method>-floor0
+#     [BT_LINES=115000]                  other than 60,000 lines: bt-<method>[-floor0]-lines115000
 #   make backtranslate PAIR=multi        the same for each pair of data/multi/ (models/en-{hi,bn,ta})
 #   make test                            lint (ruff check, ruff format --check), then the test suite
 #   make results PAIR=hi-en              results/<PAIR>.md: every test set, decoding variants, samples
@@ -90,11 +91,13 @@ BT_MULTI  := $(filter multi,$(DATA_PAIR))
 BT_LANGS  := $(if $(BT_MULTI),hi bn ta,$(INDIC))
 BT_MODELS := $(if $(filter copy dummy,$(BT_METHOD)),,$(BT_LANGS:%=models/en-%/metadata.json))
 bt_folder = $(if $(BT_MULTI),data/multi/$(1)-en,data/$(DATA_PAIR))
+# The part's name: bt-<method>[-floor<F>][-lines<N>] (lines only when not the default 60,000).
+BT_PART   := bt-$(BT_METHOD)$(if $(BT_FLOOR),-floor$(BT_FLOOR))$(if $(filter-out 60000,$(BT_LINES)),-lines$(BT_LINES))
 
 backtranslate: setup $(if $(BT_MULTI),data/multi/mono.json,data/$(DATA_PAIR)/mono.en) $(BT_MODELS)
 	$(foreach lang,$(BT_LANGS),$(BIN)/seq2seq backtranslate \
 	  --input $(call bt_folder,$(lang))/mono.en --to $(lang) \
-	  --output $(call bt_folder,$(lang))/synthetic/bt-$(BT_METHOD)$(if $(BT_FLOOR),-floor$(BT_FLOOR)) \
+	  --output $(call bt_folder,$(lang))/synthetic/$(BT_PART) \
 	  --method $(BT_METHOD) --max-lines $(BT_LINES) $(if $(BT_FLOOR),--min-len-ratio $(BT_FLOOR)) \
 	  $(if $(BT_MODELS),--model models/en-$(lang)) &&) true
 

@@ -179,14 +179,18 @@ class PreparedPair:
 
     def synthetic_command(self, name: str) -> str:
         """What writes the synthetic part `name`, for messages that ask to make it (again):
-        the make command for the names `make backtranslate` gives (bt-<method>[-floor<F>])."""
-        made = re.fullmatch(rf"bt-({'|'.join(METHODS)})(?:-floor(\d+(?:\.\d+)?))?", name)
+        the make command for the names `make backtranslate` gives
+        (bt-<method>[-floor<F>][-lines<N>])."""
+        made = re.fullmatch(
+            rf"bt-({'|'.join(METHODS)})(?:-floor(\d+(?:\.\d+)?))?(?:-lines(\d+))?", name
+        )
         # data/<xx>-en, or a pair's folder of data/multi (make makes the three together).
         pair = "multi" if self.root.parent.name == "multi" else self.root.name
         if made and self.root.name in {f"{lang}-en" for lang in LANGS if lang != "en"}:
-            method, floor = made.groups()
+            method, floor, lines = made.groups()
             options = "" if method == "greedy" else f" BT_METHOD={method}"
             options += f" BT_FLOOR={floor}" if floor else ""
+            options += f" BT_LINES={lines}" if lines else ""
             return f"`make backtranslate PAIR={pair}{options}`"
         return f"`seq2seq backtranslate --output {self.root / 'synthetic' / name} ...`"
 

@@ -213,6 +213,10 @@ def test_training_reads_tagged_synthetic_parts(folder: Path, tmp_path: Path) -> 
         prepared.synthetic_command("bt-greedy-floor0")
         == "`make backtranslate PAIR=hi-en BT_FLOOR=0`"
     )
+    assert (
+        prepared.synthetic_command("bt-sample-lines115000")
+        == "`make backtranslate PAIR=hi-en BT_METHOD=sample BT_LINES=115000`"
+    )
     assert prepared.synthetic_command("mine").startswith("`seq2seq backtranslate --output ")
     in_multi = PreparedPair(Path(shutil.copytree(folder, tmp_path / "multi" / "hi-en")))
     assert in_multi.synthetic_command("bt-greedy") == "`make backtranslate PAIR=multi`"
