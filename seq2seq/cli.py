@@ -171,10 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         required=True,
         metavar="NAME=RUN_FOLDER",
-        help="a run folder and its name in the plot, e.g. hi-en=runs/hi-en; repeat",
+        help="a run folder and its name in the plot, e.g. hi-en=runs/hi-en, or an earlier "
+        "plot's .tsv holding a run of that name (results/dev-curves.tsv); repeat",
     )
     p.add_argument("--dev-set", default="dev-post2012", help="the dev set named on the axis")
-    p.add_argument("-o", "--output", required=True, help="PNG, SVG or PDF file")
+    p.add_argument(
+        "-o", "--output", required=True, help="PNG, SVG or PDF file; its points go beside it (.tsv)"
+    )
     p.set_defaults(run=run_curves)
 
     p = sub.add_parser("serve", help="serve models over HTTP, with a web page at /")

@@ -252,11 +252,16 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_curves(args: argparse.Namespace) -> int:
-    from seq2seq.curves import dev_curve, plot_dev_curves
+    from seq2seq.curves import dev_curve, plot_dev_curves, read_curve, write_curves
 
     runs = _named_folders(args.runs, "--run", "hi-en=runs/hi-en")
-    curves = {name: dev_curve(folder) for name, folder in runs.items()}
-    plot_dev_curves(curves, Path(args.output), args.dev_set)
+    curves = {
+        name: read_curve(path, name) if path.suffix == ".tsv" else dev_curve(path)
+        for name, path in runs.items()
+    }
+    output = Path(args.output)
+    plot_dev_curves(curves, output, args.dev_set)
+    write_curves(curves, output.with_suffix(".tsv"))
     for name, points in curves.items():
         best = max(points, key=lambda p: p.bleu, default=None)
         if best is None:
@@ -266,7 +271,7 @@ def run_curves(args: argparse.Namespace) -> int:
             f"{name}: {len(points)} validations over {points[-1].minutes:.0f} min; best dev "
             f"BLEU {best.bleu:.2f} at step {best.step}, {best.minutes:.0f} min"
         )
-    print(f"wrote {args.output}")
+    print(f"wrote {args.output} and its points, {output.with_suffix('.tsv')}")
     return 0
 
 

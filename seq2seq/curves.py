@@ -6,6 +6,10 @@ version's start, the time in its event file's name, to its last event), so the h
 spent stopped between two versions do not count. A version that starts at an earlier step
 than the one before it ended (resumed from an earlier checkpoint) replaces what followed that
 step: the earlier version's later validations and time are dropped.
+
+The runs' logs are not committed and a fresh machine has none, so every plot is written with its
+points beside it (`dev-curves.png` and `dev-curves.tsv`: run, minutes, step, BLEU); a later plot
+reads a run back from that file instead of its folder, and so can hold models of several sessions.
 """
 
 from __future__ import annotations
@@ -62,6 +66,46 @@ def dev_curve(run_dir: Path) -> list[Point]:
             points.append(Point((before + e.wall_time - start) / 60, e.step + 1, e.value))
         before += max([start, *(e.wall_time for e in scalars)]) - start
     return points
+
+
+TSV_HEADER = "run\tminutes\tstep\tbleu"
+
+
+def read_curve(tsv: Path, name: str) -> list[Point]:
+    """The run `name`'s points from a file that `write_curves` wrote."""
+    from indic_common.textfile import iter_lines
+
+    lines = iter_lines(tsv)
+    header = next(lines, None)
+    if header != TSV_HEADER:
+        raise DataError(f"{tsv}:1: not a curves file (its first line must be {TSV_HEADER!r})")
+    runs: dict[str, list[Point]] = {}
+    for number, line in enumerate(lines, start=2):
+        fields = line.split("\t")
+        try:
+            run, minutes, step, bleu = fields
+            point = Point(float(minutes), int(step), float(bleu))
+        except ValueError:
+            raise DataError(
+                f"{tsv}:{number}: expected run, minutes, step and BLEU separated by tabs"
+            ) from None
+        runs.setdefault(run, []).append(point)
+    if name not in runs:
+        raise DataError(f"{tsv}: no run named {name!r}; it holds {', '.join(runs) or 'none'}")
+    return runs[name]
+
+
+def write_curves(curves: dict[str, list[Point]], path: Path) -> Path:
+    """Every run's points as TSV (run, minutes, step, BLEU), for `read_curve`."""
+    rows = [TSV_HEADER]
+    for name, points in curves.items():
+        if "\t" in name or "\n" in name:
+            raise DataError(f"run name {name!r}: no tabs or line breaks")
+        rows += [f"{name}\t{p.minutes:.2f}\t{p.step}\t{p.bleu:.2f}" for p in points]
+    with open_atomic(path) as out:
+        out.write("\n".join(rows) + "\n")
+    log.info("wrote %s", path)
+    return path
 
 
 def plot_dev_curves(curves: dict[str, list[Point]], path: Path, dev_set: str = "dev") -> Path:

@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from seq2seq.curves import dev_curve
+import pytest
+
+from indic_common.errors import DataError
+from seq2seq.curves import dev_curve, read_curve
 
 
 def test_dev_curve_of_a_run_and_its_plot(tiny_bundle: Path, tmp_path: Path) -> None:
@@ -28,6 +31,26 @@ def test_dev_curve_of_a_run_and_its_plot(tiny_bundle: Path, tmp_path: Path) -> N
         text=True,
     )
     assert bad.returncode == 2 and "write NAME=FOLDER" in bad.stderr
+    # The points beside the plot: a later plot reads the run back from them, with no logs.
+    saved = tmp_path / "curves.tsv"
+    assert [(round(p.minutes, 2), p.step, round(p.bleu, 2)) for p in points] == [
+        (p.minutes, p.step, p.bleu) for p in read_curve(saved, "tiny")
+    ]
+    again = tmp_path / "again.png"
+    for spec, code, said in (
+        (f"tiny={saved}", 0, "tiny: 2 validations"),
+        (f"other={saved}", 2, f"{saved}: no run named 'other'; it holds tiny"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "seq2seq.cli", "curves", "--run", spec, "-o", str(again)],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == code and said in result.stdout + result.stderr
+    assert (tmp_path / "again.tsv").read_text() == saved.read_text()
+    saved.write_text(saved.read_text() + "tiny\t3.0\tmany\t1.0\n")
+    with pytest.raises(DataError, match=rf"{saved}:4: expected run, minutes, step and BLEU"):
+        read_curve(saved, "tiny")
 
 
 def _version(run: Path, n: int, start: int, scalars: list[tuple[str, int, float, float]]) -> None:
