@@ -158,10 +158,11 @@ class PreparedPair:
         finished (its `.json` is written last), has both sides, and its synthetic side is the
         direction's source."""
         folder = self.root / "synthetic"
-        if not (folder / f"{name}.json").is_file():
+        how = folder / f"{name}.json"
+        if not how.is_file():
             made = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
             raise DataError(
-                f"data.synthetic names {name!r}, but {folder}/{name}.json is missing "
+                f"data.synthetic names {name!r}, but {how} is missing "
                 f"(finished parts: {', '.join(made) or 'none'}); make it with "
                 f"{self.synthetic_command(name)}"
             )
@@ -169,7 +170,7 @@ class PreparedPair:
             path = folder / f"{name}.{lang}"
             if not path.is_file():
                 raise DataError(f"{path}: missing; the part {name} has no {lang} side")
-        made_side = json.loads((folder / f"{name}.json").read_text(encoding="utf-8")).get("to")
+        made_side = json.loads(how.read_text(encoding="utf-8")).get("to")
         if made_side not in (None, src_lang):
             raise DataError(
                 f"{folder}/{name}: its {made_side} side is synthetic and may only be read as "
