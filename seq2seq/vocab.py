@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import sentencepiece as spm
 
 from indic_common.errors import BundleError
 from indic_common.special import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+
+# Control characters and line or paragraph separators. Byte-fallback pieces (<0x0A>, <0x1C>,
+# ...) can decode to them, and a sampling decoder draws such pieces now and then; one output must
+# stay one line of text, so each run of them becomes a space.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 class Vocab:
@@ -59,8 +65,12 @@ class Vocab:
         return [self._sp.encode(t, enable_sampling=True, alpha=alpha, nbest_size=-1) for t in texts]
 
     def decode(self, ids: list[int]) -> str:
-        """Piece ids to text; padding, BOS and EOS are skipped."""
-        return self._sp.decode([i for i in ids if i not in (PAD_ID, BOS_ID, EOS_ID)])
+        """Piece ids to text; padding, BOS and EOS are skipped. Never more than one line: control
+        characters and line separators (byte pieces decode to them) become single spaces."""
+        text = self._sp.decode([i for i in ids if i not in (PAD_ID, BOS_ID, EOS_ID)])
+        if _CONTROL.search(text) is None:
+            return text
+        return " ".join(_CONTROL.sub(" ", text).split())
 
     def piece_id(self, piece: str) -> int | None:
         """The id of a reserved piece (e.g. a domain tag), None if this model lacks it."""

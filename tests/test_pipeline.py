@@ -206,6 +206,18 @@ def test_sentencepiece_round_trip(
             assert vocab.decode(vocab.encode(line)) == line
 
 
+def test_decoded_output_is_one_line(data_root: Path) -> None:
+    # A sampling decoder draws byte-fallback pieces now and then; <0x0A> alone made 17 of
+    # 60,000 back-translated lines two lines each.
+    meta = json.loads((data_root / "hi-en" / "meta.json").read_text())
+    vocab = Vocab.from_file(data_root / "hi-en" / meta["tokenizer"]["en"])
+    control = [vocab.piece_id(f"<0x{b:02X}>") for b in (0x0A, 0x0D, 0x1C, 0x0B, 0x09)]
+    assert None not in control
+    house = vocab.encode("a house")
+    assert vocab.decode(house[:1] + control[:3] + house[1:] + control[3:]) == "a house"
+    assert vocab.decode(house) == "a house"
+
+
 def test_separate_vocabularies(mini_mirror: Path, tmp_path: Path) -> None:
     options = replace(
         small_options(mini_mirror, tmp_path / "cache"),
