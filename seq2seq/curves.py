@@ -20,6 +20,7 @@ from pathlib import Path
 
 from indic_common.atomic import open_atomic
 from indic_common.errors import DataError
+from indic_common.textfile import iter_lines
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,6 @@ TSV_HEADER = "run\tminutes\tstep\tbleu"
 
 def read_curve(tsv: Path, name: str) -> list[Point]:
     """The run `name`'s points from a file that `write_curves` wrote."""
-    from indic_common.textfile import iter_lines
-
     lines = iter_lines(tsv)
     header = next(lines, None)
     if header != TSV_HEADER:
