@@ -8,6 +8,7 @@ from pathlib import Path
 import sentencepiece as spm
 
 from indic_common.errors import BundleError
+from indic_common.normalize import collapse_spaces
 from indic_common.special import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
 # Control characters and line or paragraph separators. Byte-fallback pieces (<0x0A>, <0x1C>,
@@ -70,7 +71,7 @@ class Vocab:
         text = self._sp.decode([i for i in ids if i not in (PAD_ID, BOS_ID, EOS_ID)])
         if _CONTROL.search(text) is None:
             return text
-        return " ".join(_CONTROL.sub(" ", text).split())
+        return collapse_spaces(_CONTROL.sub(" ", text))
 
     def piece_id(self, piece: str) -> int | None:
         """The id of a reserved piece (e.g. a domain tag), None if this model lacks it."""
