@@ -51,7 +51,7 @@ _OWN_KEYS = (
 class Bundle:
     """A loaded bundle: the model in eval mode, its config, vocabularies and metadata."""
 
-    model: Seq2Seq
+    model: Seq2Seq  # or, from ensemble.join_bundles, an Ensemble of several
     cfg: ExperimentConfig
     src_vocab: Vocab
     tgt_vocab: Vocab

@@ -42,6 +42,14 @@ def _add_decode_options(
     """The decoding options (those named in `only`, else all), and the model's with `model`."""
     if model:
         p.add_argument("--model", required=True, help="model bundle folder, e.g. models/hi-en")
+        p.add_argument(
+            "--ensemble",
+            action="append",
+            default=[],
+            metavar="MODEL",
+            help="another bundle of the same prepared data, decoded with --model as one model "
+            "(the mean of their distributions); repeat for more; --model's settings hold",
+        )
         p.add_argument("--device", default="cpu", help="cpu or cuda")
         p.add_argument(
             "--domain",

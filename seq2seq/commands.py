@@ -48,6 +48,7 @@ def _translator(args: argparse.Namespace):
         args.domain,
         args.src_lang,
         args.tgt_lang,
+        ensemble=args.ensemble,
         **_decode_overrides(args),
     )
 
@@ -216,6 +217,7 @@ def run_report(args: argparse.Namespace) -> int:
         domain=args.domain,
         src_lang=args.src_lang,
         tgt_lang=args.tgt_lang,
+        ensemble=args.ensemble,
     )
     for t in results["tests"].values():
         print(

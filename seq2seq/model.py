@@ -330,6 +330,11 @@ class Seq2Seq(nn.Module):
                 self._piece_tables = (key, dec.emb_gates(emb), dec.readout_emb(emb))
         return self._piece_tables[1], self._piece_tables[2]
 
+    @property
+    def has_attention(self) -> bool:
+        """Whether search can return attention weights (not for attention: none)."""
+        return self.decoder.attention is not None
+
     def num_parameters(self) -> int:
         """Trainable parameters, shared weights counted once."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)

@@ -16,6 +16,7 @@ import json
 import logging
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -72,12 +73,14 @@ def write_report(
     domain: str | None = None,
     src_lang: str | None = None,
     tgt_lang: str | None = None,
+    ensemble: Sequence[Path] = (),
 ) -> dict:
     """Evaluate `model` on its pair's test sets; write `out` (Markdown) and `out`.json.
     `decode_overrides` (e.g. {"min_len_ratio": 0.6}) change the bundle's decode settings;
-    `src_lang`/`tgt_lang` pick a direction of a multilingual model (default: its first)."""
+    `src_lang`/`tgt_lang` pick a direction of a multilingual model (default: its first);
+    `ensemble` names more bundles decoded with `model` as one."""
     translator = Translator.load(
-        model, device, domain, src_lang, tgt_lang, **(decode_overrides or {})
+        model, device, domain, src_lang, tgt_lang, ensemble, **(decode_overrides or {})
     )
     bundle, d = translator.bundle, translator.bundle.cfg.data
     if translator.src_lang is None:  # one page per direction
@@ -128,6 +131,14 @@ def _markdown(r: dict, prepared: PreparedPair, main: str, samples: int, seed: in
     lines = [
         f"# {src_lang} → {tgt_lang}: `{r['model']}`",
         "",
+        *(
+            [
+                f"- an ensemble of {', '.join(f'`{m}`' for m in info['ensemble'])} (the first's "
+                "training below)"
+            ]
+            if "ensemble" in info
+            else []
+        ),
         f"- parameters: {r['parameters']:,}",
         f"- training: {info.get('training_steps', '?')} steps, best dev BLEU "
         f"{info.get('dev_bleu', '?')} at step {info.get('best_step', '?')}, "

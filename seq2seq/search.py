@@ -9,7 +9,7 @@ device synchronisation per step.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from torch import Tensor
@@ -17,6 +17,9 @@ from torch import Tensor
 from indic_common.special import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.config import DecodeConfig
 from seq2seq.model import Seq2Seq
+
+if TYPE_CHECKING:
+    from seq2seq.ensemble import Ensemble
 
 _CHECK_EVERY = 4
 _DEFAULT = DecodeConfig()
@@ -119,7 +122,7 @@ class _Limits:
 
 @torch.no_grad()
 def greedy_search(
-    model: Seq2Seq,
+    model: Seq2Seq | Ensemble,
     src_ids: Tensor,
     src_lens: Tensor,
     decode: DecodeConfig = _DEFAULT,
@@ -142,7 +145,7 @@ def greedy_search(
     finished = torch.zeros(b, dtype=torch.bool, device=device)
     scores = torch.zeros(b, device=device)
     out_ids = torch.full((b, t_max), PAD_ID, dtype=torch.long, device=device)
-    return_attention = return_attention and model.decoder.attention is not None
+    return_attention = return_attention and model.has_attention
     out_attn = torch.zeros(b, t_max, s, device=device) if return_attention else None
     t = 0
     for t in range(t_max):
@@ -179,7 +182,7 @@ def greedy_search(
 
 @torch.no_grad()
 def beam_search(
-    model: Seq2Seq,
+    model: Seq2Seq | Ensemble,
     src_ids: Tensor,
     src_lens: Tensor,
     decode: DecodeConfig = _DEFAULT,
@@ -195,7 +198,7 @@ def beam_search(
     batch (their buffers are copied out), so the last long sentences decode alone.
     """
     k, no_repeat_ngram = decode.beam_size, decode.no_repeat_ngram
-    return_attention = return_attention and model.decoder.attention is not None
+    return_attention = return_attention and model.has_attention
     memory, state = model.encode(src_ids, src_lens)
     b, s, device = src_ids.size(0), src_ids.size(1), src_ids.device
     limits = _Limits(src_lens, decode, k, device)
@@ -295,7 +298,7 @@ def beam_search(
 
 
 def search(
-    model: Seq2Seq,
+    model: Seq2Seq | Ensemble,
     src_ids: Tensor,
     src_lens: Tensor,
     decode: DecodeConfig,

@@ -16,6 +16,7 @@ from indic_common.script import detect_language, to_script
 from indic_common.special import domain_tag
 from seq2seq.bundle import Bundle, load_bundle
 from seq2seq.config import DecodeConfig
+from seq2seq.ensemble import join_bundles
 from seq2seq.search import SearchResult, pad_ids, search, strip_ids
 
 # Sentence ends: Latin punctuation and the danda / double danda.
@@ -104,12 +105,17 @@ class Translator:
         domain: str | None = None,
         src_lang: str | None = None,
         tgt_lang: str | None = None,
+        ensemble: Sequence[Path | str] = (),
         **decode_overrides: int | float,
     ) -> Translator:
         """Load a bundle folder; keyword arguments override its decode settings, e.g.
         `beam_size=1`. Every value is checked (DecodeConfig), whatever its source.
-        `src_lang`/`tgt_lang` pick a direction of a multilingual model."""
+        `src_lang`/`tgt_lang` pick a direction of a multilingual model. `ensemble` names
+        more bundles decoded with it as one model (seq2seq.ensemble); the first's settings
+        hold."""
         bundle = load_bundle(Path(path), device)
+        if ensemble:
+            bundle = join_bundles(bundle, [load_bundle(Path(p), device) for p in ensemble])
         decode = _decode_with(bundle.cfg.decode, decode_overrides)
         return cls(bundle, decode, domain, src_lang, tgt_lang)
 
