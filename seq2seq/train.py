@@ -19,7 +19,7 @@ from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
 from indic_common.atomic import remove_stale, write_text
 from indic_common.errors import BundleError, ConfigError
-from seq2seq.bundle import load_bundle, save_bundle, training_info
+from seq2seq.bundle import load_bundle, read_metadata, save_bundle, training_info
 from seq2seq.config import (
     DecodeConfig,
     ExperimentConfig,
@@ -130,6 +130,13 @@ def _init_from_bundle(
         )
     model.load_state_dict(bundle.model.state_dict())
     log.info("initialised from %s (trained %s steps)", path, bundle.metadata.get("training_steps"))
+
+
+def _known_domains(trained: list[str], init_from: str | None) -> list[str]:
+    """The domains a bundle's tags were trained on: a fine-tuned model still knows those of
+    the bundle it started from (their tags keep the embeddings learnt there)."""
+    base = read_metadata(Path(init_from)).get("domains", []) if init_from else []
+    return sorted({*trained, *base})
 
 
 class PlainProgress(pl.Callback):
@@ -399,7 +406,8 @@ def train(
             **({"averaged": averaged} if averaged else {}),
         }
         if cfg.data.domain_tags:  # what `--domain` may name, and its default
-            info |= {"domains": data.domains, "default_domain": data.dev_domain}
+            info |= {"domains": _known_domains(data.domains, t.init_from)}
+            info["default_domain"] = data.dev_domain
         if data.unified_script:  # the translator writes these sources in the same script
             info["unified_script"] = data.unified_script
         save_bundle(out, model.cpu(), cfg, data.src_vocab, data.tgt_vocab, info)

@@ -240,6 +240,20 @@ def test_domain_tags_from_data_to_translation(data_root: Path, tmp_path: Path) -
     with pytest.raises(ConfigError, match="unknown domain 'legal'; this model knows .*wikipedia"):
         Translator.load(bundle, domain="legal")
 
+    # Fine-tuned on Wikipedia pairs alone, it still knows the domains it started with.
+    tuned = tiny_config(
+        data_root,
+        tmp_path / "tuned",
+        data={
+            "domain_tags": True,
+            "dev_set": "dev-post2012",
+            "dev_max_sents": 8,
+            "train_parts": ["post2012/devtest"],
+        },
+        train={"max_steps": 2, "val_every_steps": 2, "init_from": str(bundle)},
+    )
+    assert Translator.load(train(tuned), domain="captions").domains == sorted(set(domains))
+
 
 def test_domain_tags_need_data_prepared_with_them(data_root: Path, tmp_path: Path) -> None:
     import shutil
