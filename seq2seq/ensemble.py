@@ -109,5 +109,5 @@ def _check_member(first: Bundle, other: Bundle) -> None:
         if mine != theirs:
             raise BundleError(
                 f"{other.path}: cannot join {first.path} in an ensemble: its {what} differ; "
-                "ensemble models trained on the same prepared data (one data/<pair>/spm.model)"
+                "join models trained on the same prepared data (one data/<pair>/spm.model)"
             )
