@@ -190,7 +190,7 @@ class Models:
                     "dev_bleu": meta.get("dev_bleu"),
                     "dev_set": cfg.data.dev_set,
                     "beam": tr.decode.beam_size,
-                    "attention": cfg.model.attention != "none",
+                    "attention": tr.bundle.model.has_attention,
                     "domains": tr.domains,
                     "default_domain": tr.domain,
                 }
@@ -312,7 +312,7 @@ def create_app(translators: dict[str, Translator], limits: ServeLimits | None = 
                 raise _Refused(422, f"beam: {beam}, must be 1 to {limits.max_beam}")
             if not 1 <= req.nbest <= beam:
                 raise _Refused(422, f"nbest: {req.nbest}, must be 1 to the beam ({beam})")
-            if req.attention and tr.bundle.cfg.model.attention == "none":
+            if req.attention and not tr.bundle.model.has_attention:
                 raise _Refused(422, f"attention: model {name!r} has no attention")
             try:
                 domain = tr.check_domain(req.domain or tr.domain)

@@ -142,7 +142,7 @@ def run_study(
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "length.json", json.dumps(table, indent=2, ensure_ascii=False) + "\n")
     plot_by_length(table, out_dir / "length.png")
-    attentive = [t for t in translators.values() if t.bundle.cfg.model.attention != "none"]
+    attentive = [t for t in translators.values() if t.bundle.model.has_attention]
     if attentive and examples > 0:
         picked = [i for i, s in enumerate(src) if 8 <= len(s.split()) <= 16][:examples]
         for k, i in enumerate(picked, start=1):
