@@ -406,8 +406,10 @@ def train(
             **({"averaged": averaged} if averaged else {}),
         }
         if cfg.data.domain_tags:  # what `--domain` may name, and its default
-            info |= {"domains": _known_domains(data.domains, t.init_from)}
-            info["default_domain"] = data.dev_domain
+            info |= {
+                "domains": _known_domains(data.domains, t.init_from),
+                "default_domain": data.dev_domain,
+            }
         if data.unified_script:  # the translator writes these sources in the same script
             info["unified_script"] = data.unified_script
         save_bundle(out, model.cpu(), cfg, data.src_vocab, data.tgt_vocab, info)
