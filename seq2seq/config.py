@@ -204,6 +204,10 @@ class TrainConfig(_Checked):
     label_smoothing: float = 0.1
     val_every_steps: int = 500
     early_stopping_patience: int = 8  # validations without dev BLEU gain before stopping
+    # The greedy dev score that selects checkpoints, stops training and drives the plateau LR
+    # (the text above says BLEU for short): bleu, or chrf (chrF++), for directions whose dev
+    # BLEU is too low to tell checkpoints apart (into Indic languages: 0.2-0.9).
+    select_metric: Literal["bleu", "chrf"] = "bleu"
     keep_best: int = 3
     # At the end, average the weights of the kept best checkpoints; the bundle takes the
     # average when its dev BLEU is higher than the best single checkpoint's.

@@ -48,6 +48,11 @@ def corpus_bleu(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> float:
     return BLEU().corpus_score(list(hyps), [list(r) for r in refs]).score
 
 
+def corpus_chrf(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> float:
+    """Corpus chrF++ only (dev chrF++ during training)."""
+    return _metric("chrF++").corpus_score(list(hyps), [list(r) for r in refs]).score
+
+
 def length_ratio(hyps: Sequence[str], ref: Sequence[str]) -> float:
     """Words in the hypotheses over words in one reference stream (1.0: the same length)."""
     return round(sum(len(h.split()) for h in hyps) / max(1, sum(len(r.split()) for r in ref)), 3)

@@ -125,6 +125,14 @@ def _without_hyps(results: dict) -> dict:
     return {**results, "tests": strip(results["tests"]), "variants": strip(results["variants"])}
 
 
+def _selected(info: dict) -> str:
+    """The best dev score that selected the bundle: "best dev BLEU 4.59" or "best dev chrF++
+    17.2 (BLEU 0.8)"."""
+    if info.get("selected_on") == "chrf":
+        return f"best dev chrF++ {info.get('dev_chrf', '?')} (BLEU {info.get('dev_bleu', '?')})"
+    return f"best dev BLEU {info.get('dev_bleu', '?')}"
+
+
 def _markdown(r: dict, prepared: PreparedPair, main: str, samples: int, seed: int) -> str:
     d, info = r["decode"], r["training"]
     src_lang, tgt_lang = r["direction"].split("-")
@@ -140,8 +148,8 @@ def _markdown(r: dict, prepared: PreparedPair, main: str, samples: int, seed: in
             else []
         ),
         f"- parameters: {r['parameters']:,}",
-        f"- training: {info.get('training_steps', '?')} steps, best dev BLEU "
-        f"{info.get('dev_bleu', '?')} at step {info.get('best_step', '?')}, "
+        f"- training: {info.get('training_steps', '?')} steps, {_selected(info)} at step "
+        f"{info.get('best_step', '?')}, "
         f"{info.get('train_seconds_this_run', 0) / 60:.0f} minutes (last run), "
         f"{info.get('train_pairs', '?')} training pairs",
         f"- decoding: beam {d['beam_size']}, length penalty {d['length_penalty']}, "

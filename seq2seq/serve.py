@@ -188,6 +188,7 @@ class Models:
                     "parameters": meta.get("parameters"),
                     "training_steps": meta.get("training_steps"),
                     "dev_bleu": meta.get("dev_bleu"),
+                    "dev_chrf": meta.get("dev_chrf"),
                     "dev_set": cfg.data.dev_set,
                     "beam": tr.decode.beam_size,
                     "attention": tr.bundle.model.has_attention,

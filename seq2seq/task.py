@@ -16,13 +16,13 @@ from torch import Tensor
 from seq2seq.config import DecodeConfig, TrainConfig
 from seq2seq.data import Batch
 from seq2seq.loss import batch_loss
-from seq2seq.metrics import corpus_bleu
+from seq2seq.metrics import corpus_bleu, corpus_chrf
 from seq2seq.model import Seq2Seq
 from seq2seq.search import greedy_search, strip_ids
 
 
 class TranslationTask(pl.LightningModule):
-    """Teacher-forced training; greedy dev BLEU (the same `greedy_search` users get)."""
+    """Teacher-forced training; greedy dev BLEU and chrF++ (the same `greedy_search` users get)."""
 
     def __init__(
         self,
@@ -81,6 +81,7 @@ class TranslationTask(pl.LightningModule):
         self._dev_hyps = {}
         # Every rank decodes the whole dev set, so the score needs no gathering.
         self.log("val/bleu", corpus_bleu(hyps, refs), prog_bar=True, sync_dist=False)
+        self.log("val/chrf", corpus_chrf(hyps, refs), sync_dist=False)
 
     def configure_optimizers(self) -> dict:
         c = self.train_cfg
@@ -97,7 +98,7 @@ class TranslationTask(pl.LightningModule):
                 "optimizer": optimizer,
                 "lr_scheduler": {
                     "scheduler": scheduler,
-                    "monitor": "val/bleu",
+                    "monitor": f"val/{c.select_metric}",
                     "interval": "step",
                     "frequency": c.val_every_steps,
                     "strict": False,

@@ -182,10 +182,11 @@ class PlainProgress(pl.Callback):
         if trainer.sanity_checking or "val/bleu" not in m:
             return
         log.info(
-            "step %d  val/loss %.3f  val/bleu %.2f  %.0f s elapsed",
+            "step %d  val/loss %.3f  val/bleu %.2f  val/chrf %.2f  %.0f s elapsed",
             trainer.global_step,
             float(m.get("val/loss", float("nan"))),
             float(m["val/bleu"]),
+            float(m.get("val/chrf", float("nan"))),
             time.monotonic() - self._start,
         )
 
@@ -198,19 +199,23 @@ def build_trainer(
 ) -> tuple[pl.Trainer, ModelCheckpoint]:
     """The Trainer with checkpoints, early stopping and CSV + TensorBoard logs."""
     t = cfg.train
+    metric = t.select_metric
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
-        monitor="val/bleu",
+        monitor=f"val/{metric}",
         mode="max",
         save_top_k=t.keep_best,
         save_last=True,
-        filename="step{step}-bleu{val/bleu:.2f}",
+        filename=f"step{{step}}-{metric}{{val/{metric}:.2f}}",
         auto_insert_metric_name=False,
     )
     callbacks = [
         checkpoint,
         EarlyStopping(
-            monitor="val/bleu", mode="max", patience=t.early_stopping_patience, check_finite=False
+            monitor=f"val/{metric}",
+            mode="max",
+            patience=t.early_stopping_patience,
+            check_finite=False,
         ),
         LearningRateMonitor(logging_interval="step"),
         *([] if progress_bar else [PlainProgress()]),
@@ -310,7 +315,8 @@ def average_bundle(model_dir: Path, out: Path, run_dir: Path | None = None) -> l
         ) from None
     names = [p.name for p in paths]
     info = training_info(bundle.metadata)
-    for key in ("dev_bleu", "best_step"):  # the best single checkpoint's, not the average's
+    # the best single checkpoint's, not the average's
+    for key in ("dev_bleu", "dev_chrf", "best_step"):
         info.pop(key, None)
     info["averaged"] = {"checkpoints": names, "run": str(run_dir), "from": str(model_dir)}
     save_bundle(out, bundle.model, bundle.cfg, bundle.src_vocab, bundle.tgt_vocab, info)
@@ -322,21 +328,25 @@ def _try_average(
     task: TranslationTask,
     data: TranslationData,
     paths: list[str],
-    best_bleu: float,
+    best: float,
 ) -> dict:
-    """Score the average of `paths` on dev; keep it in `task` if it beats `best_bleu`."""
+    """Score the average of `paths` on dev; keep it in `task` if it beats `best`.
+
+    Both scores are of the metric that selects (train.select_metric).
+    """
+    metric = task.train_cfg.select_metric
     single = {k: v.clone() for k, v in task.state_dict().items()}
     task.load_state_dict(average_checkpoints(paths))
-    bleu = float(trainer.validate(task, datamodule=data, verbose=False)[0]["val/bleu"])
+    score = float(trainer.validate(task, datamodule=data, verbose=False)[0][f"val/{metric}"])
     names = [Path(p).name for p in paths]
-    log.info("average of %s: dev BLEU %.2f (best single %.2f)", names, bleu, best_bleu)
-    if bleu <= best_bleu:
+    log.info("average of %s: dev %s %.2f (best single %.2f)", names, metric, score, best)
+    if score <= best:
         task.load_state_dict(single)
-        return {"checkpoints": names, "dev_bleu_average": round(bleu, 2), "kept": False}
+        return {"checkpoints": names, f"dev_{metric}_average": round(score, 2), "kept": False}
     return {
         "checkpoints": names,
-        "dev_bleu_average": round(bleu, 2),
-        "dev_bleu_best_single": round(best_bleu, 2),
+        f"dev_{metric}_average": round(score, 2),
+        f"dev_{metric}_best_single": round(best, 2),
         "kept": True,
     }
 
@@ -380,26 +390,33 @@ def train(
     trainer.fit(task, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
     seconds = time.monotonic() - start
     log.info("rank %d weights digest %s", trainer.global_rank, weights_digest(model))
+    metric = t.select_metric
     if checkpoint.best_model_path:
         state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)
         model.load_state_dict(_model_weights(state["state_dict"]))
-        dev_bleu = float(checkpoint.best_model_score)
+        dev_score = float(checkpoint.best_model_score)
         best_step = int(state["global_step"])
+        dev = {}
     else:  # stopped before the first validation
-        dev_bleu = float(trainer.validate(task, datamodule=data, verbose=False)[0]["val/bleu"])
+        dev = trainer.validate(task, datamodule=data, verbose=False)[0]
+        dev_score = float(dev[f"val/{metric}"])
         best_step = trainer.global_step
     averaged = {}
     if t.average_best and len(checkpoint.best_k_models) > 1:
-        averaged = _try_average(trainer, task, data, sorted(checkpoint.best_k_models), dev_bleu)
+        averaged = _try_average(trainer, task, data, sorted(checkpoint.best_k_models), dev_score)
         if averaged["kept"]:
-            dev_bleu = averaged["dev_bleu_average"]
+            dev_score, dev = averaged[f"dev_{metric}_average"], {}
+    scores = {f"dev_{metric}": round(dev_score, 2)}
+    if metric != "bleu":  # the bundle's dev BLEU too, which pages and the server show
+        dev = dev or trainer.validate(task, datamodule=data, verbose=False)[0]
+        scores = {"dev_bleu": round(float(dev["val/bleu"]), 2), **scores, "selected_on": metric}
     out = Path(t.output_dir) / run_name(cfg)
     if trainer.is_global_zero:
         info = {
             "training_steps": trainer.global_step,
             "best_step": best_step,
             "epochs": trainer.current_epoch,
-            "dev_bleu": round(dev_bleu, 2),
+            **scores,
             "train_seconds_this_run": round(seconds, 1),
             "train_pairs": len(data.train_corpus or ()),
             "precision": precision,
@@ -414,5 +431,5 @@ def train(
             info["unified_script"] = data.unified_script
         save_bundle(out, model.cpu(), cfg, data.src_vocab, data.tgt_vocab, info)
         write_text(run_dir / "result.json", json.dumps(info, indent=2) + "\n")
-        log.info("wrote %s (dev BLEU %.2f at step %d)", out, dev_bleu, best_step)
+        log.info("wrote %s (dev %s %.2f at step %d)", out, metric, dev_score, best_step)
     return out

@@ -404,3 +404,39 @@ def test_linear_schedule_warms_up_then_falls_to_min_lr_at_max_steps() -> None:
     assert lrs[7] == pytest.approx(0.0002 + 0.0018 * 0.5)  # halfway: half the way down
     with pytest.raises(ConfigError, match="train.warmup_steps .* must be below max_steps"):
         TrainConfig(scheduler="linear", warmup_steps=12, max_steps=12)
+
+
+def test_checkpoints_selected_on_dev_chrf(data_root: Path, tmp_path: Path) -> None:
+    """train.select_metric chrf: the kept checkpoint is the one of the best dev chrF++ in the
+    log, and the bundle records that score, the dev BLEU of those weights and the choice."""
+    import json
+
+    cfg = tiny_config(
+        data_root,
+        tmp_path,
+        data={"dev_max_sents": 8},
+        train={"max_steps": 12, "val_every_steps": 4, "select_metric": "chrf"},
+    )
+    bundle = train(cfg)
+    meta = json.loads((bundle / "metadata.json").read_text())
+    rows = []  # (step, chrF++, BLEU) of each validation, in order
+    for path in sorted((tmp_path / "runs" / "hi-en").glob("logs/version_*/metrics.csv")):
+        with path.open() as f:
+            rows += [
+                (int(r["step"]), float(r["val/chrf"]), float(r["val/bleu"]))
+                for r in csv.DictReader(f)
+                if r.get("val/chrf")
+            ]
+    # Three during training (logged at the step before the validation), then one of the
+    # selected weights, which gives the bundle its dev BLEU.
+    *during, selected = rows
+    assert [step + 1 for step, _, _ in during] == [4, 8, 12]
+    assert meta["selected_on"] == "chrf"
+    best = max(chrf for _, chrf, _ in during)
+    assert meta["dev_chrf"] == round(best, 2) == round(selected[1], 2)
+    assert round(dict((s + 1, c) for s, c, _ in during)[meta["best_step"]], 2) == meta["dev_chrf"]
+    assert meta["dev_bleu"] == round(selected[2], 2)
+    names = [p.name for p in (tmp_path / "runs" / "hi-en" / "checkpoints").glob("step*.ckpt")]
+    assert names and all("-chrf" in n for n in names)
+    with pytest.raises(ConfigError, match="select_metric"):
+        train(tiny_config(data_root, tmp_path / "b", train={"select_metric": "ter"}))
