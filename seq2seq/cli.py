@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="Markdown file, e.g. results/hi-en.md")
     p.set_defaults(run=run_report)
 
-    p = sub.add_parser("curves", help="plot dev BLEU against training time of runs")
+    p = sub.add_parser("curves", help="plot dev BLEU (or chrF++) against training time of runs")
     p.add_argument(
         "--run",
         dest="runs",
@@ -183,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
         "plot's .tsv holding a run of that name (results/dev-curves.tsv); repeat",
     )
     p.add_argument("--dev-set", default="dev-post2012", help="the dev set named on the axis")
+    p.add_argument(
+        "--metric",
+        choices=["bleu", "chrf"],
+        default="bleu",
+        help="the greedy dev score plotted: bleu, or chrf (chrF++; runs trained since 2026-12-05)",
+    )
     p.add_argument(
         "-o", "--output", required=True, help="PNG, SVG or PDF file; its points go beside it (.tsv)"
     )

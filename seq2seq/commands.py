@@ -254,24 +254,25 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_curves(args: argparse.Namespace) -> int:
-    from seq2seq.curves import dev_curve, plot_dev_curves, read_curve, write_curves
+    from seq2seq.curves import METRICS, dev_curve, plot_dev_curves, read_curve, write_curves
 
     runs = _named_folders(args.runs, "--run", "hi-en=runs/hi-en")
+    metric = args.metric
     curves = {
-        name: read_curve(path, name) if path.suffix == ".tsv" else dev_curve(path)
+        name: read_curve(path, name, metric) if path.suffix == ".tsv" else dev_curve(path, metric)
         for name, path in runs.items()
     }
     output = Path(args.output)
-    plot_dev_curves(curves, output, args.dev_set)
-    write_curves(curves, output.with_suffix(".tsv"))
+    plot_dev_curves(curves, output, args.dev_set, metric)
+    write_curves(curves, output.with_suffix(".tsv"), metric)
     for name, points in curves.items():
-        best = max(points, key=lambda p: p.bleu, default=None)
+        best = max(points, key=lambda p: p.score, default=None)
         if best is None:
-            print(f"{name}: no validation yet")
+            print(f"{name}: no validation {'yet' if metric == 'bleu' else 'with ' + metric}")
             continue
         print(
             f"{name}: {len(points)} validations over {points[-1].minutes:.0f} min; best dev "
-            f"BLEU {best.bleu:.2f} at step {best.step}, {best.minutes:.0f} min"
+            f"{METRICS[metric]} {best.score:.2f} at step {best.step}, {best.minutes:.0f} min"
         )
     print(f"wrote {args.output} and its points, {output.with_suffix('.tsv')}")
     return 0

@@ -33,8 +33,8 @@ def test_dev_curve_of_a_run_and_its_plot(tiny_bundle: Path, tmp_path: Path) -> N
     assert bad.returncode == 2 and "write NAME=FOLDER" in bad.stderr
     # The points beside the plot: a later plot reads the run back from them, with no logs.
     saved = tmp_path / "curves.tsv"
-    assert [(round(p.minutes, 2), p.step, round(p.bleu, 2)) for p in points] == [
-        (p.minutes, p.step, p.bleu) for p in read_curve(saved, "tiny")
+    assert [(round(p.minutes, 2), p.step, round(p.score, 2)) for p in points] == [
+        (p.minutes, p.step, p.score) for p in read_curve(saved, "tiny")
     ]
     again = tmp_path / "again.png"
     for spec, code, said in (
@@ -51,6 +51,21 @@ def test_dev_curve_of_a_run_and_its_plot(tiny_bundle: Path, tmp_path: Path) -> N
     saved.write_text(saved.read_text() + "tiny\t3.0\tmany\t1.0\n")
     with pytest.raises(DataError, match=rf"{saved}:4: expected run, minutes, step and BLEU"):
         read_curve(saved, "tiny")
+    # chrF++ instead: the run logged it at the same validations; a BLEU file is not a chrF++ one.
+    chrf = dev_curve(run, "chrf")
+    assert [p.step for p in chrf] == [50, 100] and [p.score for p in chrf] != [
+        p.score for p in points
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "seq2seq.cli", "curves", "--metric", "chrf", "--run", f"tiny={run}"]
+        + ["-o", str(tmp_path / "chrf.png")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0 and "best dev chrF++" in result.stdout, result.stderr
+    assert (tmp_path / "chrf.tsv").read_text().startswith("run\tminutes\tstep\tchrf\n")
+    with pytest.raises(DataError, match=rf"{saved}:1: not a chrF\+\+ curves file"):
+        read_curve(saved, "tiny", "chrf")
 
 
 def _version(run: Path, n: int, start: int, scalars: list[tuple[str, int, float, float]]) -> None:
@@ -85,6 +100,11 @@ def test_a_run_resumed_from_an_earlier_checkpoint_counts_each_step_once(tmp_path
         + [("val/bleu", 1999, 3.5, 9200)],
     )
     points = dev_curve(run)
-    assert [(p.step, p.bleu) for p in points] == [(500, 1.0), (1000, 2.0), (1500, 3.0), (2000, 3.5)]
+    assert [(p.step, p.score) for p in points] == [
+        (500, 1.0),
+        (1000, 2.0),
+        (1500, 3.0),
+        (2000, 3.5),
+    ]
     # Version 0 counts until step 1,000 (200 s), version 1 from its start: 100 and 200 s more.
     assert [round(p.minutes * 60) for p in points] == [100, 200, 300, 400]
