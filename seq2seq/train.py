@@ -179,7 +179,8 @@ class PlainProgress(pl.Callback):
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         m = trainer.callback_metrics
-        if trainer.sanity_checking or "val/bleu" not in m:
+        # Training's validations only, not the scoring of chosen weights after it.
+        if trainer.sanity_checking or trainer.state.fn != "fit" or "val/bleu" not in m:
             return
         log.info(
             "step %d  val/loss %.3f  val/bleu %.2f  val/chrf %.2f  %.0f s elapsed",
@@ -389,6 +390,9 @@ def train(
     start = time.monotonic()
     trainer.fit(task, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
     seconds = time.monotonic() - start
+    # The validations below score chosen weights (an average, the selected checkpoint's BLEU),
+    # not a step of training: kept out of the logs that `seq2seq curves` reads.
+    trainer.loggers = []
     log.info("rank %d weights digest %s", trainer.global_rank, weights_digest(model))
     metric = t.select_metric
     if checkpoint.best_model_path:
