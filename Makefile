@@ -65,7 +65,7 @@ data/%/meta.json: | setup
 train: setup data/$(DATA_PAIR)/meta.json
 	$(BIN)/seq2seq -v train --config configs/$(PAIR).yaml --resume
 
-# In-domain fine-tuning of a trained model (configs/$(PAIR)-finetune.yaml: hi-en, hi-en-bt-2to1, multi).
+# In-domain fine-tuning of a trained model (configs/$(PAIR)-finetune.yaml: hi-en, en-hi, hi-en-bt-2to1, multi).
 finetune: setup models/$(PAIR)/metadata.json
 	$(BIN)/seq2seq -v train --config configs/$(PAIR)-finetune.yaml --resume
 
