@@ -49,6 +49,7 @@ def test_models_and_health(server: ServerProcess, translator: Translator) -> Non
             "parameters": translator.bundle.metadata["parameters"],
             "training_steps": translator.bundle.metadata["training_steps"],
             "dev_bleu": translator.bundle.metadata["dev_bleu"],
+            "dev_chrf": translator.bundle.metadata.get("dev_chrf"),
             "dev_set": translator.bundle.cfg.data.dev_set,
             "beam": translator.decode.beam_size,
             "attention": True,
