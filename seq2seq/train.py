@@ -293,14 +293,16 @@ def _model_weights(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tenso
 
 def average_bundle(model_dir: Path, out: Path, run_dir: Path | None = None) -> list[str]:
     """Write to `out` the bundle `model_dir` with the mean weights of its run's kept best
-    checkpoints (`<run_dir>/checkpoints/step*-bleu*.ckpt`); the names of those averaged.
+    checkpoints (`<run_dir>/checkpoints/step*-<metric>*.ckpt`, the metric of
+    train.select_metric); the names of those averaged.
 
     The averaged bundle has no dev BLEU of its own: score it with `seq2seq evaluate`.
     """
     bundle = load_bundle(model_dir)
     run_dir = run_dir or Path(bundle.cfg.train.run_dir) / run_name(bundle.cfg)
     folder = run_dir / "checkpoints"
-    paths = sorted(folder.glob("step*-bleu*.ckpt"), key=lambda p: int(p.name[4:].partition("-")[0]))
+    pattern = f"step*-{bundle.cfg.train.select_metric}*.ckpt"
+    paths = sorted(folder.glob(pattern), key=lambda p: int(p.name[4:].partition("-")[0]))
     if len(paths) < 2:
         raise BundleError(
             f"{folder}: {len(paths)} kept checkpoint(s), averaging needs 2 or more; train "

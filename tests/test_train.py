@@ -415,7 +415,7 @@ def test_checkpoints_selected_on_dev_chrf(data_root: Path, tmp_path: Path) -> No
         data_root,
         tmp_path,
         data={"dev_max_sents": 8},
-        train={"max_steps": 12, "val_every_steps": 4, "select_metric": "chrf"},
+        train={"max_steps": 12, "val_every_steps": 4, "select_metric": "chrf", "keep_best": 2},
     )
     bundle = train(cfg)
     meta = json.loads((bundle / "metadata.json").read_text())
@@ -433,6 +433,13 @@ def test_checkpoints_selected_on_dev_chrf(data_root: Path, tmp_path: Path) -> No
         round(x, 2) for x in dev[meta["best_step"]]
     )
     names = [p.name for p in (tmp_path / "runs" / "hi-en" / "checkpoints").glob("step*.ckpt")]
-    assert names and all("-chrf" in n for n in names)
+    assert len(names) == 2 and all("-chrf" in n for n in names)
+    # `seq2seq average` finds a chrF-selected run's checkpoints too.
+    from seq2seq.bundle import load_bundle
+    from seq2seq.cli import main
+
+    assert main(["average", "--model", str(bundle), "-o", str(tmp_path / "avg")]) == 0
+    averaged = load_bundle(tmp_path / "avg").metadata["averaged"]
+    assert sorted(averaged["checkpoints"]) == sorted(names)
     with pytest.raises(ConfigError, match="select_metric"):
         train(tiny_config(data_root, tmp_path / "b", train={"select_metric": "ter"}))
