@@ -125,6 +125,15 @@ def _without_hyps(results: dict) -> dict:
     return {**results, "tests": strip(results["tests"]), "variants": strip(results["variants"])}
 
 
+def _training_time(info: dict) -> str:
+    """Minutes of training, all runs together, and the last run's where it was resumed."""
+    last = info.get("train_seconds_this_run", 0) / 60
+    if "train_seconds" not in info:  # a bundle of before 2026-12-06
+        return f"{last:.0f} minutes (last run)"
+    total = info["train_seconds"] / 60
+    return f"{total:.0f} minutes" + (f" ({last:.0f} in the last run)" if total - last >= 1 else "")
+
+
 def _selected(info: dict) -> str:
     """The best dev score that selected the bundle: "best dev BLEU 4.59" or "best dev chrF++
     17.2 (BLEU 0.8)"."""
@@ -150,7 +159,7 @@ def _markdown(r: dict, prepared: PreparedPair, main: str, samples: int, seed: in
         f"- parameters: {r['parameters']:,}",
         f"- training: {info.get('training_steps', '?')} steps, {_selected(info)} at step "
         f"{info.get('best_step', '?')}, "
-        f"{info.get('train_seconds_this_run', 0) / 60:.0f} minutes (last run), "
+        f"{_training_time(info)}, "
         f"{info.get('train_pairs', '?')} training pairs",
         f"- decoding: beam {d['beam_size']}, length penalty {d['length_penalty']}, "
         f"max length {d['max_len_ratio']} × source + {d['max_len_offset']}, "

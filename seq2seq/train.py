@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, Timer
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
 from indic_common.atomic import remove_stale, write_text
@@ -219,6 +219,9 @@ def build_trainer(
             check_finite=False,
         ),
         LearningRateMonitor(logging_interval="step"),
+        # The training time of every run together, kept in the checkpoints (max_time adds its
+        # own timer)
+        *([] if t.max_time_minutes else [Timer()]),
         *([] if progress_bar else [PlainProgress()]),
         *extra_callbacks,
     ]
@@ -392,6 +395,8 @@ def train(
     start = time.monotonic()
     trainer.fit(task, datamodule=data, ckpt_path=str(ckpt_path) if ckpt_path else None)
     seconds = time.monotonic() - start
+    timer = next(c for c in trainer.callbacks if isinstance(c, Timer))
+    total_seconds = timer.time_elapsed("train")  # with the runs resumed from
     # The validations below score chosen weights (an average, the selected checkpoint's BLEU),
     # not a step of training: kept out of the logs that `seq2seq curves` reads.
     trainer.loggers = []
@@ -423,6 +428,7 @@ def train(
             "best_step": best_step,
             "epochs": trainer.current_epoch,
             **scores,
+            "train_seconds": round(total_seconds, 1),
             "train_seconds_this_run": round(seconds, 1),
             "train_pairs": len(data.train_corpus or ()),
             "precision": precision,

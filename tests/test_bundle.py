@@ -37,6 +37,17 @@ def test_metadata_records_training(tiny_bundle: Path) -> None:
     meta = json.loads((tiny_bundle / "metadata.json").read_text())
     assert meta["direction"] == "hi-en" and meta["training_steps"] == 100
     assert meta["parameters"] > 0 and "dev_bleu" in meta
+    assert meta["train_seconds"] == pytest.approx(meta["train_seconds_this_run"], abs=1.0)
+
+
+def test_report_gives_the_training_time_of_every_run() -> None:
+    from seq2seq.report import _training_time
+
+    assert _training_time({"train_seconds_this_run": 1200.0}) == "20 minutes (last run)"
+    one = {"train_seconds": 1210.0, "train_seconds_this_run": 1200.0}
+    assert _training_time(one) == "20 minutes"
+    resumed = {"train_seconds": 5400.0, "train_seconds_this_run": 3.0}
+    assert _training_time(resumed) == "90 minutes (0 in the last run)"
 
 
 def _copy(tiny_bundle: Path, tmp_path: Path) -> Path:

@@ -16,6 +16,7 @@ import yaml
 from conftest import tiny_config
 
 from indic_common.errors import ConfigError, DataError
+from seq2seq.bundle import read_metadata
 from seq2seq.prepared import PreparedPair
 from seq2seq.train import train
 
@@ -57,10 +58,14 @@ def _last_weights(run_dir: Path) -> dict[str, torch.Tensor]:
 
 def test_resume_reproduces_uninterrupted_run(data_root: Path, tmp_path: Path) -> None:
     train(_resume_config(data_root, tmp_path / "a", 16))
-    train(_resume_config(data_root, tmp_path / "b", 8))
+    first = read_metadata(train(_resume_config(data_root, tmp_path / "b", 8)))
     with pytest.raises(ConfigError, match="--resume"):
         train(_resume_config(data_root, tmp_path / "b", 16))
-    train(_resume_config(data_root, tmp_path / "b", 16), resume=True)
+    resumed = read_metadata(train(_resume_config(data_root, tmp_path / "b", 16), resume=True))
+    # The bundle's training time counts both runs (up to the checkpoint resumed from).
+    assert first["train_seconds"] == pytest.approx(first["train_seconds_this_run"], abs=1.0)
+    this_run = resumed["train_seconds_this_run"]
+    assert this_run < resumed["train_seconds"] <= this_run + first["train_seconds"] + 0.5
     a = _losses(tmp_path / "a" / "runs" / "hi-en")
     b = _losses(tmp_path / "b" / "runs" / "hi-en")
     assert sorted(a) == sorted(b) and len(a) >= 15
