@@ -37,6 +37,7 @@ class TranslationTask(pl.LightningModule):
         model.fused_recurrence = train_cfg.recurrence == "fused"
         self.detokenize, self.dev_refs = detokenize, dev_refs
         self._dev_hyps: dict[int, str] = {}
+        self.dev_scores: dict[str, float] = {}  # of the last validation: val/bleu, val/chrf
         self.batches_in_epoch = 0
         self._rng_to_restore: Tensor | None = None
 
@@ -80,8 +81,9 @@ class TranslationTask(pl.LightningModule):
         refs = [[stream[i] for i in order] for stream in self.dev_refs]
         self._dev_hyps = {}
         # Every rank decodes the whole dev set, so the score needs no gathering.
-        self.log("val/bleu", corpus_bleu(hyps, refs), prog_bar=True, sync_dist=False)
-        self.log("val/chrf", corpus_chrf(hyps, refs), sync_dist=False)
+        self.dev_scores = {"val/bleu": corpus_bleu(hyps, refs), "val/chrf": corpus_chrf(hyps, refs)}
+        self.log("val/bleu", self.dev_scores["val/bleu"], prog_bar=True, sync_dist=False)
+        self.log("val/chrf", self.dev_scores["val/chrf"], sync_dist=False)
 
     def configure_optimizers(self) -> dict:
         c = self.train_cfg
@@ -128,6 +130,9 @@ class TranslationTask(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["batches_in_epoch"] = (self.current_epoch, self.batches_in_epoch)
         checkpoint["torch_rng_state"] = torch.get_rng_state()
+        # the scores of the validation that made the checkpoint: the bundle of a run selected
+        # on chrF++ takes its dev BLEU from here, without decoding dev once more
+        checkpoint["dev_scores"] = self.dev_scores
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self._rng_to_restore = checkpoint.get("torch_rng_state")

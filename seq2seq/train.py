@@ -407,7 +407,7 @@ def train(
         model.load_state_dict(_model_weights(state["state_dict"]))
         dev_score = float(checkpoint.best_model_score)
         best_step = int(state["global_step"])
-        dev = {}
+        dev = dict(state.get("dev_scores") or {})  # {} in checkpoints of before 2026-12-06
     else:  # stopped before the first validation
         dev = trainer.validate(task, datamodule=data, verbose=False)[0]
         dev_score = float(dev[f"val/{metric}"])

@@ -411,11 +411,21 @@ def test_linear_schedule_warms_up_then_falls_to_min_lr_at_max_steps() -> None:
         TrainConfig(scheduler="linear", warmup_steps=12, max_steps=12)
 
 
-def test_checkpoints_selected_on_dev_chrf(data_root: Path, tmp_path: Path) -> None:
+def test_checkpoints_selected_on_dev_chrf(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """train.select_metric chrf: the kept checkpoint is the one of the best dev chrF++ in the
-    log, and the bundle records that score, the dev BLEU of those weights and the choice."""
+    log, and the bundle records that score, the dev BLEU of those weights (kept in the
+    checkpoint: dev is not decoded again) and the choice."""
     import json
 
+    import pytorch_lightning as pl
+
+    validations = []
+    validate = pl.Trainer.validate
+    monkeypatch.setattr(
+        pl.Trainer, "validate", lambda *a, **k: validations.append(1) or validate(*a, **k)
+    )
     cfg = tiny_config(
         data_root,
         tmp_path,
@@ -431,7 +441,7 @@ def test_checkpoints_selected_on_dev_chrf(data_root: Path, tmp_path: Path) -> No
                 if r.get("val/chrf"):
                     dev[int(r["step"]) + 1] = (float(r["val/chrf"]), float(r["val/bleu"]))
     # The training's three validations only: scoring the selected weights is not logged.
-    assert sorted(dev) == [4, 8, 12]
+    assert sorted(dev) == [4, 8, 12] and not validations
     assert meta["selected_on"] == "chrf"
     assert meta["dev_chrf"] == round(max(chrf for chrf, _ in dev.values()), 2)
     assert (meta["dev_chrf"], meta["dev_bleu"]) == tuple(
