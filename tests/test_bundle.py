@@ -37,7 +37,7 @@ def test_metadata_records_training(tiny_bundle: Path) -> None:
     meta = json.loads((tiny_bundle / "metadata.json").read_text())
     assert meta["direction"] == "hi-en" and meta["training_steps"] == 100
     assert meta["parameters"] > 0 and "dev_bleu" in meta
-    assert meta["train_seconds"] == pytest.approx(meta["train_seconds_this_run"], abs=1.0)
+    assert meta["train_seconds"] == pytest.approx(meta["train_seconds_this_run"], abs=5.0)
 
 
 def test_report_gives_the_training_time_of_every_run() -> None:
