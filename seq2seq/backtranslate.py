@@ -62,6 +62,7 @@ class BacktranslateJob:
     batch_size: int = 64
     device: str = "cpu"
     min_len_ratio: float | None = None  # the bundle's length floor when None
+    ensemble: tuple[Path, ...] = ()  # more bundles decoded with `model` as one (seq2seq.ensemble)
 
     @property
     def from_lang(self) -> str:
@@ -84,6 +85,8 @@ def _check(job: BacktranslateJob) -> None:
         )
     if job.method in _NEEDS_MODEL and job.model is None:
         raise ConfigError(f"--method {job.method} translates with a model: pass --model")
+    if job.ensemble and job.method not in _NEEDS_MODEL:
+        raise ConfigError(f"--ensemble: --method {job.method} translates with no model")
     if job.chunk_lines < 1 or (job.max_lines is not None and job.max_lines < 1):
         raise ConfigError("--chunk-lines and --max-lines must be 1 or more")
     if not job.input.is_file():
@@ -106,7 +109,7 @@ def _translate_chunk(job: BacktranslateJob) -> tuple[Callable[[list[str], int], 
     if job.min_len_ratio is not None:
         overrides["min_len_ratio"] = job.min_len_ratio
     assert job.model is not None
-    translator = Translator.load(job.model, job.device, **overrides)
+    translator = Translator.load(job.model, job.device, ensemble=job.ensemble, **overrides)
     if f"{job.from_lang}-{job.to}" not in translator.directions:
         known = ", ".join(d.replace("-", "->") for d in translator.directions)
         raise ConfigError(
@@ -121,7 +124,15 @@ def _translate_chunk(job: BacktranslateJob) -> tuple[Callable[[list[str], int], 
         return [t.best for t in translator.translate_batch(lines)]
 
     digest = translator.bundle.metadata.get("sha256", {}).get("model.safetensors")
-    return run, {"model_sha256": digest, "decode": asdict(translator.decode)}
+    identity = {"model_sha256": digest, "decode": asdict(translator.decode)}
+    if job.ensemble:  # the members, each by its weights
+        from seq2seq.bundle import read_metadata
+
+        identity["ensemble"] = [
+            {"model": str(p), "sha256": read_metadata(p).get("sha256", {}).get("model.safetensors")}
+            for p in job.ensemble
+        ]
+    return run, identity
 
 
 def _input_digest(path: Path) -> str:

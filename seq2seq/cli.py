@@ -228,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", help="the reverse model, e.g. models/en-hi (not for copy, dummy)")
     p.add_argument(
+        "--ensemble",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="another reverse model of the same prepared data, decoded with --model as one; "
+        "repeat for more",
+    )
+    p.add_argument(
         "--method",
         default="greedy",
         help="greedy (default), sample, beam, or the "

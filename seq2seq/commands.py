@@ -293,6 +293,7 @@ def run_backtranslate(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         device=args.device,
         min_len_ratio=args.min_len_ratio,
+        ensemble=tuple(Path(p) for p in args.ensemble),
     )
     record = backtranslate(job, progress=lambda line: print(line, file=sys.stderr, flush=True))
     print(

@@ -97,6 +97,26 @@ def test_greedy_back_translation_is_the_translators(tiny_bundle: Path, folder: P
     assert backtranslate(job)["seconds"] == record["seconds"]  # already made: not redone
 
 
+def test_an_ensemble_back_translates_as_the_translator(tiny_bundle: Path, folder: Path) -> None:
+    from seq2seq.translate import Translator
+
+    mono = _hindi_mono(folder, 12)
+    job = BacktranslateJob(mono, "en", folder / "e" / "bt", tiny_bundle, ensemble=(tiny_bundle,))
+    record = backtranslate(job)
+    joined = Translator.load(tiny_bundle, beam_size=1, ensemble=[tiny_bundle])
+    expected = joined.translate(mono.read_text().splitlines())
+    assert (folder / "e" / "bt.en").read_text(encoding="utf-8").splitlines() == expected
+    assert [m["model"] for m in record["ensemble"]] == [str(tiny_bundle)]
+    out = str(folder / "cli" / "bt")
+    args = ["--input", str(mono), "--to", "en", "--output", out, "--model", str(tiny_bundle)]
+    assert main(["backtranslate", *args, "--ensemble", str(tiny_bundle)]) == 0
+    assert (folder / "cli" / "bt.en").read_text(encoding="utf-8").splitlines() == expected
+    with pytest.raises(ConfigError, match="--ensemble: --method copy"):
+        backtranslate(
+            BacktranslateJob(mono, "en", folder / "x", method="copy", ensemble=(tiny_bundle,))
+        )
+
+
 def test_the_length_floor_can_be_replaced(
     tiny_bundle: Path, folder: Path, capsys: pytest.CaptureFixture
 ) -> None:
