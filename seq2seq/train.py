@@ -219,9 +219,9 @@ def build_trainer(
             check_finite=False,
         ),
         LearningRateMonitor(logging_interval="step"),
-        # The training time of every run together, kept in the checkpoints (max_time adds its
-        # own timer)
-        *([] if t.max_time_minutes else [Timer()]),
+        # Stops training at train.max_time_minutes (if set) and counts the training time of
+        # every run together (its state is kept in the checkpoints)
+        Timer(duration={"minutes": t.max_time_minutes} if t.max_time_minutes else None),
         *([] if progress_bar else [PlainProgress()]),
         *extra_callbacks,
     ]
@@ -233,7 +233,6 @@ def build_trainer(
         precision=t.precision,
         max_steps=t.max_steps,
         max_epochs=t.max_epochs,
-        max_time={"minutes": t.max_time_minutes} if t.max_time_minutes else None,
         val_check_interval=t.val_every_steps,
         check_val_every_n_epoch=None,
         gradient_clip_val=t.clip_norm,
