@@ -36,18 +36,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _add_ensemble_option(p: argparse.ArgumentParser, text: str) -> None:
+    """--ensemble MODEL, repeatable: the bundles decoded with --model as one."""
+    p.add_argument("--ensemble", action="append", default=[], metavar="MODEL", help=text)
+
+
 def _add_decode_options(
     p: argparse.ArgumentParser, model: bool = True, only: tuple[str, ...] | None = None
 ) -> None:
     """The decoding options (those named in `only`, else all), and the model's with `model`."""
     if model:
         p.add_argument("--model", required=True, help="model bundle folder, e.g. models/hi-en")
-        p.add_argument(
-            "--ensemble",
-            action="append",
-            default=[],
-            metavar="MODEL",
-            help="another bundle of the same prepared data, decoded with --model as one model "
+        _add_ensemble_option(
+            p,
+            "another bundle of the same prepared data, decoded with --model as one model "
             "(the mean of their distributions); repeat for more; --model's settings hold",
         )
         p.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -227,12 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
         "data/hi-en/synthetic/bt-greedy (writes .hi, .en, .json)",
     )
     p.add_argument("--model", help="the reverse model, e.g. models/en-hi (not for copy, dummy)")
-    p.add_argument(
-        "--ensemble",
-        action="append",
-        default=[],
-        metavar="MODEL",
-        help="another reverse model of the same prepared data, decoded with --model as one; "
+    _add_ensemble_option(
+        p,
+        "another reverse model of the same prepared data, decoded with --model as one; "
         "repeat for more",
     )
     p.add_argument(
