@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import shutil
 import time
 from collections.abc import Sequence
@@ -192,6 +193,18 @@ class PlainProgress(pl.Callback):
         )
 
 
+def _checkpoint_name(metric: str) -> str:
+    """Lightning's file name template for a kept best checkpoint: `step1500-chrf16.98`."""
+    return f"step{{step}}-{metric}{{val/{metric}:.2f}}"
+
+
+def kept_checkpoints(folder: Path, metric: str) -> list[Path]:
+    """The kept best checkpoints in `folder` of a run selected by `metric`, by step: the files
+    named by `_checkpoint_name` (`last.ckpt` is not one of them)."""
+    pattern = re.sub(r"\{[^}]*\}", "*", _checkpoint_name(metric)) + ".ckpt"
+    return sorted(folder.glob(pattern), key=lambda p: int(re.match(r"step(\d+)", p.name)[1]))
+
+
 def build_trainer(
     cfg: ExperimentConfig,
     run_dir: Path,
@@ -207,7 +220,7 @@ def build_trainer(
         mode="max",
         save_top_k=t.keep_best,
         save_last=True,
-        filename=f"step{{step}}-{metric}{{val/{metric}:.2f}}",
+        filename=_checkpoint_name(metric),
         auto_insert_metric_name=False,
     )
     callbacks = [
@@ -303,8 +316,7 @@ def average_bundle(model_dir: Path, out: Path, run_dir: Path | None = None) -> l
     bundle = load_bundle(model_dir)
     run_dir = run_dir or Path(bundle.cfg.train.run_dir) / run_name(bundle.cfg)
     folder = run_dir / "checkpoints"
-    pattern = f"step*-{bundle.cfg.train.select_metric}*.ckpt"
-    paths = sorted(folder.glob(pattern), key=lambda p: int(p.name[4:].partition("-")[0]))
+    paths = kept_checkpoints(folder, bundle.cfg.train.select_metric)
     if len(paths) < 2:
         raise BundleError(
             f"{folder}: {len(paths)} kept checkpoint(s), averaging needs 2 or more; train "
