@@ -123,15 +123,13 @@ def _translate_chunk(job: BacktranslateJob) -> tuple[Callable[[list[str], int], 
         torch.manual_seed(job.seed * 1_000_003 + chunk)  # the same draws on a rerun
         return [t.best for t in translator.translate_batch(lines)]
 
-    digest = translator.bundle.metadata.get("sha256", {}).get("model.safetensors")
-    identity = {"model_sha256": digest, "decode": asdict(translator.decode)}
-    if job.ensemble:  # the members, each by its weights
-        from seq2seq.bundle import read_metadata
-
-        identity["ensemble"] = [
-            {"model": str(p), "sha256": read_metadata(p).get("sha256", {}).get("model.safetensors")}
-            for p in job.ensemble
-        ]
+    metadata = translator.bundle.metadata
+    identity = {
+        "model_sha256": metadata.get("sha256", {}).get("model.safetensors"),
+        "decode": asdict(translator.decode),
+    }
+    if job.ensemble:  # the other members, each by its weights (seq2seq.ensemble.join_bundles)
+        identity["ensemble"] = metadata["ensemble"][1:]
     return run, identity
 
 

@@ -73,10 +73,15 @@ def join_bundles(first: Bundle, others: Sequence[Bundle]) -> Bundle:
     settings, default domain and vocabularies hold for all. Each other bundle must read and
     write the same pieces (identical SentencePiece models), translate the same directions and
     read tags as `first` does; else one line names it and what differs. The ensemble knows the
-    domains every member was trained on."""
+    domains every member was trained on. Its metadata names each member by path and weights
+    (`ensemble`: [{model, sha256}, ...])."""
     for other in others:
         _check_member(first, other)
-    metadata = {**first.metadata, "ensemble": [str(b.path) for b in (first, *others)]}
+    members = [
+        {"model": str(b.path), "sha256": b.metadata.get("sha256", {}).get("model.safetensors")}
+        for b in (first, *others)
+    ]
+    metadata = {**first.metadata, "ensemble": members}
     if first.cfg.data.domain_tags:
         known = [
             d

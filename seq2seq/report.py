@@ -150,8 +150,8 @@ def _markdown(r: dict, prepared: PreparedPair, main: str, samples: int, seed: in
         "",
         *(
             [
-                f"- an ensemble of {', '.join(f'`{m}`' for m in info['ensemble'])} (the first's "
-                "training below)"
+                f"- an ensemble of {', '.join('`' + m['model'] + '`' for m in info['ensemble'])} "
+                "(the first's training below)"
             ]
             if "ensemble" in info
             else []

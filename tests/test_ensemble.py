@@ -122,7 +122,9 @@ def test_the_ensemble_knows_the_domains_of_all_its_members(bundle) -> None:
     tuned = member("models/tuned", ["wikipedia"])
     joined = join_bundles(general, [tuned])
     assert joined.metadata["domains"] == ["wikipedia"]
-    assert joined.metadata["ensemble"] == ["models/general", "models/tuned"]
+    assert [m["model"] for m in joined.metadata["ensemble"]] == ["models/general", "models/tuned"]
+    digest = bundle.metadata["sha256"]["model.safetensors"]
+    assert [m["sha256"] for m in joined.metadata["ensemble"]] == [digest, digest]
     with pytest.raises(BundleError, match=r"models/general: its domain 'wikipedia' is not"):
         join_bundles(general, [member("models/captions", ["captions"])])
     with pytest.raises(BundleError, match=r"models/plain: .*domain tags differ"):

@@ -60,6 +60,14 @@ def test_report_page(tiny_bundle: Path, data_root: Path, tmp_path: Path) -> None
     assert "hyps" not in json.loads(out.with_suffix(".json").read_text())["tests"]["test-vg"]
 
 
+def test_report_page_of_an_ensemble_names_its_members(
+    tiny_bundle: Path, data_root: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "ensemble.md"
+    write_report(tiny_bundle, out, data_root, samples=1, variants=False, ensemble=[tiny_bundle])
+    assert f"- an ensemble of `{tiny_bundle}`, `{tiny_bundle}` (the first's" in out.read_text()
+
+
 @pytest.mark.parametrize(
     "args, expected",
     [
