@@ -45,7 +45,7 @@ def corpus_scores(
 
 def corpus_bleu(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> float:
     """Corpus BLEU only (dev BLEU during training)."""
-    return BLEU().corpus_score(list(hyps), [list(r) for r in refs]).score
+    return _metric("BLEU").corpus_score(list(hyps), [list(r) for r in refs]).score
 
 
 def corpus_chrf(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> float:
@@ -101,7 +101,7 @@ def bleu_interval(
     hyps: Sequence[str], refs: Sequence[Sequence[str]], samples: int = 1000, seed: int = 1
 ) -> Interval:
     """Corpus BLEU and its 95% bootstrap interval over sentences (Koehn 2004), seeded."""
-    bleu = BLEU()
+    bleu = _metric("BLEU")
     stats = _stats(bleu, hyps, refs)
     draws = [_score(bleu, stats[idx]) for idx in _resamples(len(stats), samples, seed)]
     low, high = np.percentile(draws, [2.5, 97.5])
