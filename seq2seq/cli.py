@@ -198,7 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve models over HTTP, with a web page at /")
     p.add_argument(
-        "--model", action="append", required=True, help="a model bundle folder; repeat for more"
+        "--model",
+        action="append",
+        required=True,
+        help="a model bundle folder; repeat for more; folders joined by + are served as one "
+        "ensemble (models/a+models/b, decoded as --ensemble does)",
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     _add_decode_options(p, model=False)

@@ -243,7 +243,7 @@ def run_serve(args: argparse.Namespace) -> int:
         batch=BatchSettings(args.max_batch, args.max_wait_ms, args.max_queued),
     )
     serve(
-        [Path(m) for m in args.model],
+        [[Path(p) for p in m.split("+")] for m in args.model],  # a+b: an ensemble
         args.host,
         args.port,
         args.device,

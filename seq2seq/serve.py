@@ -18,6 +18,7 @@ import json
 import logging
 import signal
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
@@ -190,6 +191,7 @@ class Models:
                     "dev_bleu": meta.get("dev_bleu"),
                     "dev_chrf": meta.get("dev_chrf"),
                     "dev_set": cfg.data.dev_set,
+                    "ensemble": [model_name(Path(m["model"])) for m in meta.get("ensemble", [])],
                     "beam": tr.decode.beam_size,
                     "attention": tr.bundle.model.has_attention,
                     "domains": tr.domains,
@@ -381,31 +383,40 @@ def create_app(translators: dict[str, Translator], limits: ServeLimits | None = 
     return app
 
 
+def load_translators(
+    models: Sequence[Sequence[Path]], device: str = "cpu", decode_overrides: dict | None = None
+) -> dict[str, Translator]:
+    """The served models by name: one per entry of `models`, and one per direction of a
+    multilingual model (`multi:hi-en`). An entry of several bundles is their ensemble
+    (seq2seq.ensemble; the first's settings hold), named after its members (`a+b`)."""
+    translators: dict[str, Translator] = {}
+    for first, *others in models:
+        name = "+".join(model_name(p) for p in (first, *others))
+        if name in translators:
+            raise BundleError(f"{first}: a second model named {name!r}; rename one folder")
+        translator = Translator.load(first, device, ensemble=others, **(decode_overrides or {}))
+        if len(translator.directions) == 1:
+            translators[name] = translator
+            continue
+        for direction in translator.directions:  # a multilingual model: one entry each
+            translators[f"{name}:{direction}"] = translator.for_direction(*direction.split("-"))
+    return translators
+
+
 def serve(
-    model_paths: list[Path],
+    models: Sequence[Sequence[Path]],
     host: str = "127.0.0.1",
     port: int = 8000,
     device: str = "cpu",
     limits: ServeLimits | None = None,
     decode_overrides: dict | None = None,
 ) -> None:
-    """Load the models and serve them until SIGTERM or Ctrl-C (requests in flight finish).
-    `decode_overrides` change every model's default decoding (a request may ask for its own
-    beam and n-best)."""
+    """Load the models (load_translators) and serve them until SIGTERM or Ctrl-C (requests in
+    flight finish). `decode_overrides` change every model's default decoding (a request may
+    ask for its own beam and n-best)."""
     import uvicorn
 
-    translators: dict[str, Translator] = {}
-    for path in model_paths:
-        name = model_name(path)
-        if name in translators:
-            raise BundleError(f"{path}: a second model named {name!r}; rename one folder")
-        translator = Translator.load(path, device, **(decode_overrides or {}))
-        if len(translator.directions) == 1:
-            translators[name] = translator
-            continue
-        for direction in translator.directions:  # a multilingual model: one entry each
-            translators[f"{name}:{direction}"] = translator.for_direction(*direction.split("-"))
-    app = create_app(translators, limits)
+    app = create_app(load_translators(models, device, decode_overrides), limits)
     config = uvicorn.Config(
         app,
         host=host,

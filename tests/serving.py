@@ -25,7 +25,7 @@ def free_port() -> int:
 class ServerProcess:
     """`seq2seq serve --model BUNDLE ...` started, waited for, stopped with SIGTERM."""
 
-    def __init__(self, log: Path, *options: str, model: Path = BUNDLE) -> None:
+    def __init__(self, log: Path, *options: str, model: Path | str = BUNDLE) -> None:
         self.port = free_port()
         self.log = log
         env = {**os.environ, "OMP_NUM_THREADS": "1"}

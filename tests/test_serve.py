@@ -51,6 +51,7 @@ def test_models_and_health(server: ServerProcess, translator: Translator) -> Non
             "dev_bleu": translator.bundle.metadata["dev_bleu"],
             "dev_chrf": translator.bundle.metadata.get("dev_chrf"),
             "dev_set": translator.bundle.cfg.data.dev_set,
+            "ensemble": [],
             "beam": translator.decode.beam_size,
             "attention": True,
             "domains": [],
@@ -174,12 +175,28 @@ def test_sigterm_finishes_requests_in_flight(tmp_path: Path) -> None:
         srv.request("GET", "/health", timeout=2)
 
 
+def test_an_ensemble_is_served_as_one_model(tmp_path: Path) -> None:
+    srv = ServerProcess(tmp_path / "server.log", model=f"{BUNDLE}+{BUNDLE}")
+    try:
+        models = srv.request("GET", "/models")[2]
+        assert [(m["name"], m["ensemble"]) for m in models] == [
+            ("bundle-v1+bundle-v1", ["bundle-v1", "bundle-v1"])
+        ]
+        status, answer = srv.translate(texts=SENTENCES[:3])
+    finally:
+        assert srv.stop() == 0, srv.log_text()
+    joined = Translator.load(BUNDLE, ensemble=[BUNDLE])
+    expected = [t.best for t in joined.translate_batch(SENTENCES[:3])]
+    assert status == 200 and [t["text"] for t in answer["translations"]] == expected
+
+
 @pytest.mark.parametrize(
     "options,message",
     [
         (["--model", str(BUNDLE), "--max-texts", "0"], "max_texts must be positive (got 0)"),
         (["--model", "models/nothing-here"], "models/nothing-here: no such model folder"),
         (["--model", str(BUNDLE), "--model", str(BUNDLE)], "a second model named 'bundle-v1'"),
+        (["--model", f"{BUNDLE}+models/nothing-here"], "models/nothing-here: no such model"),
     ],
 )
 def test_bad_serve_options_are_one_line(options: list[str], message: str) -> None:
