@@ -11,6 +11,7 @@
 #     [BT_METHOD=greedy|sample|beam|copy|dummy BT_LINES=N]   data/hi-en/synthetic/bt-<method>
 #     [BT_FLOOR=0]                       the reverse model's length floor replaced: bt-<method>-floor0
 #     [BT_LINES=115000]                  other than 60,000 lines: bt-<method>[-floor0]-lines115000
+#     [BT_ITER=2]                        a later iteration, with a retrained models/en-hi: bt-...-iter2
 #   make backtranslate PAIR=multi        the same for each pair of data/multi/ (models/en-{hi,bn,ta})
 #   make test                            lint (ruff check, ruff format --check), then the test suite
 #   make results PAIR=hi-en              results/<PAIR>.md: every test set, decoding variants, samples
@@ -29,6 +30,7 @@ PORT   ?= 8000
 BT_METHOD ?= greedy
 BT_LINES  ?= 60000
 BT_FLOOR  ?=
+BT_ITER   ?=
 # The offline mirror of the corpora, used when it exists (else the pipeline downloads).
 MIRROR ?= $(wildcard ../shared/corpora)
 # Training budget of each toolkit in `make bench`, in seconds.
@@ -91,8 +93,9 @@ BT_MULTI  := $(filter multi,$(DATA_PAIR))
 BT_LANGS  := $(if $(BT_MULTI),hi bn ta,$(INDIC))
 BT_MODELS := $(if $(filter copy dummy,$(BT_METHOD)),,$(BT_LANGS:%=models/en-%/metadata.json))
 bt_folder = $(if $(BT_MULTI),data/multi/$(1)-en,data/$(DATA_PAIR))
-# The part's name: bt-<method>[-floor<F>][-lines<N>] (lines only when not the default 60,000).
-BT_PART   := bt-$(BT_METHOD)$(if $(BT_FLOOR),-floor$(BT_FLOOR))$(if $(filter-out 60000,$(BT_LINES)),-lines$(BT_LINES))
+# The part's name: bt-<method>[-floor<F>][-lines<N>][-iter<I>] (lines only when not the
+# default 60,000; iter from the second iteration on).
+BT_PART   := bt-$(BT_METHOD)$(if $(BT_FLOOR),-floor$(BT_FLOOR))$(if $(filter-out 60000,$(BT_LINES)),-lines$(BT_LINES))$(if $(BT_ITER),-iter$(BT_ITER))
 
 backtranslate: setup $(if $(BT_MULTI),data/multi/mono.json,data/$(DATA_PAIR)/mono.en) $(BT_MODELS)
 	$(foreach lang,$(BT_LANGS),$(BIN)/seq2seq backtranslate \
