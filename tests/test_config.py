@@ -85,8 +85,14 @@ def test_direction_configs_are_short_and_the_recipe_lives_once() -> None:
         # The length floor is chosen on each direction's dev: none into English but for
         # ta->en, 0.6 into Indic but 1.0 into Tamil; the six-direction model names both, per
         # target language; bn-en-bt-floor0 its own, chosen on dev as well.
-        floors = ["_into_indic.yaml", "_recipe.yaml", "bn-en-bt-floor0.yaml", "en-ta.yaml"]
-        floors += ["multi-both.yaml", "ta-en.yaml"]
+        floors = [
+            "_into_indic.yaml",
+            "_recipe.yaml",
+            "bn-en-bt-floor0.yaml",
+            "en-ta.yaml",
+            "multi-both.yaml",
+            "ta-en.yaml",
+        ]
         expected = floors if key == "min_len_ratio" else None
         assert holders == (expected or ["_recipe.yaml"]), (key, holders)
 
