@@ -29,6 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_name  # noqa: E402
 
+from indic_common.errors import Seq2SeqError  # noqa: E402
 from seq2seq.bundle import load_bundle  # noqa: E402
 from seq2seq.data import TokenBucketSampler, TranslationData, collate  # noqa: E402
 from seq2seq.loss import batch_loss  # noqa: E402
@@ -83,17 +84,24 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, help="write the figures here as JSON")
     args = ap.parse_args()
+    if args.batches < 2:
+        ap.error(f"--batches: at least 2 (the noise needs a next batch), got {args.batches}")
     torch.set_num_threads(args.threads)
 
-    bundle = load_bundle(args.model)
-    cfg = bundle.cfg
+    try:
+        bundle = load_bundle(args.model)
+        cfg = bundle.cfg
+        data = TranslationData(cfg.data, seed=cfg.train.seed)
+        data.setup()
+    except Seq2SeqError as e:  # a missing bundle or its prepared data: one line, no traceback
+        sys.exit(f"error: {e}")
     model = bundle.model.train()
     for module in model.modules():  # dropout off: precision is the only difference
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
+    model.encoder.word_dropout = 0.0
+    model.encoder.rnn.dropout = 0.0  # between stacked encoder layers
     model.fused_recurrence = args.recurrence == "fused"
-    data = TranslationData(cfg.data, seed=cfg.train.seed)
-    data.setup()
     corpus = data.train_corpus
     sampler = TokenBucketSampler(
         corpus.src_lens, corpus.tgt_lens, cfg.data.batch_tokens, cfg.train.seed
