@@ -3,16 +3,16 @@
     python benchmarks/precision_fidelity.py --model models/multi --batches 8 \
         --out benchmarks/results/precision-fidelity-fused.json
 
-Takes a trained bundle and the first token-bucket batches of its own training data (as the
-run drew them, its seed), switches dropout off so that only the precision differs, and for each
-batch computes the loss and every gradient in fp32 and under bf16 autocast (the training path:
-the fused decoder recurrence; `--recurrence step` for `Decoder.step`). It prints, per parameter
-group, the cosine between the bf16 and the fp32 gradient and the relative error
-||g_bf16 - g_fp32|| / ||g_fp32||, averaged over the batches; and, for scale, the same two
-between the fp32 gradients of consecutive batches: the minibatch noise that training already
-tolerates. A bf16 error far below that noise cannot explain a quality gap between bf16 and fp32
-runs; one near it can. `--out` keeps the figures as JSON, with the command and the machine;
-benchmarks/NOTES.md reads them.
+Takes a trained bundle and the first token-bucket batches of its own training data (as the run
+drew them, its seed), keeps the model in eval mode (no dropout) so that only the precision
+differs, and for each batch computes the loss and every gradient in fp32 and under bf16
+autocast (the training path: the fused decoder recurrence; `--recurrence step` for
+`Decoder.step`). It prints, per parameter group, the cosine between the bf16 and the fp32
+gradient and the relative error ||g_bf16 - g_fp32|| / ||g_fp32||, averaged over the batches;
+and, for scale, the same two between the fp32 gradients of consecutive batches: the minibatch
+noise that training already tolerates. A bf16 error far below that noise cannot explain a
+quality gap between bf16 and fp32 runs; one near it can. `--out` keeps the figures as JSON,
+with the command and the machine; benchmarks/NOTES.md reads them.
 """
 
 from __future__ import annotations
@@ -95,12 +95,9 @@ def main() -> None:
         data.setup()
     except Seq2SeqError as e:  # a missing bundle or its prepared data: one line, no traceback
         sys.exit(f"error: {e}")
-    model = bundle.model.train()
-    for module in model.modules():  # dropout off: precision is the only difference
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
-    model.encoder.word_dropout = 0.0
-    model.encoder.rnn.dropout = 0.0  # between stacked encoder layers
+    # The bundle's eval mode: every dropout (module, word, between layers, inside the fused
+    # recurrence) is off, so precision is the only difference; gradients flow as in training.
+    model = bundle.model
     model.fused_recurrence = args.recurrence == "fused"
     corpus = data.train_corpus
     sampler = TokenBucketSampler(
