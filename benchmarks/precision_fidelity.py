@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import sys
-from itertools import islice
 from pathlib import Path
 
 import torch
@@ -31,7 +30,7 @@ from machine import cpu_name  # noqa: E402
 
 from indic_common.errors import Seq2SeqError  # noqa: E402
 from seq2seq.bundle import load_bundle  # noqa: E402
-from seq2seq.data import TokenBucketSampler, TranslationData, collate  # noqa: E402
+from seq2seq.data import TranslationData, first_batches  # noqa: E402
 from seq2seq.loss import batch_loss  # noqa: E402
 
 # Parameter groups by name prefix, in print order; the first that matches takes a parameter.
@@ -99,11 +98,7 @@ def main() -> None:
     # recurrence) is off, so precision is the only difference; gradients flow as in training.
     model = bundle.model
     model.fused_recurrence = args.recurrence == "fused"
-    corpus = data.train_corpus
-    sampler = TokenBucketSampler(
-        corpus.src_lens, corpus.tgt_lens, cfg.data.batch_tokens, cfg.train.seed
-    )
-    batches = [collate([corpus[i] for i in idx]) for idx in islice(iter(sampler), args.batches)]
+    batches = first_batches(data.train_corpus, cfg.data.batch_tokens, cfg.train.seed, args.batches)
 
     precision: dict[str, list[tuple]] = {}
     noise: dict[str, list[tuple]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -55,6 +56,13 @@ def collate(items: list[tuple[np.ndarray, np.ndarray]]) -> Batch:
         tgt_out[i, len(tgt)] = EOS_ID
     src_lens = torch.tensor([len(src) for src, _ in items], dtype=torch.long)
     return Batch(src_ids, src_lens, tgt_in, tgt_out, int((tgt_out != PAD_ID).sum()))
+
+
+def first_batches(corpus: EncodedCorpus, batch_tokens: int, seed: int, n: int) -> list[Batch]:
+    """The first `n` batches of a run's first epoch, as training draws them (the precision
+    probe and benchmarks time or compare steps on them)."""
+    sampler = TokenBucketSampler(corpus.src_lens, corpus.tgt_lens, batch_tokens, seed)
+    return [collate([corpus[i] for i in idx]) for idx in islice(iter(sampler), n)]
 
 
 class TokenBucketSampler(Sampler[list[int]]):

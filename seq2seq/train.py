@@ -10,7 +10,6 @@ import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from itertools import islice
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -272,13 +271,11 @@ def _choose_precision(cfg: ExperimentConfig, data: TranslationData) -> dict:
     if t.devices not in (1, "1") or t.num_nodes != 1:
         log.info("precision auto: fp32 (no probe with several processes)")
         return {"chosen": "32-true", "probe": "skipped: several processes"}
-    from seq2seq.data import TokenBucketSampler, collate
+    from seq2seq.data import first_batches
     from seq2seq.precision import probe_precision
 
-    corpus = data.train_corpus
-    assert corpus is not None
-    sampler = TokenBucketSampler(corpus.src_lens, corpus.tgt_lens, cfg.data.batch_tokens, t.seed)
-    batches = [collate([corpus[i] for i in idx]) for idx in islice(iter(sampler), _PROBE_BATCHES)]
+    assert data.train_corpus is not None
+    batches = first_batches(data.train_corpus, cfg.data.batch_tokens, t.seed, _PROBE_BATCHES)
     gpu = t.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
     device = torch.device("cuda" if gpu else "cpu")
     return probe_precision(

@@ -12,7 +12,7 @@ import pytest
 from conftest import tiny_config
 
 from indic_common.errors import DataError
-from seq2seq.data import TokenBucketSampler, TranslationData
+from seq2seq.data import TokenBucketSampler, TranslationData, first_batches
 from seq2seq.prepared import PreparedPair
 
 
@@ -117,3 +117,19 @@ def test_resume_skips_the_batches_done() -> None:
     sampler.resume = (2, 4)
     assert _batches(sampler) == full[4:]
     assert _batches(sampler) == full  # once only
+
+
+def test_first_batches_are_the_ones_training_starts_with(data_root: Path, tmp_path: Path) -> None:
+    """The precision probe's batches (first_batches) are the first ones the training loader
+    yields, tensor for tensor."""
+    cfg = tiny_config(data_root, tmp_path)
+    data = TranslationData(cfg.data, seed=4)
+    data.setup()
+    probe = first_batches(data.train_corpus, cfg.data.batch_tokens, 4, 3)
+    loader = iter(data.train_dataloader())
+    assert len(probe) == 3
+    for got in probe:
+        want = next(loader)
+        assert got.num_tokens == want.num_tokens
+        for a, b in zip(got[:4], want[:4]):
+            assert a.equal(b)
