@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_name  # noqa: E402
 
+from indic_common.atomic import write_text  # noqa: E402
 from indic_common.errors import Seq2SeqError  # noqa: E402
 from seq2seq.bundle import load_bundle  # noqa: E402
 from seq2seq.data import TranslationData, first_batches  # noqa: E402
@@ -153,9 +153,7 @@ def main() -> None:
             f"| {r['next_batch_cosine']:.4f} | {r['next_batch_relative_difference']:.4f} |"
         )
     if args.out:
-        part = args.out.with_name(args.out.name + ".part")
-        part.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        os.replace(part, args.out)  # never a half-written result
+        write_text(args.out, json.dumps(result, indent=2) + "\n")  # atomic: never half-written
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from seq2seq.config import (
     config_to_json,
     run_name,
 )
-from seq2seq.data import TranslationData
+from seq2seq.data import TranslationData, first_batches
 from seq2seq.model import Seq2Seq
 from seq2seq.task import TranslationTask
 
@@ -271,7 +271,6 @@ def _choose_precision(cfg: ExperimentConfig, data: TranslationData) -> dict:
     if t.devices not in (1, "1") or t.num_nodes != 1:
         log.info("precision auto: fp32 (no probe with several processes)")
         return {"chosen": "32-true", "probe": "skipped: several processes"}
-    from seq2seq.data import first_batches
     from seq2seq.precision import probe_precision
 
     assert data.train_corpus is not None
