@@ -59,10 +59,10 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 data: setup
-	$(BIN)/python -m data_prep $(DATA_PAIRS) $(MIRROR_ARG) --out data --cache-dir data/.cache
+	$(BIN)/python -m data_prep -v $(DATA_PAIRS) $(MIRROR_ARG) --out data --cache-dir data/.cache
 
 data/%/meta.json: | setup
-	$(BIN)/python -m data_prep $* $(MIRROR_ARG) --out data --cache-dir data/.cache
+	$(BIN)/python -m data_prep -v $* $(MIRROR_ARG) --out data --cache-dir data/.cache
 
 train: setup data/$(DATA_PAIR)/meta.json
 	$(BIN)/seq2seq -v train --config configs/$(PAIR).yaml --resume
@@ -84,10 +84,10 @@ serve: setup models/$(PAIR)/metadata.json
 # into the Indic language by the reverse model (trained first when missing). PAIR=multi: each
 # pair of data/multi/ gets its own share of the English, and its own reverse model.
 data/multi/mono.json: | data/multi/meta.json
-	$(BIN)/python -m data_prep multi --mono $(MIRROR_ARG) --out data
+	$(BIN)/python -m data_prep -v multi --mono $(MIRROR_ARG) --out data
 
 data/%/mono.en: | data/%/meta.json
-	$(BIN)/python -m data_prep $* --mono $(MIRROR_ARG) --out data
+	$(BIN)/python -m data_prep -v $* --mono $(MIRROR_ARG) --out data
 
 BT_MULTI  := $(filter multi,$(DATA_PAIR))
 BT_LANGS  := $(if $(BT_MULTI),hi bn ta,$(INDIC))

@@ -27,7 +27,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from machine import cpu_name
+from machine import CAPS, bf16_unavailable, cpu_name
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -63,15 +63,31 @@ def run(name: str, cmd: list[str]) -> dict:
     subprocess.run(cmd, check=True, cwd=ROOT, env=env)
     result = json.loads(tmp.read_text(encoding="utf-8"))
     result["date"] = date.today().isoformat()
+    result["cpu"] = cpu_name()
     result["command"] = " ".join(str(c) for c in cmd[:-2])
     tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, out)
     return result
 
 
+def skip(name: str, cmd: list[str], reason: str) -> None:
+    """Record that a row cannot be measured on this CPU, so no older row of another CPU
+    stands in for it."""
+    print(f"\n=== {name}: skipped: {reason}", flush=True)
+    result = {
+        "skipped": reason,
+        "date": date.today().isoformat(),
+        "cpu": cpu_name(),
+        "command": " ".join(str(c) for c in cmd),
+    }
+    out = RESULTS / f"{name}.json"
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, out)
+
+
 def machine() -> dict[str, str]:
-    """CPU model, core count and library versions, for the results page."""
-    cpu = cpu_name()
+    """Core count and library versions, for the results page (each row names its CPU)."""
     versions = subprocess.run(
         [
             str(OURS_PYTHON),
@@ -94,7 +110,6 @@ def machine() -> dict[str, str]:
         check=True,
     ).stdout.split()
     return {
-        "cpu": cpu,
         "cores": str(os.cpu_count()),
         "python": platform.python_version(),
         "ours": f"torch {torch_v}, pytorch-lightning {pl_v}",
@@ -118,10 +133,12 @@ def render(info: dict[str, str]) -> str:
         "",
         "Made by `make bench` (or `make bench-quick` for the throughput rows only); each figure "
         "comes from `benchmarks/results/<run>.json`, which also holds the exact command. "
-        "Ratios are ours ÷ JoeyNMT's, measured on the same machine in the same session, one "
-        "process after the other.",
+        "Ratios are ours ÷ JoeyNMT's, measured on the same CPU in the same run, one "
+        "process after the other; every row names the CPU it was measured on (with the "
+        "instruction sets that decide its speed), and a ratio is given only between rows of "
+        "the same CPU.",
         "",
-        f"Machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}; "
+        f"Software of the last run: {info['cores']} cores, Python {info['python']}; "
         f"ours: {info['ours']}; JoeyNMT: {info['joeynmt']}.",
         "",
         "Both train the same model on the same data: hi→en, a 1-layer bidirectional LSTM encoder "
@@ -141,8 +158,8 @@ def render(info: dict[str, str]) -> str:
         "after the warm-up updates; peak resident memory of the training process.",
         "",
         "| run | precision | updates (warm-up + measured) | target tokens/s | ratio to JoeyNMT "
-        "| peak RSS MiB | date |",
-        "|---|---|---|---|---|---|---|",
+        "| peak RSS MiB | CPU | date |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     joey = _load("throughput-joeynmt")
     for name in (
@@ -154,20 +171,33 @@ def render(info: dict[str, str]) -> str:
         r = _load(name)
         if r is None:
             continue
+        cpu = r.get("cpu", "not recorded")
+        if "skipped" in r:
+            lines.append(
+                f"| indic-seq2seq | {name.rsplit('-', 1)[1]} | – | – | – | – | {cpu} | "
+                f"{r['date']} (skipped: {r['skipped']}) |"
+            )
+            continue
         precision = r["precision"]
         if precision == "auto":  # the default: what the probe chose, and the probe's cost
             chosen = r["precision_chosen"]
-            precision = f"auto (default): {chosen['chosen']}, probe {chosen['probe_seconds']:.0f} s"
+            why = f" ({chosen['bf16_unavailable']})" if chosen.get("bf16_unavailable") else ""
+            precision = (
+                f"auto (default): {chosen['chosen']}{why}, probe {chosen['probe_seconds']:.0f} s"
+            )
         label = "JoeyNMT 2.3.0" if r["toolkit"] == "joeynmt" else "indic-seq2seq"
+        same_cpu = joey is not None and joey.get("cpu", "?") == r.get("cpu")
         ratio = (
             "1.00×"
             if name == "throughput-joeynmt"
-            else _ratio(r["tokens_per_s"], joey and joey["tokens_per_s"])
+            else _ratio(r["tokens_per_s"], joey["tokens_per_s"])
+            if same_cpu
+            else "– (other CPU)"
         )
         lines.append(
             f"| {label} | {precision} | {r['warmup_updates']} + "
             f"{r['measured_updates']} | {r['tokens_per_s']:.0f} | {ratio} | "
-            f"{r['peak_rss_mb']:.0f} | {r['date']} |"
+            f"{r['peak_rss_mb']:.0f} | {cpu} | {r['date']} |"
         )
     ours_b, joey_b = _load("budget-ours"), _load("budget-joeynmt")
     if ours_b and joey_b:
@@ -208,13 +238,19 @@ def render(info: dict[str, str]) -> str:
                 else _ratio(ours, theirs)
             )
             lines.append(f"| {label} | {_fmt(theirs)} | {_fmt(ours)} | {compare} |")
-        lines += ["", f"Budget runs dated {joey_b['date']} (JoeyNMT) and {ours_b['date']} (ours)."]
+        lines += [
+            "",
+            f"Budget runs dated {joey_b['date']} (JoeyNMT; CPU "
+            f"{joey_b.get('cpu', 'not recorded')}) and {ours_b['date']} (ours; CPU "
+            f"{ours_b.get('cpu', 'not recorded')}).",
+        ]
         again = _load("decode-ours")
         if again:
             lines += [
                 "",
                 f"The same model of ours decoded again with the current decoder "
-                f"({again['date']}, `{again['command'].replace(str(ROOT) + '/', '')}`):",
+                f"({again['date']}, CPU {again.get('cpu', 'not recorded')}, "
+                f"`{again['command'].replace(str(ROOT) + '/', '')}`):",
                 "",
                 "| decoding | BLEU | chrF++ | sentences/s | ratio to JoeyNMT |",
                 "|---|---|---|---|---|",
@@ -271,9 +307,11 @@ def _equal_quality() -> list[str]:
         "## Decoding at near-equal quality",
         "",
         f"JoeyNMT trained {theirs['budget_seconds'] / 60:.0f} minutes "
-        f"({theirs['metadata']['training_steps']:,} updates, {theirs['date']}) against our "
+        f"({theirs['metadata']['training_steps']:,} updates, {theirs['date']}, CPU "
+        f"{theirs.get('cpu', 'not recorded')}) against our "
         f"{model['budget_seconds'] / 60:.0f}-minute budget model decoded with the "
-        f"current decoder ({ours['date']}): JoeyNMT needs that much longer to translate the "
+        f"current decoder ({ours['date']}, CPU {ours.get('cpu', 'not recorded')}): JoeyNMT "
+        "needs that much longer to translate the "
         "test set about as well. Same test set, 64 sentences a batch, 2 threads, one process "
         "after the other.",
         "",
@@ -316,12 +354,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--render", action="store_true", help="only rewrite RESULTS.md")
     args = p.parse_args(argv)
+    global RESULTS
+    page = HERE / "RESULTS.md"
+    if any(os.environ.get(k) for k in CAPS):  # proves the code runs there, never a speed
+        RESULTS = HERE / "work" / "results-capped"
+        page = RESULTS / "RESULTS.md"
+        print(f"an ISA cap is set ({', '.join(CAPS)}): results go to {RESULTS}, not results/")
     if not JOEY_PYTHON.exists():
         raise SystemExit(f"{JOEY_PYTHON} is missing: run `bash benchmarks/setup_joeynmt.sh`")
     prepared = args.data_root.resolve() / "hi-en"
     if not (prepared / "meta.json").exists():
         raise SystemExit(f"{prepared} is not prepared: run `make data PAIR=hi-en`")
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     shared = HERE / "work" / "shared"
     export_shared(prepared, shared)
     ours, joey = (
@@ -370,13 +414,17 @@ def main(argv: list[str] | None = None) -> int:
                 args.equal_seconds, *(["--decode-only"] if args.joey_decode_only else [])
             ),
         }
+    no_bf16 = bf16_unavailable()
     if not args.render:
         if not args.only and not args.quick:  # a new budget model: older re-decodes are stale
             (RESULTS / "decode-ours.json").unlink(missing_ok=True)
         for name, cmd in plan.items():
-            if (name in args.only) if args.only else name != "decode-ours":
+            if not ((name in args.only) if args.only else name != "decode-ours"):
+                continue
+            if name == "throughput-ours-bf16" and no_bf16:
+                skip(name, cmd, no_bf16)
+            else:
                 run(name, cmd)
-    page = HERE / "RESULTS.md"
     tmp = page.with_suffix(".md.tmp")
     tmp.write_text(render(machine()), encoding="utf-8")
     os.replace(tmp, page)

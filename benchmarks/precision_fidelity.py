@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import cpu_name  # noqa: E402
+from machine import cpu_name, exit_unless_bf16  # noqa: E402
 
 from indic_common.atomic import write_text  # noqa: E402
 from indic_common.errors import Seq2SeqError  # noqa: E402
@@ -86,7 +86,7 @@ def main() -> None:
     if args.batches < 2:
         ap.error(f"--batches: at least 2 (the noise needs a next batch), got {args.batches}")
     torch.set_num_threads(args.threads)
-
+    exit_unless_bf16()
     try:
         bundle = load_bundle(args.model)
         cfg = bundle.cfg

@@ -22,7 +22,7 @@ from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ours import benchmark_config  # noqa: E402
-from machine import cpu_name  # noqa: E402
+from machine import cpu_name, exit_unless_bf16  # noqa: E402
 
 from seq2seq.data import TranslationData  # noqa: E402
 from seq2seq.loss import batch_loss  # noqa: E402
@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         "--precision", choices=("32-true", "bf16-mixed"), default="32-true", help="train"
     )
     args = p.parse_args(argv)
+    if args.mode == "train" and args.precision == "bf16-mixed":
+        exit_unless_bf16()
     torch.set_num_threads(2)
     torch.manual_seed(1)
     {"train": profile_train, "beam": profile_beam}[args.mode](args)

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import datasets
+
 from data_prep.catalog import CORPORA, PAIRS
 from data_prep.clean import LengthLimits
 from data_prep.mono import prepare_mono
@@ -113,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not sys.stderr.isatty():  # a log file or CI: each step's plain line (-v), no bars
+        datasets.disable_progress_bars()
     if args.list:
         _print_catalogue()
         return 0

@@ -235,6 +235,28 @@ _HI_EN = (
         splits=("train", "dev", "test"),
         hub=HubSource("cfilt/iitb-english-hindi", split_names={"dev": "validation"}),
     ),
+    Corpus(
+        name="xquad",
+        pair="hi-en",
+        description="XQuAD: English Wikipedia paragraphs (SQuAD v1.1 dev) professionally "
+        "translated into Hindi; sentences paired by position, questions, whole paragraphs",
+        licence="CC BY-SA 4.0",
+        splits=("sentences", "questions", "paragraphs"),
+        mirror_folder="xquad-wikipedia",
+        domain="wikipedia",
+    ),
+    Corpus(
+        name="pud",
+        pair="hi-en",
+        description="Universal Dependencies PUD: 500 news and 500 Wikipedia sentences, "
+        "professionally translated into Hindi",
+        licence="CC BY-SA 3.0",
+        splits=("train",),
+        mirror_folder="ud-pud",
+        group_suffix="ids",
+        group_pattern=r"^(.*)\d{3}$",  # n01001011: document n01001, sentence 011
+        domain="wikipedia",
+    ),
     _samanantar("hi-en", "hi"),
     _opus100("hi-en", "en-hi"),
 )
@@ -279,6 +301,67 @@ _BN_EN = (
 CORPORA: dict[str, dict[str, Corpus]] = {
     pair: {c.name: c for c in corpora}
     for pair, corpora in (("hi-en", _HI_EN), ("ta-en", _TA_EN), ("bn-en", _BN_EN))
+}
+
+
+@dataclass(frozen=True)
+class MonoCorpus:
+    """A monolingual corpus of the mirror: `<mirror>/mono-<lang>/<folder>/<file>`, one segment
+    a line (material for back-translation into `lang`'s direction)."""
+
+    name: str
+    lang: str
+    description: str
+    licence: str
+    folder: str
+    files: tuple[str, ...]
+    kind: Kind = "monolingual"
+
+    @property
+    def mirror_folder(self) -> str:
+        """The folder inside the mirror."""
+        return f"mono-{self.lang}/{self.folder}"
+
+
+MONO_CORPORA: dict[str, MonoCorpus] = {
+    c.name: c
+    for c in (
+        MonoCorpus(
+            name="post2012mono",
+            lang="en",
+            description="English side of the Post et al. (2012) training splits (Wikipedia "
+            "pages of six Indian languages, translated by Mechanical Turk workers)",
+            licence="CC BY-SA 3.0",
+            folder="post2012-mturk-wikipedia-training-en",
+            files=tuple(f"training.{x}-en.en" for x in ("hi", "bn", "ta", "te", "ml", "ur")),
+        ),
+        MonoCorpus(
+            name="wikisource",
+            lang="ta",
+            description="Tamil Wikisource sentences (literary and non-fiction prose; digits "
+            "spelled out as words), as prepared for Mozilla Common Voice",
+            licence="CC0 (text); MIT (packaging)",
+            folder="tamil-wikisource-sentences",
+            files=("train.ta",),
+        ),
+        MonoCorpus(
+            name="commonvoice",
+            lang="hi",
+            description="Mozilla Common Voice sentence collector, Hindi (mostly news headlines)",
+            licence="CC0 1.0",
+            folder="common-voice-sentences",
+            files=("train.hi",),
+        ),
+        MonoCorpus(
+            name="langres",
+            lang="bn",
+            description="google/language-resources text-to-speech prompts, Bengali "
+            "(Wikipedia-like statements)",
+            licence="CC BY 4.0",
+            folder="google-language-resources-prompts",
+            files=("train.bn",),
+        ),
+    )
 }
 
 

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_prep.catalog import get_corpus, pair_langs
+from data_prep.catalog import MONO_CORPORA, get_corpus, pair_langs
 from data_prep.clean import LengthLimits
 from data_prep.split import HeldOut, contamination_key
 from indic_common.atomic import open_atomic, write_text
@@ -50,7 +50,7 @@ class MonoSource:
     held_pairs: tuple[str, str, str] | None = None  # (pair, corpus, split)
 
 
-_FOLDER = "mono-en/post2012-mturk-wikipedia-training-en"
+_FOLDER = MONO_CORPORA["post2012mono"].mirror_folder
 MONO_SOURCES = tuple(
     MonoSource(
         f"post2012mono/{lang}",

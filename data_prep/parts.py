@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import datasets
 import numpy as np
@@ -94,7 +95,7 @@ class PartBuilder:
             )
             return {"indic": indic, "en": en}
 
-        ds = ds.map(normalise, batched=True, **_uncached(f"normalising {part_name(take)}"))
+        ds = _step(ds, "map", normalise, f"normalising {part_name(take)}", batched=True)
         self._raw, self._changed = len(ds), changed[0]
         return ds
 
@@ -108,9 +109,11 @@ class PartBuilder:
         parts, counts = [], {}
         for take in takes:
             ds = self.load(take)
-            kept = ds.filter(
+            kept = _step(
+                ds,
+                "filter",
                 lambda r: bool(r["indic"]) and any(r["en"]),
-                **_uncached(f"checking {part_name(take)}"),
+                f"checking {part_name(take)}",
             )
             counts[part_name(take)] = {
                 "raw": self._raw,
@@ -135,8 +138,8 @@ class PartBuilder:
             filled = [r or first for r in refs]
             return filled + [first] * (n_refs - len(filled))
 
-        return ds.map(
-            lambda r: {"en": fill(r["en"])}, **_uncached(f"filling {role} references")
+        return _step(
+            ds, "map", lambda r: {"en": fill(r["en"])}, f"filling {role} references"
         ), counts
 
     def train_parts(self, takes: tuple[Take, ...], held_out: HeldOut) -> list[datasets.Dataset]:
@@ -157,12 +160,14 @@ class PartBuilder:
         for part, mask in zip(parts, keep):
             before = len(part.pairs)
             # A batched filter, not `select(rows)`, which lists every row index in Python.
-            part.pairs = part.pairs.filter(
+            part.pairs = _step(
+                part.pairs,
+                "filter",
                 _rows_in(mask),
+                f"dropped_duplicate {part_name(part.take)}",
                 with_indices=True,
                 batched=True,
                 input_columns=[HASH],
-                **_uncached(f"dropped_duplicate {part_name(part.take)}"),
             )
             part.counts["dropped_duplicate"] = before - len(part.pairs)
         log_peak("duplicates dropped")
@@ -206,12 +211,14 @@ class PartBuilder:
             }
 
         if len(ds):
-            pairs = ds.map(
+            pairs = _step(
+                ds,
+                "map",
                 explode,
+                f"pairing {part_name(take)}",
                 batched=True,
                 remove_columns=ds.column_names,
                 features=TRAIN_FEATURES,
-                **_uncached(f"pairing {part_name(take)}"),
             )
         else:  # `map` over no rows would return no columns at all
             pairs = datasets.Dataset.from_dict(dict.fromkeys(TRAIN_FEATURES, []), TRAIN_FEATURES)
@@ -238,11 +245,13 @@ class PartBuilder:
         DataError when nothing is left of a part that had pairs."""
         for step, keep in steps:
             before = len(part.pairs)
-            part.pairs = part.pairs.filter(
+            part.pairs = _step(
+                part.pairs,
+                "filter",
                 _batched(keep),
+                f"{step} {part_name(part.take)}",
                 batched=True,
                 input_columns=["indic", "en"],
-                **_uncached(f"{step} {part_name(part.take)}"),
             )
             part.counts[step] = before - len(part.pairs)
         if part.counts["pairs"] and not len(part.pairs):
@@ -255,6 +264,11 @@ class PartBuilder:
                 f"({dropped}) of the {counts['pairs']} read from {part.source}; check the files, "
                 "the limits (--max-words, --max-ratio) or the recipe"
             )
+
+
+def _usable(row: dict) -> bool:
+    """A held-out line with a source and at least one reference."""
+    return bool(row["indic"]) and any(row["en"])
 
 
 def _hashes(pairs: datasets.Dataset) -> np.ndarray:
@@ -275,10 +289,17 @@ def _batched(keep: PairTest) -> Callable[[list[str], list[str]], list[bool]]:
     return lambda indic, en: [keep(s, t) for s, t in zip(indic, en)]
 
 
-def _uncached(desc: str) -> dict:
-    """map/filter arguments: a fresh fingerprint, so `datasets` neither reuses a cached result
-    nor hashes our functions (and the held-out sets they hold) to fingerprint them."""
-    return {"load_from_cache_file": False, "new_fingerprint": uuid.uuid4().hex, "desc": desc}
+def _step(
+    ds: datasets.Dataset, how: Literal["map", "filter"], fn: Callable, desc: str, **kw
+) -> datasets.Dataset:
+    """`ds.map` or `ds.filter` as one pipeline step: a fresh fingerprint, so `datasets` neither
+    reuses a cached result nor hashes our functions (and the held-out sets they hold) to
+    fingerprint them; and one plain log line with its counts, which is all a log file gets
+    where the progress bars are off (`python -m data_prep` off a terminal)."""
+    fresh = {"load_from_cache_file": False, "new_fingerprint": uuid.uuid4().hex, "desc": desc}
+    out = getattr(ds, how)(fn, **fresh, **kw)
+    log.info("%s: %d -> %d rows", desc, len(ds), len(out))
+    return out
 
 
 def log_peak(stage: str) -> None:

@@ -95,7 +95,14 @@ def _write_train(
             column: stack.enter_context((folder / name).open("w", encoding="utf-8", newline="\n"))
             for column, name in files.items()
         }
-        progress = stack.enter_context(tqdm(total=len(train), desc="writing train", unit="lines"))
+        progress = stack.enter_context(
+            tqdm(
+                total=len(train),
+                desc="writing train",
+                unit="lines",
+                disable=not datasets.is_progress_bar_enabled(),  # as the steps' bars
+            )
+        )
         for batch in train.iter(batch_size=WRITE_BATCH):
             for column, f in out.items():
                 f.writelines(line + "\n" for line in batch[column])

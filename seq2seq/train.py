@@ -30,6 +30,7 @@ from seq2seq.config import (
 )
 from seq2seq.data import TranslationData, first_batches
 from seq2seq.model import Seq2Seq
+from seq2seq.precision import bf16_unsupported, probe_precision
 from seq2seq.task import TranslationTask
 
 log = logging.getLogger(__name__)
@@ -271,20 +272,34 @@ def _choose_precision(cfg: ExperimentConfig, data: TranslationData) -> dict:
     if t.devices not in (1, "1") or t.num_nodes != 1:
         log.info("precision auto: fp32 (no probe with several processes)")
         return {"chosen": "32-true", "probe": "skipped: several processes"}
-    from seq2seq.precision import probe_precision
-
     assert data.train_corpus is not None
     batches = first_batches(data.train_corpus, cfg.data.batch_tokens, t.seed, _PROBE_BATCHES)
-    gpu = t.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
-    device = torch.device("cuda" if gpu else "cpu")
     return probe_precision(
         cfg.model,
         len(data.src_vocab),
         len(data.tgt_vocab),
         batches,
-        device,
+        _device(t),
         fused=t.recurrence == "fused",
     ).record()
+
+
+def _device(t: TrainConfig) -> torch.device:
+    """The device one training process runs on."""
+    gpu = t.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+    return torch.device("cuda" if gpu else "cpu")
+
+
+def _check_precision(t: TrainConfig) -> None:
+    """A precision named explicitly must run here: bf16-mixed on a CPU (or GPU) without bf16
+    fails now, with the option named, not in the first step after the data has loaded."""
+    if t.precision.startswith("bf16"):
+        reason = bf16_unsupported(_device(t))
+        if reason:
+            raise ConfigError(
+                f"train.precision={t.precision}: {reason}; use train.precision=auto (fp32 "
+                "where bf16 cannot run) or 32-true"
+            )
 
 
 def average_checkpoints(paths: Sequence[Path | str]) -> dict[str, torch.Tensor]:
@@ -377,6 +392,7 @@ def train(
     `progress_bar` (output to a log file), progress is logged as plain lines instead.
     """
     t = cfg.train
+    _check_precision(t)
     if t.threads:
         torch.set_num_threads(t.threads)
     pl.seed_everything(t.seed, workers=True, verbose=False)

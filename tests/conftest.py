@@ -11,10 +11,12 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from data_prep.pipeline import PrepareOptions, prepare
 from data_prep.tokenizer import TokenizerSpec
 from seq2seq.config import config_from_dict
+from seq2seq.precision import bf16_unsupported
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = Path(os.environ.get("INDIC_SEQ2SEQ_MIRROR", ROOT.parent / "shared" / "corpora"))
@@ -28,6 +30,9 @@ CUT_BY_CORPUS = {
     "hindencorp-tides-sample": 120,
 }
 CUT_DEFAULT = 80
+# Tests of bf16 autocast run where oneDNN can run bf16 (not on AVX2-only CPUs, most laptops).
+BF16_UNAVAILABLE = bf16_unsupported(torch.device("cpu"))
+requires_bf16 = pytest.mark.skipif(BF16_UNAVAILABLE is not None, reason=str(BF16_UNAVAILABLE))
 
 
 def cut_mirror(src: Path, dst: Path, pairs: tuple[str, ...]) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from data_prep.catalog import CORPORA, get_corpus
+from data_prep.catalog import CORPORA, MONO_CORPORA, get_corpus
 from data_prep.fetch import mirror_files
 from data_prep.recipes import RECIPES, Take, extra_take
 from indic_common.errors import DataError
@@ -26,6 +26,8 @@ from indic_common.errors import DataError
         ("bn-en", "post2012", "dict", "dictionary"),
         ("bn-en", "post2012", "test", "sentences"),
         ("hi-en", "vg", "train", "sentences"),
+        ("hi-en", "xquad", "paragraphs", "sentences"),
+        ("hi-en", "pud", "train", "sentences"),
     ],
 )
 def test_kind_of_split(pair: str, name: str, split: str, kind: str) -> None:
@@ -92,3 +94,13 @@ def test_mirror_and_catalogue_agree(corpora: Path) -> None:
                 for split in corpus.splits:
                     indic_path, en_paths, _ = mirror_files(corpus, split, corpora)
                     assert indic_path.is_file() and all(p.is_file() for p in en_paths)
+
+
+def test_monolingual_mirror_and_catalogue_agree(corpora: Path) -> None:
+    """Every monolingual folder of the mirror (mono-<lang>/) is catalogued, and its files exist."""
+    folders = {f"{p.parent.name}/{p.name}" for p in corpora.glob("mono-*/*") if p.is_dir()}
+    assert folders == {c.mirror_folder for c in MONO_CORPORA.values()}
+    for corpus in MONO_CORPORA.values():
+        assert corpus.kind == "monolingual"
+        for name in corpus.files:
+            assert (corpora / corpus.mirror_folder / name).is_file(), (corpus.name, name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import requires_bf16
 
 from indic_common.special import PAD_ID
 from seq2seq.config import ModelConfig
@@ -178,6 +179,7 @@ def test_word_dropout_zeroes_whole_source_pieces_in_training_only() -> None:
     torch.testing.assert_close(train_rows[~dropped], eval_rows[~dropped])
 
 
+@requires_bf16
 def test_fused_recurrence_under_bf16_autocast_matches_the_steps_to_bf16_rounding() -> None:
     """Under autocast the fused function runs in bf16, as autocast runs the steps; both stay
     as close to the fp32 gradients, and the fp32 weights get fp32 gradients."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 import statistics
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -351,3 +353,19 @@ def test_train_origin_names_each_pairs_corpus(data_root: Path) -> None:
         corpus_split = part.split("[")[0]  # "post2012/dev[skip 500]"
         assert origin.count(corpus_split) == counts["final"]
     assert set(origin) == {p.split("[")[0] for p, c in parts.items() if c["final"]}
+
+
+def test_off_a_terminal_each_step_is_one_plain_line(mini_mirror: Path, tmp_path: Path) -> None:
+    """`make data` into a log file or CI: no progress bars (carriage returns), one plain line
+    per step with its counts."""
+    done = subprocess.run(
+        [sys.executable, "-m", "data_prep", "hi-en", "-v", "--mirror", str(mini_mirror)]
+        + ["--out", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache")]
+        + ["--vocab-size", "600"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "\r" not in done.stderr
+    assert "INFO data_prep.parts: normalising vg/dev: 80 -> 80 rows" in done.stderr.splitlines()

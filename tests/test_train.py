@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import tiny_config
+from conftest import requires_bf16, tiny_config
 
 from indic_common.errors import ConfigError, DataError
 from seq2seq.bundle import read_metadata
@@ -369,6 +369,7 @@ def test_resume_refuses_data_prepared_again(data_root: Path, tmp_path: Path) -> 
     assert _check_run_dir(run_dir, cfg, resume=True, overwrite=True, vocab_digest="b") is None
 
 
+@requires_bf16
 def test_precision_auto_times_both_and_leaves_the_run_unchanged(
     data_root: Path, tmp_path: Path
 ) -> None:
