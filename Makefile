@@ -1,5 +1,6 @@
 # indic-seq2seq. Every target sets itself up first: `make quickstart` on a fresh machine works.
-#   make quickstart                      prepare hi-en, train a small model, score it, translate
+#   make quickstart                      prepare hi-en, train a small model (models/quickstart),
+#                                        score it, translate
 #   make data PAIR=hi-en                 (ta-en, bn-en, all) prepare data/<pair>/; PAIR=multi:
 #                                        the three pairs in data/multi/, one joint tokenizer
 #   make train PAIR=hi-en                (en-hi, ta-en, ..., hi-en-noattn, multi) train models/<PAIR>/
@@ -104,10 +105,13 @@ backtranslate: setup $(if $(BT_MULTI),data/multi/mono.json,data/$(DATA_PAIR)/mon
 	  --method $(BT_METHOD) --max-lines $(BT_LINES) $(if $(BT_FLOOR),--min-len-ratio $(BT_FLOOR)) \
 	  $(if $(BT_MODELS),--model models/en-$(lang)) &&) true
 
+# QS_NAME and QS_ARGS (config overrides) let CI run the same path with a tiny budget.
+QS_NAME ?= quickstart
+QS_ARGS ?=
 quickstart: setup data/hi-en/meta.json
-	$(BIN)/seq2seq -v train --config configs/quickstart.yaml --resume
-	$(BIN)/seq2seq evaluate --model models/hi-en --beam 5
-	$(BIN)/seq2seq translate --model models/hi-en --beam 5 --scores \
+	$(BIN)/seq2seq -v train --config configs/quickstart.yaml --resume name=$(QS_NAME) $(QS_ARGS)
+	$(BIN)/seq2seq evaluate --model models/$(QS_NAME) --beam 5
+	$(BIN)/seq2seq translate --model models/$(QS_NAME) --beam 5 --scores \
 	  "एक आदमी सड़क पर चल रहा है ।" "मेज़ पर एक सफ़ेद प्लेट है" "यह एक सुंदर शहर है ।" \
 	  "भारत की राजधानी नई दिल्ली है ।" "मुझे चाय पसंद है ।"
 
