@@ -39,12 +39,14 @@ BENCH_SECONDS ?= 600
 # JoeyNMT trains this long again to decode at about our budget model's test BLEU.
 EQUAL_SECONDS ?= 1800
 MIRROR_ARG := $(if $(MIRROR),--mirror $(MIRROR))
+# INDIC_LANGS and ALL_PAIRS, generated from indic_common/languages.py.
+include languages.mk
 
 # PAIR names a config (configs/$(PAIR).yaml, e.g. en-hi or hi-en-noattn); its data folder is
 # the Indic language then "en", shared by both directions.
 LANGS     := $(subst -, ,$(PAIR))
 DATA_PAIR := $(if $(filter multi%,$(PAIR)),multi,$(if $(filter en,$(word 1,$(LANGS))),$(word 2,$(LANGS))-en,$(word 1,$(LANGS))-en))
-DATA_PAIRS := $(if $(filter all,$(PAIR)),hi-en ta-en bn-en,$(DATA_PAIR))
+DATA_PAIRS := $(if $(filter all,$(PAIR)),$(ALL_PAIRS),$(DATA_PAIR))
 INDIC      := $(word 1,$(subst -, ,$(DATA_PAIR)))
 
 .PHONY: setup data train finetune eval translate serve backtranslate quickstart test results study \
@@ -91,7 +93,7 @@ data/%/mono.en: | data/%/meta.json
 	$(BIN)/python -m data_prep -v $* --mono $(MIRROR_ARG) --out data
 
 BT_MULTI  := $(filter multi,$(DATA_PAIR))
-BT_LANGS  := $(if $(BT_MULTI),hi bn ta,$(INDIC))
+BT_LANGS  := $(if $(BT_MULTI),$(INDIC_LANGS),$(INDIC))
 BT_MODELS := $(if $(filter copy dummy,$(BT_METHOD)),,$(BT_LANGS:%=models/en-%/metadata.json))
 bt_folder = $(if $(BT_MULTI),data/multi/$(1)-en,data/$(DATA_PAIR))
 # The part's name: bt-<method>[-floor<F>][-lines<N>][-iter<I>] (lines only when not the

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from indic_common.errors import DataError
+from indic_common.languages import PAIRS
 
-PAIRS = ("hi-en", "ta-en", "bn-en")
 # Splits that are held out by name; any other split of a corpus can be trained on.
 HELD_OUT_SPLITS = ("dev", "devtest", "test", "challenge")
 
@@ -298,9 +298,10 @@ _BN_EN = (
     _opus100("bn-en", "bn-en"),
 )
 
+# Every pair of indic_common.languages, with the corpora that name it (a new language's
+# pair starts empty).
 CORPORA: dict[str, dict[str, Corpus]] = {
-    pair: {c.name: c for c in corpora}
-    for pair, corpora in (("hi-en", _HI_EN), ("ta-en", _TA_EN), ("bn-en", _BN_EN))
+    pair: {c.name: c for c in (*_HI_EN, *_TA_EN, *_BN_EN) if c.pair == pair} for pair in PAIRS
 }
 
 
@@ -333,7 +334,14 @@ MONO_CORPORA: dict[str, MonoCorpus] = {
             "pages of six Indian languages, translated by Mechanical Turk workers)",
             licence="CC BY-SA 3.0",
             folder="post2012-mturk-wikipedia-training-en",
-            files=tuple(f"training.{x}-en.en" for x in ("hi", "bn", "ta", "te", "ml", "ur")),
+            files=(  # the English of six languages' Wikipedia, by file
+                "training.hi-en.en",
+                "training.bn-en.en",
+                "training.ta-en.en",
+                "training.te-en.en",
+                "training.ml-en.en",
+                "training.ur-en.en",
+            ),
         ),
         MonoCorpus(
             name="wikisource",

@@ -50,14 +50,15 @@ class MonoSource:
     held_pairs: tuple[str, str, str] | None = None  # (pair, corpus, split)
 
 
-_FOLDER = MONO_CORPORA["post2012mono"].mirror_folder
+_POST2012 = MONO_CORPORA["post2012mono"]
+# One source per file (training.<xx>-en.en: the English of <xx> Wikipedia), named by <xx>.
 MONO_SOURCES = tuple(
     MonoSource(
-        f"post2012mono/{lang}",
-        f"{_FOLDER}/training.{lang}-en.en",
-        ("hi-en", "post2012train", "train") if lang == "hi" else None,
+        f"post2012mono/{name.split('.')[1].split('-')[0]}",
+        f"{_POST2012.mirror_folder}/{name}",
+        ("hi-en", "post2012train", "train") if name == "training.hi-en.en" else None,
     )
-    for lang in ("hi", "bn", "ta", "te", "ml", "ur")
+    for name in _POST2012.files
 )
 
 
@@ -149,7 +150,7 @@ def _filtered(
         if not path.is_file():
             raise DataError(
                 f"{path}: monolingual file not found; pass --mirror with the folder that "
-                f"holds {_FOLDER}/"
+                f"holds {_POST2012.mirror_folder}/"
             )
         held_segments = _held_segments(mirror, source.held_pairs)
         segs = iter_lines(seg_path) if seg_path.is_file() and held_segments else None
@@ -185,7 +186,7 @@ def _filtered(
     if not kept:
         raise DataError(
             f"{folder}: every monolingual line was filtered out (counts per source: "
-            f"{stats['sources']}); check the mirror's {_FOLDER}/ files"
+            f"{stats['sources']}); check the mirror's {_POST2012.mirror_folder}/ files"
         )
     random.Random(f"{seed}:mono").shuffle(kept)
     stats["lines"] = len(kept)

@@ -35,13 +35,14 @@ from data_prep.pipeline import prepare
 from data_prep.tokenizer import train_sentencepiece
 from indic_common.atomic import atomic_dir
 from indic_common.errors import DataError
+from indic_common.languages import PAIRS
 from indic_common.script import to_script
 from indic_common.textfile import iter_lines
 
 log = logging.getLogger(__name__)
 
 MULTI = "multi"
-MULTI_PAIRS = ("hi-en", "bn-en", "ta-en")
+MULTI_PAIRS = PAIRS  # every pair, in indic_common.languages' order
 MULTI_VOCAB = 16000  # four languages, three scripts: twice a bilingual pair's 8,000 pieces
 _TRAIN_FILES = ("origin", "domain")  # besides the two languages
 

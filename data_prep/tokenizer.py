@@ -10,7 +10,8 @@ from typing import Literal
 
 import sentencepiece as spm
 
-from indic_common.special import BOS_ID, DOMAINS, EOS_ID, LANG_TAGS, PAD_ID, UNK_ID, domain_tag
+from indic_common.languages import LANG_TAGS
+from indic_common.special import BOS_ID, DOMAINS, EOS_ID, PAD_ID, UNK_ID, domain_tag
 
 log = logging.getLogger(__name__)
 

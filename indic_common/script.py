@@ -10,21 +10,21 @@ from collections.abc import Sequence
 
 from indicnlp.transliterate.unicode_transliterate import UnicodeIndicTransliterator
 
-_BLOCKS = {"hi": (0x0900, 0x097F), "bn": (0x0980, 0x09FF), "ta": (0x0B80, 0x0BFF)}
+from indic_common.languages import INDIC, language
 
 
 def detect_language(text: str, candidates: Sequence[str]) -> str:
     """The candidate whose script has the most characters in `text`; the first candidate
     when none has any (digits and punctuation only)."""
     counts = dict.fromkeys(candidates, 0)
+    scripts = {code: language(code).script for code in INDIC if code in counts}
     for ch in text:
         if "en" in counts and ch.isascii() and ch.isalpha():
             counts["en"] += 1
             continue
-        code = ord(ch)
-        for lang, (low, high) in _BLOCKS.items():
-            if low <= code <= high and lang in counts:
-                counts[lang] += 1
+        for code, script in scripts.items():
+            if script.covers(ch):
+                counts[code] += 1
     return max(candidates, key=lambda lang: counts[lang])
 
 

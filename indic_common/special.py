@@ -2,8 +2,8 @@
 the model and the search."""
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
-# Target-language tags, reserved so that a multilingual model can prepend `<2hi>` etc.
-LANG_TAGS = ("<2en>", "<2hi>", "<2ta>", "<2bn>")
+# The target-language tags (indic_common.languages.LANG_TAGS) are reserved right after these,
+# so that a multilingual model can prepend `<2hi>` etc.; then the domain tags.
 # Domains of training and test lines (data_prep's catalogue gives each corpus one); a model
 # trained with `data.domain_tags` reads the tag of its line's domain before the source.
 DOMAINS = (

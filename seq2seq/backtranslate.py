@@ -37,14 +37,14 @@ from pathlib import Path
 
 from indic_common.atomic import open_atomic, write_text
 from indic_common.errors import ConfigError, DataError
+from indic_common.languages import CODES as LANGS
 from indic_common.normalize import normalizer
+from indic_common.synthetic import METHODS
 from indic_common.textfile import iter_lines
 
 log = logging.getLogger(__name__)
 
-METHODS = ("greedy", "sample", "beam", "copy", "dummy")
 _NEEDS_MODEL = ("greedy", "sample", "beam")
-LANGS = ("en", "hi", "ta", "bn")
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,7 @@ import dacite
 import yaml
 
 from indic_common.errors import ConfigError
-
-LANGS = ("en", "hi", "ta", "bn")
+from indic_common.languages import CODES as LANGS
 
 
 def pair_of(direction: str) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -30,6 +29,7 @@ from matplotlib.text import Text
 
 from indic_common.atomic import open_atomic
 from indic_common.errors import ConfigError, DataError
+from indic_common.languages import LATIN, SCRIPTS, Script
 
 try:  # pip font packages; without them, fonts come from the system
     import fontpkg
@@ -43,47 +43,6 @@ FONT_SIZE = 10.0  # points, every label
 CELL_IN = 0.3  # inches per attention cell: one line of shaped Indic text at FONT_SIZE fits
 DPI = 150  # PNG only; Indic glyphs need more pixels than Latin ones to stay crisp
 LAST_RESORT = "DejaVu Sans"  # ships inside matplotlib; has '▁' and Latin
-
-
-@dataclass(frozen=True)
-class Script:
-    """A writing system: its code-point ranges and the font families that draw it, best first."""
-
-    name: str
-    ranges: tuple[tuple[int, int], ...]
-    families: tuple[str, ...]
-    install: str  # what to install when none of `families` is found
-
-    def covers(self, char: str) -> bool:
-        """True if `char` belongs to this script's blocks."""
-        code = ord(char)
-        return any(lo <= code <= hi for lo, hi in self.ranges)
-
-
-# Noto families come first: they share metrics and stroke weight with Noto Sans. Google's builds
-# of the Noto Indic fonts (the fontpkg-* wheels) also carry Latin. Hind Siliguri is there
-# because no pip package ships Noto Sans Bengali; Lohit is Debian's small alternative.
-SCRIPTS = (
-    Script(
-        "Devanagari",
-        ((0x0900, 0x097F), (0xA8E0, 0xA8FF)),
-        ("Noto Sans Devanagari", "Lohit Devanagari"),
-        "fontpkg-noto-sans-devanagari",
-    ),
-    Script(
-        "Bengali",
-        ((0x0980, 0x09FF),),
-        ("Noto Sans Bengali", "Hind Siliguri", "Lohit Bengali"),
-        "fontpkg-hind-siliguri",
-    ),
-    Script(
-        "Tamil",
-        ((0x0B80, 0x0BFF), (0x11FC0, 0x11FFF)),
-        ("Noto Sans Tamil", "Lohit Tamil"),
-        "fontpkg-noto-sans-tamil",
-    ),
-)
-LATIN = Script("Latin", ((0x0000, 0x024F),), ("Noto Sans", LAST_RESORT), "fontpkg-noto-sans")
 
 
 def label_script(text: str) -> Script:
@@ -146,7 +105,7 @@ def _warn_missing(texts: Sequence[str]) -> None:
                 "in %s",
                 script.name,
                 ", ".join(script.families),
-                script.install,
+                script.package,
                 matplotlib.get_cachedir(),
             )
 

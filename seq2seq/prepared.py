@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Sequence, Sized
 from pathlib import Path
 
 import numpy as np
 
 from indic_common.errors import DataError
-from seq2seq.backtranslate import LANGS, METHODS
+from indic_common.languages import PAIRS
+from indic_common.synthetic import parse_part_name
 from seq2seq.vocab import Vocab
 
 log = logging.getLogger(__name__)
@@ -181,18 +181,12 @@ class PreparedPair:
     def synthetic_command(self, name: str) -> str:
         """What writes the synthetic part `name`, for messages that ask to make it (again):
         the make command for the names `make backtranslate` gives
-        (bt-<method>[-floor<F>][-lines<N>])."""
-        made = re.fullmatch(
-            rf"bt-({'|'.join(METHODS)})(?:-floor(\d+(?:\.\d+)?))?(?:-lines(\d+))?", name
-        )
+        (indic_common/synthetic.py)."""
+        made = parse_part_name(name)
         # data/<xx>-en, or a pair's folder of data/multi (make makes the three together).
         pair = "multi" if self.root.parent.name == "multi" else self.root.name
-        if made and self.root.name in {f"{lang}-en" for lang in LANGS if lang != "en"}:
-            method, floor, lines = made.groups()
-            options = "" if method == "greedy" else f" BT_METHOD={method}"
-            options += f" BT_FLOOR={floor}" if floor else ""
-            options += f" BT_LINES={lines}" if lines else ""
-            return f"`make backtranslate PAIR={pair}{options}`"
+        if made and self.root.name in PAIRS:
+            return f"`make backtranslate PAIR={pair}{made.make_variables()}`"
         return f"`seq2seq backtranslate --output {self.root / 'synthetic' / name} ...`"
 
     def test_sets(self) -> list[str]:

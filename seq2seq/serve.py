@@ -30,6 +30,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from indic_common.errors import BundleError, ConfigError
+from indic_common.languages import ALL_SCRIPTS
 from seq2seq.batcher import Batcher, BatchSettings, DecodeKey, QueueFull
 from seq2seq.translate import Translation, Translator
 
@@ -37,12 +38,7 @@ log = logging.getLogger("seq2seq.serve")
 
 # Fonts of the web page, served from the pip font packages the attention plots use, so that
 # Devanagari, Bengali and Tamil render the same on every machine.
-FONTS = {
-    "latin": "Noto Sans",
-    "devanagari": "Noto Sans Devanagari",
-    "bengali": "Hind Siliguri",
-    "tamil": "Noto Sans Tamil",
-}
+FONTS = {script.name.lower(): script.shipped for script in ALL_SCRIPTS}
 
 
 @dataclass(frozen=True)

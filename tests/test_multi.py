@@ -43,7 +43,7 @@ def multi(data_root: Path, mini_mirror: Path, tmp_path_factory: pytest.TempPathF
 def test_multi_joins_the_pairs_and_filters_across_them(multi: dict) -> None:
     root, folder, before = multi["root"], multi["folder"], multi["bn_before"]
     meta = json.loads((folder / "meta.json").read_text())
-    assert meta["pairs"] == ["hi-en", "bn-en", "ta-en"] and meta["langs"] == [
+    assert meta["pairs"] == ["hi-en", "ta-en", "bn-en"] and meta["langs"] == [
         "bn",
         "en",
         "hi",
