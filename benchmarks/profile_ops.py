@@ -26,7 +26,7 @@ from machine import cpu_name, exit_unless_bf16  # noqa: E402
 
 from seq2seq.data import TranslationData  # noqa: E402
 from seq2seq.loss import batch_loss  # noqa: E402
-from seq2seq.model import Seq2Seq  # noqa: E402
+from seq2seq.model import build_model  # noqa: E402
 from seq2seq.prepared import PreparedPair  # noqa: E402
 from seq2seq.translate import Translator  # noqa: E402
 
@@ -36,7 +36,7 @@ def profile_train(args: argparse.Namespace) -> None:
     data = TranslationData(cfg.data, seed=1)
     data.setup()
     loader = iter(data.train_dataloader())
-    model = Seq2Seq(cfg.model, len(data.src_vocab), len(data.tgt_vocab))
+    model = build_model(cfg.model, len(data.src_vocab), len(data.tgt_vocab))
     model.fused_recurrence = args.recurrence == "fused"
     optim = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()

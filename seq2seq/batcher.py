@@ -40,8 +40,8 @@ class QueueFull(Exception):
 class DecodeKey:
     """The decode settings a request asks for; only requests with equal keys share a batch."""
 
-    beam_size: int
-    nbest: int
+    # (DecodeConfig field, value) of every option a request may set (serve.REQUEST_OPTIONS)
+    decode: tuple[tuple[str, object], ...]
     attention: bool
     domain: str | None = None  # the domain tag, for a model trained with them
 
@@ -107,9 +107,7 @@ class Batcher:
 
     def _translator(self, key: DecodeKey) -> Translator:
         if key not in self._by_key:
-            self._by_key[key] = self.translator.with_decode(
-                beam_size=key.beam_size, nbest=key.nbest
-            )
+            self._by_key[key] = self.translator.with_decode(**dict(key.decode))
         return self._by_key[key]
 
     async def _next_batch(self) -> list[_Job]:

@@ -25,7 +25,7 @@ from safetensors.torch import load_model, save_model
 from indic_common.atomic import atomic_dir, remove_stale
 from indic_common.errors import BundleError, ConfigError
 from seq2seq.config import ExperimentConfig, config_from_dict, config_to_json
-from seq2seq.model import Seq2Seq
+from seq2seq.model import Seq2Seq, build_model
 from seq2seq.vocab import Vocab
 
 FORMAT = "indic-seq2seq-bundle"
@@ -161,7 +161,7 @@ def load_bundle(path: Path, device: str | torch.device = "cpu") -> Bundle:
         raise BundleError(str(e)) from None
     src_vocab = Vocab.from_file(path / "src.spm.model")
     tgt_vocab = Vocab.from_file(path / "tgt.spm.model")
-    model = Seq2Seq(cfg.model, len(src_vocab), len(tgt_vocab))
+    model = build_model(cfg.model, len(src_vocab), len(tgt_vocab))
     try:
         load_model(model, str(path / "model.safetensors"), device=str(device))
     except (SafetensorError, RuntimeError) as e:

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 
 from indic_common.errors import Seq2SeqError
 from seq2seq.commands import (
-    DECODE_OPTIONS,
-    NBEST_OPTION,
     OPTION_OF_FIELD,
     run_attention,
     run_average,
@@ -27,6 +25,7 @@ from seq2seq.commands import (
     run_train,
     run_translate,
 )
+from seq2seq.config import decode_options
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,9 +41,13 @@ def _add_ensemble_option(p: argparse.ArgumentParser, text: str) -> None:
 
 
 def _add_decode_options(
-    p: argparse.ArgumentParser, model: bool = True, only: tuple[str, ...] | None = None
+    p: argparse.ArgumentParser,
+    model: bool = True,
+    only: tuple[str, ...] | None = None,
+    nbest: bool = False,
 ) -> None:
-    """The decoding options (those named in `only`, else all), and the model's with `model`."""
+    """The decoding flags of DecodeConfig (those named in `only`, else all; --nbest only with
+    `nbest`, for a command that prints n-best lists), and the model's with `model`."""
     if model:
         p.add_argument("--model", required=True, help="model bundle folder, e.g. models/hi-en")
         _add_ensemble_option(
@@ -66,9 +69,16 @@ def _add_decode_options(
         p.add_argument(
             "--to", dest="tgt_lang", help="a multilingual model's target language, e.g. en"
         )
-    for option, _, kind, text in DECODE_OPTIONS:
-        if only is None or option in only:
-            p.add_argument(option, type=kind, default=None, help=f"{text} (default: the model's)")
+    for option in decode_options():
+        if option.flag is None or (option.name == "nbest" and not nbest):
+            continue
+        if only is None or option.flag in only:
+            p.add_argument(
+                option.flag,
+                type=option.type,
+                default=None,
+                help=f"{option.help} (default: the model's)",
+            )
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -135,11 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=run_compare)
 
     p = sub.add_parser("translate", help="translate sentences, a file or stdin")
-    _add_decode_options(p)
+    _add_decode_options(p, nbest=True)
     p.add_argument("sentences", nargs="*", metavar="SENTENCE")
     p.add_argument("--input", help="input file, one sentence a line")
     p.add_argument("--output", help="output file (default: stdout)")
-    p.add_argument(NBEST_OPTION[0], type=int, default=None, help=NBEST_OPTION[3])
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--scores", action="store_true", help="the score, a tab, then the text")
     p.set_defaults(run=run_translate)

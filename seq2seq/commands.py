@@ -13,21 +13,12 @@ from typing import TextIO
 from indic_common.atomic import open_atomic
 from indic_common.errors import ConfigError
 from indic_common.textfile import decode_lines, iter_lines
+from seq2seq.config import decode_options
 
-# Decoding options: (option, DecodeConfig field, type, help). Values are checked by
-# DecodeConfig itself; an error on a field is reported under the option's name.
-DECODE_OPTIONS = (
-    ("--beam", "beam_size", int, "beam size (1: greedy)"),
-    ("--batch-size", "batch_size", int, "sentences per decoding batch"),
-    ("--length-penalty", "length_penalty", float, "GNMT length penalty weight (0: off)"),
-    ("--max-len-ratio", "max_len_ratio", float, "at most this many pieces per source piece"),
-    ("--min-len-ratio", "min_len_ratio", float, "no end before this many pieces per source piece"),
-    ("--no-repeat-ngram", "no_repeat_ngram", int, "never repeat an n-gram of N pieces (0: off)"),
-)
-NBEST_OPTION = ("--nbest", "nbest", int, "hypotheses per line")
+# Decoding flags, declared with DecodeConfig's fields: field -> (flag, argparse dest). Values
+# are checked by DecodeConfig itself; an error on a field is reported under its flag.
 OPTION_OF_FIELD = {
-    field: (option, option[2:].replace("-", "_"))
-    for option, field, *_ in (*DECODE_OPTIONS, NBEST_OPTION)
+    o.name: (o.flag, o.flag[2:].replace("-", "_")) for o in decode_options() if o.flag
 }
 
 

@@ -1,7 +1,7 @@
 """Experiment configuration: YAML -> frozen, typed dataclasses. The only module that reads YAML.
 
     cfg = load_config(Path("configs/hi-en.yaml"), ["train.max_steps=50", "name=hi-en-short"])
-    Seq2Seq(cfg.model, src_vocab, tgt_vocab); TranslationTask(model, cfg.train, cfg.decode)
+    build_model(cfg.model, src_vocab, tgt_vocab); TranslationTask(model, cfg.train, cfg.decode)
 
 A config file may name a base (`base: _recipe.yaml`, or a list of them, relative to the file):
 the bases are read first, then the file's own keys replace theirs, key by key inside each
@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,25 +247,52 @@ class TrainConfig(_Checked):
             )
 
 
+def _option(default: Any, help: str, flag: str | None = None, request: str | None = None) -> Any:
+    """A decoding option, declared once: its default, its help text, its command-line flag and
+    the field of an HTTP request that may set it (None: not settable there). The CLI's flags,
+    the server's request model and its batching key are generated from these
+    (`decode_options`)."""
+    return field(default=default, metadata={"help": help, "flag": flag, "request": request})
+
+
+@dataclass(frozen=True)
+class DecodeOption:
+    """One DecodeConfig field as the CLI and the server see it."""
+
+    name: str  # the DecodeConfig field
+    type: type
+    help: str
+    flag: str | None  # e.g. --beam
+    request: str | None  # e.g. beam
+
+
 @dataclass(frozen=True)
 class DecodeConfig(_Checked):
-    """Search settings used for dev BLEU, evaluation and translation."""
+    """Search settings used for dev BLEU, evaluation and translation. A new option is one
+    field here (with `_option` where a flag or a request may set it) plus its search code."""
 
     SECTION = "decode"
     POSITIVE = ("beam_size", "batch_size", "nbest", "max_len_ratio")
 
-    beam_size: int = 5  # 1: greedy search
-    length_penalty: float = 1.0  # GNMT alpha, Wu et al. (2016) eq. (14); 0 turns it off
-    max_len_ratio: float = 1.5  # output at most ratio * source length + offset pieces
+    beam_size: int = _option(5, "beam size (1: greedy)", "--beam", "beam")
+    # GNMT alpha, Wu et al. (2016) eq. (14)
+    length_penalty: float = _option(1.0, "GNMT length penalty weight (0: off)", "--length-penalty")
+    max_len_ratio: float = _option(
+        1.5, "at most this many pieces per source piece (plus max_len_offset)", "--max-len-ratio"
+    )
     max_len_offset: int = 10
-    min_len_ratio: float = 0.0  # no EOS before ratio * source length pieces; 0: off
+    min_len_ratio: float = _option(
+        0.0, "no end before this many pieces per source piece (0: off)", "--min-len-ratio"
+    )
     # A model that translates into several languages: a target language's own min_len_ratio,
     # e.g. {hi: 0.6, bn: 0.6, ta: 0.6} (the recipe's floor into Indic, none into English).
     # A min_len_ratio given explicitly (--min-len-ratio, Translator.load) applies to all.
     min_len_ratio_into: dict[str, float] = field(default_factory=dict)
-    no_repeat_ngram: int = 0  # ban repeating any n-gram of this many pieces; 0: off
-    batch_size: int = 64  # sentences per decoding batch
-    nbest: int = 1
+    no_repeat_ngram: int = _option(
+        0, "never repeat an n-gram of N pieces (0: off)", "--no-repeat-ngram"
+    )
+    batch_size: int = _option(64, "sentences per decoding batch", "--batch-size")
+    nbest: int = _option(1, "hypotheses per text, at most the beam", "--nbest", "nbest")
     # Draw each piece from the model's distribution instead of taking the best (beam 1 only;
     # back-translation, Edunov et al. 2018); seeded by the caller through torch's generator.
     sampling: bool = False
@@ -308,6 +336,18 @@ class DecodeConfig(_Checked):
         if ratio == self.min_len_ratio:
             return self
         return dataclasses.replace(self, min_len_ratio=ratio)
+
+
+def decode_options() -> tuple[DecodeOption, ...]:
+    """The DecodeConfig fields a command-line flag or a request may set, in field order."""
+    hints = typing.get_type_hints(DecodeConfig)
+    return tuple(
+        DecodeOption(
+            f.name, hints[f.name], f.metadata["help"], f.metadata["flag"], f.metadata["request"]
+        )
+        for f in dataclasses.fields(DecodeConfig)
+        if "help" in f.metadata
+    )
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,6 @@ Shape letters used in every docstring of the package:
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -20,30 +18,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from indic_common.special import PAD_ID
 from seq2seq.config import ModelConfig
 from seq2seq.recurrence import fused_recurrence
-
-
-class Memory(NamedTuple):
-    """What the decoder attends to, computed once per batch by `Seq2Seq.encode`."""
-
-    outputs: Tensor  # (B, S, 2H) encoder states h_j
-    keys: Tensor | None  # (B, S, A)  U h_j, precomputed; None without attention
-    mask: Tensor  # (B, S)     True on real source tokens
-
-    def index_select(self, index: Tensor) -> Memory:
-        """Reorder or repeat the batch rows (beam search)."""
-        keys = None if self.keys is None else self.keys.index_select(0, index)
-        return Memory(self.outputs.index_select(0, index), keys, self.mask.index_select(0, index))
-
-
-class DecoderState(NamedTuple):
-    """The decoder LSTM's state between two target positions."""
-
-    h: Tensor  # (L, B, D)
-    c: Tensor  # (L, B, D)
-
-    def index_select(self, index: Tensor) -> DecoderState:
-        """Reorder or repeat the batch rows (beam search)."""
-        return DecoderState(self.h.index_select(1, index), self.c.index_select(1, index))
+from seq2seq.state import DecoderState, Memory
 
 
 class Encoder(nn.Module):
@@ -216,7 +191,8 @@ class Decoder(nn.Module):
 
 
 class Seq2Seq(nn.Module):
-    """Encoder, bridge and decoder; `decode_step` is what greedy and beam search call."""
+    """Encoder, bridge and decoder; `encode` and `decode_logits` are what search calls
+    (search.SearchModel)."""
 
     def __init__(self, cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> None:
         super().__init__()
@@ -338,3 +314,9 @@ class Seq2Seq(nn.Module):
     def num_parameters(self) -> int:
         """Trainable parameters, shared weights counted once."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def build_model(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> Seq2Seq:
+    """The one place a model is made from its config (training, bundles, the precision probe,
+    benchmarks): a new model type is chosen here."""
+    return Seq2Seq(cfg, src_vocab_size, tgt_vocab_size)

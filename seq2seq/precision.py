@@ -26,7 +26,7 @@ import torch
 from seq2seq.config import ModelConfig
 from seq2seq.data import Batch
 from seq2seq.loss import batch_loss
-from seq2seq.model import Seq2Seq
+from seq2seq.model import Seq2Seq, build_model
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def _time_steps(
     bf16: bool,
 ) -> float:
     """Target tokens/s of fresh weights trained on `batches[1:]`, after one warm-up step."""
-    model = Seq2Seq(cfg, src_vocab, tgt_vocab).to(device).train()
+    model = build_model(cfg, src_vocab, tgt_vocab).to(device).train()
     model.fused_recurrence = fused
     optim = torch.optim.Adam(model.parameters(), lr=1e-4)
     _step(model, optim, batches[0], bf16)

@@ -15,21 +15,19 @@ as in model.py; every buffer is time-major: (T, B, ...).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
-if TYPE_CHECKING:  # model.py imports this module
-    from seq2seq.model import Decoder, DecoderState, Memory
+from seq2seq.state import DecoderState, Memory
 
 
 def fused_recurrence(
-    decoder: Decoder, x_gates: Tensor, state: DecoderState, memory: Memory
+    decoder: nn.Module, x_gates: Tensor, state: DecoderState, memory: Memory
 ) -> tuple[Tensor, Tensor | None]:
     """Top states s_i (B, T, D) and contexts c_i (B, T, 2H) or None, for every position.
 
+    `decoder` is a model.Decoder (its weights are read here; model.py imports this module).
     x_gates (B, T, 4D): the embedding's share of the first layer's gates (already dropped out).
     The same as calling `decoder.step` T times, in one graph node.
     """

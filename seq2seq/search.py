@@ -1,6 +1,6 @@
 """Greedy and batched beam search over `Seq2Seq.decode_logits`; ids in, ids and attention out.
 
-Both search functions call `encode` once and `decode_step` once per position, vectorised over
+Both search functions call `encode` once and `decode_logits` once per position, vectorised over
 the batch (and the beam): no per-sentence Python loop. Finished hypotheses are kept in
 tensors. Termination is checked every `_CHECK_EVERY` steps, not at each one, to avoid a
 device synchronisation per step.
@@ -9,17 +9,39 @@ device synchronisation per step.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import torch
 from torch import Tensor
 
 from indic_common.special import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.config import DecodeConfig
-from seq2seq.model import Seq2Seq
 
-if TYPE_CHECKING:
-    from seq2seq.ensemble import Ensemble
+
+class Reorderable(Protocol):
+    """A memory or decoder state: its batch rows reordered or repeated for the beam."""
+
+    def index_select(self, index: Tensor) -> Any: ...
+
+
+class SearchModel(Protocol):
+    """What search needs from a model (model.Seq2Seq, ensemble.Ensemble)."""
+
+    @property
+    def has_attention(self) -> bool:
+        """Whether `decode_logits` returns attention weights."""
+        ...
+
+    def encode(self, src_ids: Tensor, src_lens: Tensor) -> tuple[Reorderable, Reorderable]:
+        """Once per batch: the memory and the initial decoder state."""
+        ...
+
+    def decode_logits(
+        self, prev_ids: Tensor, state: Any, memory: Any
+    ) -> tuple[Tensor, Reorderable, Tensor | None]:
+        """One position: logits (B, V) in fp32, the new state, attention (B, S) or None."""
+        ...
+
 
 _CHECK_EVERY = 4
 _DEFAULT = DecodeConfig()
@@ -122,7 +144,7 @@ class _Limits:
 
 @torch.no_grad()
 def greedy_search(
-    model: Seq2Seq | Ensemble,
+    model: SearchModel,
     src_ids: Tensor,
     src_lens: Tensor,
     decode: DecodeConfig = _DEFAULT,
@@ -182,7 +204,7 @@ def greedy_search(
 
 @torch.no_grad()
 def beam_search(
-    model: Seq2Seq | Ensemble,
+    model: SearchModel,
     src_ids: Tensor,
     src_lens: Tensor,
     decode: DecodeConfig = _DEFAULT,
@@ -298,7 +320,7 @@ def beam_search(
 
 
 def search(
-    model: Seq2Seq | Ensemble,
+    model: SearchModel,
     src_ids: Tensor,
     src_lens: Tensor,
     decode: DecodeConfig,

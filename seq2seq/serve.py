@@ -21,17 +21,18 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from indic_common.errors import BundleError, ConfigError
 from indic_common.languages import ALL_SCRIPTS
 from seq2seq.batcher import Batcher, BatchSettings, DecodeKey, QueueFull
+from seq2seq.config import DecodeConfig, decode_options
 from seq2seq.translate import Translation, Translator
 
 log = logging.getLogger("seq2seq.serve")
@@ -66,8 +67,9 @@ class ServeLimits:
         return self.max_texts * (self.max_chars * 4 + 16) + 4096
 
 
-class TranslateRequest(BaseModel):
-    """The body of POST /translate (types only; the limits are the server's options)."""
+class _RequestBase(BaseModel):
+    """What POST /translate takes besides the decoding options (types only; the limits are the
+    server's options)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
@@ -75,12 +77,38 @@ class TranslateRequest(BaseModel):
     model: str | None = Field(None, description="a model name from GET /models")
     src: str | None = Field(None, alias="from", description="source language, e.g. hi")
     tgt: str | None = Field(None, alias="to", description="target language, e.g. en")
-    beam: int | None = Field(None, description="beam size (1: greedy); default: the model's")
-    nbest: int = Field(1, description="hypotheses per text, at most the beam")
     attention: bool = Field(False, description="the best hypothesis's attention weights")
     domain: str | None = Field(
         None, description="domain tag (models trained with them); default: the model's"
     )
+
+
+# The decoding options a request may set, declared with DecodeConfig's fields (`request`).
+REQUEST_OPTIONS = tuple(o for o in decode_options() if o.request)
+TranslateRequest = create_model(
+    "TranslateRequest",
+    __base__=_RequestBase,
+    __doc__="The body of POST /translate.",
+    **{
+        o.request: (o.type | None, Field(None, description=f"{o.help}; default: the model's"))
+        for o in REQUEST_OPTIONS
+    },
+)
+
+
+def request_decode(req: BaseModel, tr: Translator) -> DecodeConfig:
+    """The model's decode settings with the request's options; DecodeConfig checks them, and a
+    bad value is refused naming the request's field."""
+    asked = {o.name: getattr(req, o.request) for o in REQUEST_OPTIONS}
+    try:
+        return replace(tr.decode, **{k: v for k, v in asked.items() if v is not None})
+    except ConfigError as e:
+        named = {o.name: str(o.request) for o in REQUEST_OPTIONS}
+        key = getattr(e, "key", None) or ""
+        message = str(e).removeprefix(f"decode.{key} ")
+        for name, request in named.items():
+            message = message.replace(name, request)
+        raise _Refused(422, f"{named.get(key, key)}: {message}") from None
 
 
 class _Refused(Exception):
@@ -306,11 +334,11 @@ def create_app(translators: dict[str, Translator], limits: ServeLimits | None = 
             req = _parse(await _read_body(request, limits.max_body_bytes), limits)
             name = models.choose(req)
             tr = models.translators[name]
-            beam = req.beam if req.beam is not None else tr.decode.beam_size
-            if not 1 <= beam <= limits.max_beam:
-                raise _Refused(422, f"beam: {beam}, must be 1 to {limits.max_beam}")
-            if not 1 <= req.nbest <= beam:
-                raise _Refused(422, f"nbest: {req.nbest}, must be 1 to the beam ({beam})")
+            decode = request_decode(req, tr)
+            if decode.beam_size > limits.max_beam:
+                raise _Refused(
+                    422, f"beam: {decode.beam_size}, must be 1 to {limits.max_beam} here"
+                )
             if req.attention and not tr.bundle.model.has_attention:
                 raise _Refused(422, f"attention: model {name!r} has no attention")
             try:
@@ -318,7 +346,8 @@ def create_app(translators: dict[str, Translator], limits: ServeLimits | None = 
             except ConfigError as e:
                 raise _Refused(422, f"domain: {e}") from None
             start = time.perf_counter()
-            key = DecodeKey(beam, req.nbest, req.attention, domain)
+            options = tuple((o.name, getattr(decode, o.name)) for o in REQUEST_OPTIONS)
+            key = DecodeKey(options, req.attention, domain)
             found = await _answer(request, models.batchers[name], req.texts, key, limits.timeout_s)
         except _Refused as e:
             return _error(e.status, str(e), e.headers)
@@ -330,7 +359,7 @@ def create_app(translators: dict[str, Translator], limits: ServeLimits | None = 
         return JSONResponse(
             {
                 "model": name,
-                "translations": [_hypotheses(t, req.nbest, req.attention) for t in found],
+                "translations": [_hypotheses(t, decode.nbest, req.attention) for t in found],
                 "took_ms": round((time.perf_counter() - start) * 1000, 1),
             }
         )

@@ -29,7 +29,7 @@ from seq2seq.config import (
     run_name,
 )
 from seq2seq.data import TranslationData, first_batches
-from seq2seq.model import Seq2Seq
+from seq2seq.model import Seq2Seq, build_model
 from seq2seq.precision import bf16_unsupported, probe_precision
 from seq2seq.task import TranslationTask
 
@@ -404,7 +404,7 @@ def train(
     precision = _choose_precision(cfg, data)
     cfg = replace(cfg, train=replace(t, precision=precision["chosen"]))
     t = cfg.train
-    model = Seq2Seq(cfg.model, len(data.src_vocab), len(data.tgt_vocab))
+    model = build_model(cfg.model, len(data.src_vocab), len(data.tgt_vocab))
     if t.init_from and ckpt_path is None:
         _init_from_bundle(model, Path(t.init_from), cfg, data)
     task = TranslationTask(model, t, cfg.decode, data.tgt_vocab.decode, data.dev_refs)

@@ -11,8 +11,8 @@ import pytest
 from seq2seq.batcher import Batcher, BatchSettings, DecodeKey, QueueFull
 from seq2seq.translate import Hypothesis, Translation
 
-PLAIN = DecodeKey(beam_size=5, nbest=1, attention=False)
-WITH_ATTENTION = DecodeKey(beam_size=5, nbest=1, attention=True)
+PLAIN = DecodeKey((("beam_size", 5), ("nbest", 1)), attention=False)
+WITH_ATTENTION = DecodeKey((("beam_size", 5), ("nbest", 1)), attention=True)
 
 
 class FakeTranslator:

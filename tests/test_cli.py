@@ -146,3 +146,21 @@ def test_translate_with_scores(tiny_bundle: Path, capsys) -> None:
     for line in lines:
         score, _, text = line.partition("\t")
         assert float(score) < 0 and text.strip()
+
+
+def test_decoding_flags_and_request_fields_come_from_decode_config(capsys) -> None:
+    """Each decoding option is declared once, as a DecodeConfig field: the CLI's flags and the
+    server's request fields are generated from it, with its help text."""
+    from seq2seq.config import decode_options
+    from seq2seq.serve import TranslateRequest
+
+    with pytest.raises(SystemExit):
+        main(["translate", "--help"])
+    usage = " ".join(capsys.readouterr().out.split())
+    options = decode_options()
+    assert {o.name for o in options} >= {"beam_size", "nbest", "min_len_ratio"}
+    for option in options:
+        assert option.flag in usage and " ".join(option.help.split()) in usage, option
+    requested = {o.request for o in options if o.request}
+    assert requested == {"beam", "nbest"}
+    assert requested <= set(TranslateRequest.model_fields)
