@@ -6,8 +6,11 @@
 #   make train PAIR=hi-en                (en-hi, ta-en, ..., hi-en-noattn, multi) train models/<PAIR>/
 #   make finetune PAIR=hi-en             continue models/<PAIR>/ on in-domain pairs: models/<PAIR>-finetune/
 #   make eval PAIR=hi-en                 BLEU / chrF++ on every test set of the pair
-#   make translate PAIR=hi-en TEXT="..." translate a sentence
-#   make serve PAIR=hi-en [PORT=8000]    HTTP API and web page on http://127.0.0.1:$(PORT)/
+#   make translate PAIR=hi-en TEXT="..." translate a sentence (models/hi-en, else the stored
+#                                        pretrained/hi-en: no training needed)
+#   make serve [PAIR=hi-en] [PORT=8000]  HTTP API and web page on http://127.0.0.1:$(PORT)/;
+#                                        without PAIR, every stored model (pretrained/)
+#   make models                          every model there is: models/, then pretrained/
 #   make backtranslate PAIR=hi-en        in-domain English -> synthetic Hindi (models/en-hi):
 #     [BT_METHOD=greedy|sample|beam|copy|dummy BT_LINES=N]   data/hi-en/synthetic/bt-<method>
 #     [BT_FLOOR=0]                       the reverse model's length floor replaced: bt-<method>-floor0
@@ -49,8 +52,8 @@ DATA_PAIR := $(if $(filter multi%,$(PAIR)),multi,$(if $(filter en,$(word 1,$(LAN
 DATA_PAIRS := $(if $(filter all,$(PAIR)),$(ALL_PAIRS),$(DATA_PAIR))
 INDIC      := $(word 1,$(subst -, ,$(DATA_PAIR)))
 
-.PHONY: setup data train finetune eval translate serve backtranslate quickstart test results study \
-	bench bench-quick bench-scale clean
+.PHONY: setup data train finetune eval translate serve models backtranslate quickstart test \
+	results study bench bench-quick bench-scale clean
 
 setup: $(VENV)/.installed
 
@@ -74,14 +77,19 @@ train: setup data/$(DATA_PAIR)/meta.json
 finetune: setup models/$(PAIR)/metadata.json
 	$(BIN)/seq2seq -v train --config configs/$(PAIR)-finetune.yaml --resume
 
+# A model by name: models/$(PAIR) when trained here, else the store's pretrained/$(PAIR).
 eval: setup
-	$(BIN)/seq2seq evaluate --model models/$(PAIR) --beam $(BEAM)
+	$(BIN)/seq2seq -v evaluate --model $(PAIR) --beam $(BEAM)
 
 translate: setup
-	$(BIN)/seq2seq translate --model models/$(PAIR) --beam $(BEAM) "$(TEXT)"
+	$(BIN)/seq2seq -v translate --model $(PAIR) --beam $(BEAM) "$(TEXT)"
 
-serve: setup models/$(PAIR)/metadata.json
-	$(BIN)/seq2seq serve --model models/$(PAIR) --port $(PORT)
+# PAIR on the command line: that model; else every model of the store.
+serve: setup
+	$(BIN)/seq2seq serve $(if $(filter command line,$(origin PAIR)),--model $(PAIR)) --port $(PORT)
+
+models: setup
+	$(BIN)/seq2seq models
 
 # The monolingual English of a pair, filtered against its dev and test sets, then translated
 # into the Indic language by the reverse model (trained first when missing). PAIR=multi: each

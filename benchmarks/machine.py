@@ -3,49 +3,25 @@
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from indic_common.machine import cpu_name as machine_cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 # Environment variables that make a CPU pretend to be a lesser one.
 CAPS = ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
 
 
-def _cpu_model() -> str:
-    """The CPU model from /proc/cpuinfo (Linux), else what `platform` says."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
-
-
 def cpu_name() -> str:
-    """The CPU model and the instruction sets that decide our speed: every benchmark row names
-    it. A run under an ISA cap (ONEDNN_MAX_CPU_ISA, ATEN_CPU_CAPABILITY) says so: it proves
-    that the code runs on that class of CPU, never how fast."""
-    flags: set[str] = set()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    isa = [
-        name
-        for name, flag in (
-            ("AVX-512", "avx512f"),
-            ("avx512_bf16", "avx512_bf16"),
-            ("AMX", "amx_bf16"),
-        )
-        if flag in flags
-    ] or (["AVX2 only"] if "avx2" in flags else [])
+    """The CPU model and the instruction sets that decide our speed (indic_common.machine):
+    every benchmark row names it. A run under an ISA cap (ONEDNN_MAX_CPU_ISA,
+    ATEN_CPU_CAPABILITY) says so: it proves that the code runs on that class of CPU, never how
+    fast."""
     caps = [f"{k}={os.environ[k]}" for k in CAPS if os.environ.get(k)]
-    label = f"{_cpu_model()} ({', '.join(isa)})" if isa else _cpu_model()
+    label = machine_cpu_name()
     return f"{label}, capped: {' '.join(caps)}" if caps else label
 
 

@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="one SentencePiece model per language instead of a joint one",
     )
+    p.add_argument(
+        "--tokenizer-from",
+        type=Path,
+        metavar="BUNDLE",
+        help="keep the SentencePiece models of a model bundle (e.g. pretrained/hi-en) instead "
+        "of training new ones, so that the model can be continued or ensembled with new runs",
+    )
     p.add_argument("--model-type", choices=("unigram", "bpe"), default=TokenizerSpec.model_type)
     p.add_argument(
         "--sample-cap",
@@ -137,10 +144,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         extra_train=tuple(args.extra_train),
         max_train=args.max_train,
+        tokenizer_from=args.tokenizer_from,
     )
     try:
         if args.unify_script and pairs != [MULTI]:
             raise DataError("--unify-script applies to `multi` alone (one joint tokenizer)")
+        if args.tokenizer_from and (len(pairs) != 1 or MULTI in pairs):
+            raise DataError(
+                "--tokenizer-from: name one pair (e.g. hi-en), that of the bundle's model"
+            )
         for pair in pairs:
             if args.mono:
                 if mirror is None:

@@ -105,6 +105,11 @@ def prepare_multi(
                 pair: {k: metas[pair][k] for k in ("dev", "devs", "tests") if k in metas[pair]}
                 for pair in pairs
             },
+            "corpora": {
+                f"{pair}/{name}": corpus
+                for pair in pairs
+                for name, corpus in metas[pair].get("corpora", {}).items()
+            },
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         (tmp / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")

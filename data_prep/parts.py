@@ -51,6 +51,9 @@ class PrepareOptions:
     tokenizer: TokenizerSpec = field(default_factory=TokenizerSpec)
     extra_train: tuple[str, ...] = ()  # more training parts: NAME or NAME/SPLIT
     max_train: int | None = None  # keep at most this many training pairs (for tests)
+    # A model bundle (e.g. pretrained/hi-en) whose SentencePiece models are kept instead of
+    # training new ones, so that the model can be continued or ensembled with new runs.
+    tokenizer_from: Path | None = None
 
 
 PairTest = Callable[[str, str], bool]  # (indic, en) -> keep the pair

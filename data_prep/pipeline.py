@@ -25,8 +25,8 @@ import datasets
 from tqdm.auto import tqdm
 
 from data_prep.catalog import get_corpus, pair_langs
-from data_prep.parts import PartBuilder, PrepareOptions, log_peak
-from data_prep.recipes import RECIPES, extra_take
+from data_prep.parts import PartBuilder, PrepareOptions, log_peak, part_name
+from data_prep.recipes import RECIPES, Take, extra_take
 from data_prep.split import HeldOut
 from data_prep.tokenizer import TokenizerSpec, train_sentencepiece
 from indic_common.atomic import atomic_dir, remove_stale
@@ -180,13 +180,20 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
             prep.stats["dev"][name] = _write_held_out(tmp, f"dev-{name}", ds, indic_lang)
         for name, ds in tests.items():
             prep.stats["tests"][name].update(_write_held_out(tmp, f"test-{name}", ds, indic_lang))
-        models = _train_tokenizers(tmp, indic_lang, en_lang, options.tokenizer)
-        log_peak("SentencePiece trained")
+        if options.tokenizer_from is not None:
+            models = _copy_tokenizers(tmp, options.tokenizer_from, indic_lang, en_lang)
+        else:
+            models = _train_tokenizers(tmp, indic_lang, en_lang, options.tokenizer)
+            log_peak("SentencePiece trained")
         meta = {
             "pair": pair,
             "langs": [indic_lang, en_lang],
             "tokenizer": models,
-            "tokenizer_spec": asdict(options.tokenizer),
+            "tokenizer_spec": (
+                {"from": str(options.tokenizer_from)}
+                if options.tokenizer_from is not None
+                else asdict(options.tokenizer)
+            ),
             "domains": domains,
             "dev": {"en_refs": prep.stats["dev"]["en_refs"]},
             "devs": {
@@ -197,6 +204,7 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
                 name: {"en_refs": s["en_refs"], "lines": s["lines"]}
                 for name, s in prep.stats["tests"].items()
             },
+            "corpora": training_corpora(pair, train_takes),
         }
         (tmp / "meta.json").write_text(
             json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -208,11 +216,50 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
     return final
 
 
+def training_corpora(pair: str, takes: Iterable[Take]) -> dict[str, dict]:
+    """What a model trained on the pair learns from: each training corpus's description,
+    licence and parts (a model card names them, seq2seq/store.py)."""
+    corpora: dict[str, dict] = {}
+    for take in takes:
+        corpus = get_corpus(pair, take.corpus)
+        entry = corpora.setdefault(
+            corpus.name,
+            {"description": corpus.description, "licence": corpus.licence, "parts": []},
+        )
+        entry["parts"].append(part_name(take))
+    return corpora
+
+
 def _held_out_segments(sets: list[datasets.Dataset]) -> Iterator[str]:
     for ds in sets:
         yield from ds["indic"]
         for refs in ds["en"]:
             yield from refs
+
+
+def _copy_tokenizers(folder: Path, bundle: Path, indic_lang: str, en_lang: str) -> dict[str, str]:
+    """The SentencePiece models of a model bundle (its src.spm.model and tgt.spm.model),
+    pinned: written as this folder's tokenizers instead of training new ones."""
+    meta_path = bundle / "metadata.json"
+    if not meta_path.is_file():
+        raise DataError(
+            f"{bundle}: not a model bundle (no metadata.json); --tokenizer-from takes a folder "
+            "such as pretrained/hi-en or models/hi-en"
+        )
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    langs = {meta.get("src_lang"): "src", meta.get("tgt_lang"): "tgt"}
+    if set(langs) != {indic_lang, en_lang}:
+        raise DataError(
+            f"{bundle}: translates {meta.get('src_lang')}->{meta.get('tgt_lang')}, not a "
+            f"direction of {indic_lang}-{en_lang}; take a bundle of this pair"
+        )
+    protos = {lang: (bundle / f"{side}.spm.model").read_bytes() for lang, side in langs.items()}
+    if protos[indic_lang] == protos[en_lang]:  # one joint model
+        (folder / "spm.model").write_bytes(protos[indic_lang])
+        return {indic_lang: "spm.model", en_lang: "spm.model"}
+    for lang, proto in protos.items():
+        (folder / f"spm.{lang}.model").write_bytes(proto)
+    return {lang: f"spm.{lang}.model" for lang in (indic_lang, en_lang)}
 
 
 def _train_tokenizers(

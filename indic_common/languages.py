@@ -37,11 +37,14 @@ class Script:
 
 @dataclass(frozen=True)
 class Language:
-    """One language: ISO 639-1 code, English name, script."""
+    """One language: ISO 639-1 code, English name, script, and three short sentences that
+    every stored model from this language translates in the store's tests (the same three
+    meanings in every language)."""
 
     code: str
     name: str
     script: Script
+    samples: tuple[str, str, str]
 
     @property
     def tag(self) -> str:
@@ -79,10 +82,34 @@ TAMIL = Script(
 
 # Append-only (see above): the order gives the tags' piece ids.
 LANGUAGES = (
-    Language("en", "English", LATIN),
-    Language("hi", "Hindi", DEVANAGARI),
-    Language("ta", "Tamil", TAMIL),
-    Language("bn", "Bengali", BENGALI),
+    Language(
+        "en",
+        "English",
+        LATIN,
+        ("A man is walking on the street.", "This is a beautiful city.", "I like tea."),
+    ),
+    Language(
+        "hi",
+        "Hindi",
+        DEVANAGARI,
+        ("एक आदमी सड़क पर चल रहा है ।", "यह एक सुंदर शहर है ।", "मुझे चाय पसंद है ।"),
+    ),
+    Language(
+        "ta",
+        "Tamil",
+        TAMIL,
+        (
+            "ஒரு மனிதன் தெருவில் நடந்து கொண்டிருக்கிறான்.",
+            "இது ஒரு அழகான நகரம்.",
+            "எனக்கு தேநீர் பிடிக்கும்.",
+        ),
+    ),
+    Language(
+        "bn",
+        "Bengali",
+        BENGALI,
+        ("একজন লোক রাস্তায় হাঁটছে।", "এটি একটি সুন্দর শহর।", "আমি চা পছন্দ করি।"),
+    ),
 )
 PIVOT = "en"  # every pair is an Indic language and English
 

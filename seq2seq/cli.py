@@ -19,8 +19,10 @@ from seq2seq.commands import (
     run_config,
     run_curves,
     run_evaluate,
+    run_models,
     run_report,
     run_serve,
+    run_store,
     run_study,
     run_train,
     run_translate,
@@ -209,9 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         action="append",
-        required=True,
-        help="a model bundle folder; repeat for more; folders joined by + are served as one "
-        "ensemble (models/a+models/b, decoded as --ensemble does)",
+        help="a model bundle folder or name (hi-en: models/hi-en, else pretrained/hi-en); "
+        "repeat for more; folders joined by + are served as one ensemble (models/a+models/b, "
+        "decoded as --ensemble does); none: every model of the store (pretrained/)",
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     _add_decode_options(p, model=False)
@@ -224,6 +226,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-queued", type=int, default=1024, help="sentences waiting, in all")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds a request may take")
     p.set_defaults(run=run_serve)
+
+    p = sub.add_parser("models", help="list the models there are: models/, then pretrained/")
+    p.add_argument("--json", action="store_true", help="one JSON object per model")
+    p.set_defaults(run=run_models)
+
+    p = sub.add_parser(
+        "store", help="keep a trained bundle in the repository's store (pretrained/<name>)"
+    )
+    p.add_argument("--model", required=True, help="the trained bundle, e.g. models/hi-en")
+    p.add_argument("--name", required=True, help="the entry's name, e.g. hi-en")
+    p.add_argument(
+        "--command",
+        action="append",
+        default=[],
+        dest="commands",
+        help="a command that made the model, for its card; repeat in order (base run first)",
+    )
+    p.add_argument("--cpu", help="the CPU it trained on, where its metadata does not say")
+    p.add_argument("--notes", help="a text file: what the model gets wrong, for its card")
+    p.add_argument("--data-root", help="prepared data root (default: the bundle config's)")
+    p.set_defaults(run=run_store)
 
     p = sub.add_parser(
         "backtranslate", help="monolingual target-side text -> synthetic training pairs"

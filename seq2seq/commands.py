@@ -227,6 +227,11 @@ def run_serve(args: argparse.Namespace) -> int:
 
     logging.getLogger("seq2seq.serve").setLevel(logging.INFO)  # the access log, always
 
+    from seq2seq.bundle import STORE
+
+    models = args.model or [e["place"] for e in _store_entries()]
+    if not models:
+        raise ConfigError(f"--model: none given and no model in {STORE}; name one")
     limits = ServeLimits(
         max_texts=args.max_texts,
         max_chars=args.max_chars,
@@ -234,13 +239,62 @@ def run_serve(args: argparse.Namespace) -> int:
         batch=BatchSettings(args.max_batch, args.max_wait_ms, args.max_queued),
     )
     serve(
-        [[Path(p) for p in m.split("+")] for m in args.model],  # a+b: an ensemble
+        [[Path(p) for p in m.split("+")] for m in models],  # a+b: an ensemble
         args.host,
         args.port,
         args.device,
         limits,
         _decode_overrides(args),
     )
+    return 0
+
+
+def _store_entries() -> list[dict]:
+    from seq2seq.bundle import STORE
+    from seq2seq.store import list_models
+
+    return [e for e in list_models((STORE,)) if "error" not in e]
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from seq2seq.store import list_models
+
+    found = list_models()
+    if args.json:
+        for entry in found:
+            print(json.dumps(entry, ensure_ascii=False))
+        return 0
+    if not found:
+        print("no models: train one (`make train PAIR=hi-en`) or get the repository's store")
+        return 0
+    print(f"{'name':<22} {'directions':<18} {'MB':>6}  {'score':<40} place")
+    for e in found:
+        if "error" in e:
+            print(f"{e['name']:<22} unreadable: {e['error']}")
+            continue
+        shadow = "  (shadowed by models/)" if e["shadowed"] else ""
+        print(
+            f"{e['name']:<22} {', '.join(e['directions']):<18} {e['size_mb']:>6.1f}  "
+            f"{e['headline']:<40} {e['place']}{shadow}"
+        )
+    return 0
+
+
+def run_store(args: argparse.Namespace) -> int:
+    from seq2seq.store import store_model
+
+    notes = ""
+    if args.notes:
+        notes = "\n".join(iter_lines(Path(args.notes))).strip()
+    entry = store_model(
+        Path(args.model),
+        args.name,
+        data_root=Path(args.data_root) if args.data_root else None,
+        commands=args.commands,
+        cpu=args.cpu,
+        notes=notes,
+    )
+    print(f"stored {args.model} as {entry}; its card: {entry / 'README.md'}")
     return 0
 
 

@@ -19,6 +19,7 @@ from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
 from indic_common.atomic import remove_stale, write_text
 from indic_common.errors import BundleError, ConfigError
+from indic_common.machine import cpu_name
 from seq2seq.bundle import load_bundle, read_metadata, save_bundle, training_info
 from seq2seq.config import (
     DecodeConfig,
@@ -454,6 +455,7 @@ def train(
             "train_seconds": round(total_seconds, 1),
             "train_seconds_this_run": round(seconds, 1),
             "train_pairs": len(data.train_corpus or ()),
+            "cpu": cpu_name(),  # of this (last) run: a budget in minutes means this CPU's
             "precision": precision,
             **({"averaged": averaged} if averaged else {}),
         }

@@ -108,7 +108,8 @@ class Translator:
         ensemble: Sequence[Path | str] = (),
         **decode_overrides: int | float,
     ) -> Translator:
-        """Load a bundle folder; keyword arguments override its decode settings, e.g.
+        """Load a bundle folder, or a model by name (hi-en: models/hi-en, else the store's
+        pretrained/hi-en); keyword arguments override its decode settings, e.g.
         `beam_size=1`. Every value is checked (DecodeConfig), whatever its source.
         `src_lang`/`tgt_lang` pick a direction of a multilingual model. `ensemble` names
         more bundles decoded with it as one model (seq2seq.ensemble); the first's settings

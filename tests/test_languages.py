@@ -62,12 +62,12 @@ import json, sys, types
 from pathlib import Path
 
 source = Path("indic_common/languages.py").read_text(encoding="utf-8")
-row = '    Language("bn", "Bengali", BENGALI),\n'
+row = '        ("একজন লোক রাস্তায় হাঁটছে।", "এটি একটি সুন্দর শহর।", "আমি চা পছন্দ করি।"),\n    ),\n'
 telugu = (
     'TELUGU = Script("Telugu", ((0x0C00, 0x0C7F),), ("Noto Sans Telugu",), '
     '"fontpkg-noto-sans-telugu", "Noto Sans Telugu")\n'
 )
-source = source.replace(row, row + '    Language("te", "Telugu", TELUGU),\n')
+source = source.replace(row, row + '    Language("te", "Telugu", TELUGU, ("a", "b", "c")),\n')
 source = source.replace("# Append-only (see above)", telugu + "# Append-only (see above)")
 module = types.ModuleType("indic_common.languages")
 module.__file__ = "indic_common/languages.py"

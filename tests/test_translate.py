@@ -115,8 +115,8 @@ def test_readme_python_api_example_runs(capsys) -> None:
     section = readme[readme.index("## Python API") :]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     bundle = root / "tests" / "fixtures" / "bundle-v1"
-    assert '"models/hi-en"' in code
-    exec(code.replace('"models/hi-en"', repr(str(bundle))), {})
+    assert '"hi-en"' in code
+    exec(code.replace('"hi-en"', repr(str(bundle)), 1), {})
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and all(line.strip() for line in lines)
 

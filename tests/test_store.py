@@ -1,0 +1,146 @@
+"""The model store (seq2seq/store.py): compact entries that load through their checksums, cards
+and scores.json that agree with their metadata, fixed sentences that decode as recorded, names
+that resolve (a folder, models/, then pretrained/), and the real store's entries checked the
+same way."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import small_options
+
+import seq2seq.bundle as bundle_module
+from data_prep.pipeline import prepare
+from indic_common.errors import BundleError
+from seq2seq.bundle import STORE, find_bundle, load_bundle, read_metadata
+from seq2seq.cli import main
+from seq2seq.store import list_models, render_card, scores_of, size_mb, store_model
+from seq2seq.translate import Translator
+
+ENTRIES = sorted(p for p in STORE.glob("*") if (p / "metadata.json").is_file())
+
+
+@pytest.fixture(scope="module")
+def entry(tiny_bundle: Path, data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model stored in a store of its own."""
+    store = tmp_path_factory.mktemp("store")
+    return store_model(
+        tiny_bundle,
+        "tiny",
+        store=store,
+        data_root=data_root,
+        commands=["seq2seq train --config tiny.yaml"],
+        notes="Too small to translate.",
+    )
+
+
+def check_entry(entry: Path) -> None:
+    """What every stored entry must satisfy: it loads through its checksums with fp16
+    weights, its card and scores.json are its metadata's, and it decodes its fixed sentences
+    (in fp32) to the outputs its card records."""
+    bundle = load_bundle(entry)
+    meta = bundle.metadata
+    assert meta["weights"] == "float16" and meta["version"] == 2
+    assert (entry / "README.md").read_text(encoding="utf-8") == render_card(meta)
+    assert json.loads((entry / "scores.json").read_text(encoding="utf-8")) == scores_of(meta)
+    fixed = meta["store"]["fixed"]
+    assert len(fixed) == 3
+    assert next(bundle.model.parameters()).dtype.is_floating_point
+    translator = Translator(bundle, bundle.cfg.decode)
+    assert translator.translate([f["source"] for f in fixed]) == [f["output"] for f in fixed]
+
+
+def test_a_stored_entry_is_whole_and_half_the_size(entry: Path, tiny_bundle: Path) -> None:
+    check_entry(entry)
+    weights = (entry / "model.safetensors").stat().st_size
+    assert weights < 0.6 * (tiny_bundle / "model.safetensors").stat().st_size
+    record = read_metadata(entry)["store"]
+    assert abs(record["compact"]["delta"]["BLEU"]) <= 0.2
+    assert 0.0 <= record["compact"]["identical_outputs"] <= 1.0
+    assert len(record["samples"]) == 5 and record["training_data"]["corpora"]
+    card = (entry / "README.md").read_text(encoding="utf-8")
+    for text in ("CC BY-NC-SA", "non-commercial", "seq2seq train --config tiny.yaml", "Too small"):
+        assert text in card
+
+
+@pytest.mark.parametrize("stored", ENTRIES, ids=lambda p: p.name)
+def test_every_entry_of_the_repository_store(stored: Path) -> None:
+    check_entry(stored)
+    assert size_mb(stored) <= 24
+
+
+def test_the_repository_store_within_its_limits() -> None:
+    assert size_mb(STORE) <= 120 if STORE.is_dir() else True
+    attributes = (STORE.parent / ".gitattributes").read_text(encoding="utf-8")
+    assert "pretrained/**/*.safetensors binary -delta" in attributes
+
+
+def test_a_corrupted_stored_file_is_a_one_line_error(entry: Path, tmp_path: Path, capsys) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(entry, broken)
+    weights = broken / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="checksum does not match"):
+        load_bundle(broken)
+    assert main(["translate", "--model", str(broken), "x"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "checksum does not match" in err[0]
+
+
+def test_an_entry_is_replaced_only_by_a_model_that_beats_it(
+    entry: Path, tiny_bundle: Path, data_root: Path
+) -> None:
+    """The same model again does not beat itself on dev: the entry stays as it was."""
+    before = (entry / "metadata.json").read_bytes()
+    with pytest.raises(BundleError, match="does not beat the stored one"):
+        store_model(tiny_bundle, "tiny", store=entry.parent, data_root=data_root)
+    assert (entry / "metadata.json").read_bytes() == before
+
+
+def test_names_resolve_to_a_folder_then_models_then_the_store(
+    entry: Path, tiny_bundle: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(bundle_module, "STORE", entry.parent)
+    monkeypatch.setattr(bundle_module, "MODELS", tmp_path / "models")
+    monkeypatch.chdir(tmp_path)
+    assert find_bundle("tiny") == entry.parent / "tiny"
+    shutil.copytree(tiny_bundle, tmp_path / "models" / "tiny")
+    assert find_bundle("tiny") == tmp_path / "models" / "tiny"
+    (tmp_path / "tiny").mkdir()
+    assert find_bundle("tiny") == Path("tiny")  # a folder named so comes first
+    with pytest.raises(BundleError, match="no such model folder"):
+        load_bundle("nowhere")
+    found = list_models((tmp_path / "models", entry.parent))
+    assert [(e["name"], e["shadowed"]) for e in found] == [("tiny", False), ("tiny", True)]
+
+
+def test_bundles_of_format_version_1_still_load(tiny_bundle: Path, tmp_path: Path) -> None:
+    """Bundles written before the store (version 1: fp32, no `weights` key) load unchanged."""
+    old = tmp_path / "old"
+    shutil.copytree(tiny_bundle, old)
+    meta = json.loads((old / "metadata.json").read_text(encoding="utf-8"))
+    meta["version"] = 1
+    del meta["weights"]
+    (old / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    texts = ["एक आदमी", "यह शहर है"]
+    new = Translator.load(tiny_bundle).translate(texts)
+    assert Translator.load(old).translate(texts) == new
+
+
+def test_data_prepared_with_a_stored_tokenizer(
+    entry: Path, mini_mirror: Path, tmp_path: Path
+) -> None:
+    """`python -m data_prep hi-en --tokenizer-from pretrained/<name>`: the entry's
+    SentencePiece models, not new ones, so the model can be continued on the new data."""
+    options = replace(small_options(mini_mirror, tmp_path / "cache"), tokenizer_from=entry)
+    folder = prepare("hi-en", tmp_path / "data", options)
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    assert meta["tokenizer_spec"] == {"from": str(entry)}
+    proto = (entry / "src.spm.model").read_bytes()
+    assert (folder / meta["tokenizer"]["hi"]).read_bytes() == proto
