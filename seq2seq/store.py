@@ -119,15 +119,10 @@ def _stages(commands: list[str], meta: dict, cpu: str | None) -> list[dict]:
 
 
 def _summary(result: TestScore) -> dict:
-    s = result.scores
-    return {
-        "BLEU": s.bleu.score,
-        "BLEU_ci": [s.bleu_ci.low, s.bleu_ci.high],
-        "chrF++": s.chrf.score,
-        "length_ratio": s.length_ratio,
-        "sentences": len(result.hyps),
-        "references": len(result.references),
-    }
+    """The card's figures of a scored set: TestScore.summary's, with the reference count."""
+    full = result.summary()
+    kept = {k: full[k] for k in ("BLEU", "BLEU_ci", "chrF++", "length_ratio", "sentences")}
+    return kept | {"references": len(full["references"])}
 
 
 def _dev(bundle: Bundle, root: Path) -> TestScore:
