@@ -13,9 +13,9 @@ from indicnlp.transliterate.unicode_transliterate import UnicodeIndicTranslitera
 from indic_common.languages import INDIC, language
 
 
-def detect_language(text: str, candidates: Sequence[str]) -> str:
-    """The candidate whose script has the most characters in `text`; the first candidate
-    when none has any (digits and punctuation only)."""
+def script_counts(text: str, candidates: Sequence[str]) -> dict[str, int]:
+    """For each candidate language, how many characters of `text` are in its script (Latin
+    letters for en)."""
     counts = dict.fromkeys(candidates, 0)
     scripts = {code: language(code).script for code in INDIC if code in counts}
     for ch in text:
@@ -25,6 +25,13 @@ def detect_language(text: str, candidates: Sequence[str]) -> str:
         for code, script in scripts.items():
             if script.covers(ch):
                 counts[code] += 1
+    return counts
+
+
+def detect_language(text: str, candidates: Sequence[str]) -> str:
+    """The candidate whose script has the most characters in `text`; the first candidate
+    when none has any (digits and punctuation only)."""
+    counts = script_counts(text, candidates)
     return max(candidates, key=lambda lang: counts[lang])
 
 

@@ -74,7 +74,11 @@ def _add_decode_options(
     for option in decode_options():
         if option.flag is None or (option.name == "nbest" and not nbest):
             continue
-        if only is None or option.flag in only:
+        if only is not None and option.flag not in only:
+            continue
+        if option.type is bool:  # on by default: the flag turns it off (--no-split)
+            p.add_argument(option.flag, action="store_const", const=False, help=option.help)
+        else:
             p.add_argument(
                 option.flag,
                 type=option.type,
@@ -225,6 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-wait-ms", type=float, default=5.0, help="wait for a batch to fill (5)")
     p.add_argument("--max-queued", type=int, default=1024, help="sentences waiting, in all")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds a request may take")
+    p.add_argument(
+        "--api-keys",
+        metavar="FILE",
+        help="API keys, one a line: then every translation needs one (LibreTranslate's "
+        "api_key field; ours: the header Authorization: Bearer KEY)",
+    )
+    p.add_argument(
+        "--cors-origins",
+        default="*",
+        help="origins a browser may call the server from, comma-separated (*: any)",
+    )
     p.set_defaults(run=run_serve)
 
     p = sub.add_parser("models", help="list the models there are: models/, then pretrained/")

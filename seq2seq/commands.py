@@ -223,7 +223,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import logging
 
     from seq2seq.batcher import BatchSettings
-    from seq2seq.serve import ServeLimits, serve
+    from seq2seq.serve import ServeAccess, ServeLimits, serve
 
     logging.getLogger("seq2seq.serve").setLevel(logging.INFO)  # the access log, always
 
@@ -245,6 +245,7 @@ def run_serve(args: argparse.Namespace) -> int:
         args.device,
         limits,
         _decode_overrides(args),
+        ServeAccess.from_options(args.api_keys and Path(args.api_keys), args.cors_origins),
     )
     return 0
 

@@ -293,6 +293,11 @@ class DecodeConfig(_Checked):
     )
     batch_size: int = _option(64, "sentences per decoding batch", "--batch-size")
     nbest: int = _option(1, "hypotheses per text, at most the beam", "--nbest", "nbest")
+    # The models were trained on sentences: a paragraph is translated sentence by sentence
+    # (indic_common.sentences), its line breaks kept.
+    split_sentences: bool = _option(
+        True, "translate a text as one sequence, not sentence by sentence", "--no-split", "split"
+    )
     # Draw each piece from the model's distribution instead of taking the best (beam 1 only;
     # back-translation, Edunov et al. 2018); seeded by the caller through torch's generator.
     sampling: bool = False

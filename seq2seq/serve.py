@@ -1,14 +1,25 @@
 """`seq2seq serve`: models over HTTP (FastAPI on uvicorn) and the web page at `/`.
 
-    POST /translate  {"texts": [...], "model" or "from"/"to", "beam", "nbest", "attention"}
-    GET  /models     directions, sizes, dev BLEU (from each bundle's metadata)
-    GET  /health     status, waiting sentences, batches decoded
-    GET  /docs       the OpenAPI page (FastAPI's)
+Two protocols on POST /translate. A JSON object with a `texts` field is ours (also served at
+/v1/translate); anything else (JSON with `q`, a form body, fields in the query string) is
+LibreTranslate's (seq2seq/libre.py), so its clients work unchanged.
+
+    POST /translate     {"texts": [...], "model" or "from"/"to", "beam", "nbest", "split",
+                        "attention"}; or LibreTranslate's q, source, target, format, ...
+    POST /v1/translate  ours only
+    POST /detect        the language of q, from its script (LibreTranslate's)
+    GET  /languages     the served languages and their targets (LibreTranslate's)
+    GET  /frontend/settings  LibreTranslate's page settings: charLimit, keyRequired, ...
+    GET  /models        directions, sizes, dev BLEU (from each bundle's metadata)
+    GET  /health        status, waiting sentences, batches decoded
+    GET  /docs          the OpenAPI page (FastAPI's)
 
 Concurrent requests are batched per model (batcher.py). Every refusal is JSON,
-`{"error": "<field>: <what is wrong and what to do>"}`, with a 4xx status (503 and Retry-After
-when the queue is full, 504 after `timeout_s`); the server keeps serving after each. On SIGTERM
-uvicorn stops accepting connections, lets requests in flight finish, then stops the workers.
+`{"error": "..."}`: in our protocol the message names the field, with a 4xx status (503 and
+Retry-After when the queue is full, 504 after `timeout_s`); in LibreTranslate's, its wording and
+codes (400, 403 for a wrong key, 429 when the queue is full). The server keeps serving after
+each. CORS headers on every answer (origins configurable). On SIGTERM uvicorn stops accepting
+connections, lets requests in flight finish, then stops the workers.
 """
 
 from __future__ import annotations
@@ -26,13 +37,17 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+import seq2seq.libre as libre
 from indic_common.errors import BundleError, ConfigError
 from indic_common.languages import ALL_SCRIPTS
 from seq2seq.batcher import Batcher, BatchSettings, DecodeKey, QueueFull
 from seq2seq.config import DecodeConfig, decode_options
+from seq2seq.libre import LibreError, LibreRequest
+from seq2seq.markup import MarkupError, parse_html
 from seq2seq.translate import Translation, Translator
 
 log = logging.getLogger("seq2seq.serve")
@@ -65,6 +80,30 @@ class ServeLimits:
     def max_body_bytes(self) -> int:
         """A body larger than any valid request could be is refused before it is parsed."""
         return self.max_texts * (self.max_chars * 4 + 16) + 4096
+
+
+@dataclass(frozen=True)
+class ServeAccess:
+    """Who may use the server: API keys (None: anyone) and the origins browsers may call it
+    from (CORS)."""
+
+    api_keys: frozenset[str] | None = None
+    cors_origins: tuple[str, ...] = ("*",)
+
+    @classmethod
+    def from_options(cls, keys_file: Path | None, origins: str) -> ServeAccess:
+        """From `--api-keys FILE` (one key a line; # starts a comment) and `--cors-origins`
+        (comma-separated, or *)."""
+        keys = None
+        if keys_file is not None:
+            try:
+                lines = keys_file.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as e:
+                raise ConfigError(f"--api-keys: cannot read {keys_file}: {e}") from None
+            keys = frozenset(k for line in lines if (k := line.split("#")[0].strip()))
+            if not keys:
+                raise ConfigError(f"--api-keys: {keys_file} holds no key; write one key a line")
+        return cls(keys, tuple(o.strip() for o in origins.split(",") if o.strip()))
 
 
 class _RequestBase(BaseModel):
@@ -201,6 +240,22 @@ class Models:
             )
         return matches[0]
 
+    def directions(self) -> list[tuple[str, str]]:
+        """(source, target) of every served direction, each once, in the models' order."""
+        pairs = [
+            (src, tr.tgt_lang)
+            for tr in self.translators.values()
+            for src in ([tr.src_lang] if tr.src_lang else tr.sources)
+        ]
+        return list(dict.fromkeys(pairs))
+
+    def for_pair(self, src: str, tgt: str) -> str | None:
+        """The first model that translates src into tgt, or None."""
+        for name, tr in self.translators.items():
+            if tr.tgt_lang == tgt and src in ([tr.src_lang] if tr.src_lang else tr.sources):
+                return name
+        return None
+
     def describe(self) -> list[dict]:
         out = []
         for name, tr in self.translators.items():
@@ -223,6 +278,13 @@ class Models:
                 }
             )
         return out
+
+
+def _key(decode: DecodeConfig, attention: bool, domain: str | None) -> DecodeKey:
+    """The batching key of a request decoded with `decode`."""
+    return DecodeKey(
+        tuple((o.name, getattr(decode, o.name)) for o in REQUEST_OPTIONS), attention, domain
+    )
 
 
 def _hypotheses(t: Translation, nbest: int, attention: bool) -> dict:
@@ -274,9 +336,14 @@ async def _answer(
     return task.result()
 
 
-def create_app(translators: dict[str, Translator], limits: ServeLimits | None = None) -> FastAPI:
+def create_app(
+    translators: dict[str, Translator],
+    limits: ServeLimits | None = None,
+    access: ServeAccess | None = None,
+) -> FastAPI:
     """The ASGI app serving `translators` (name -> Translator)."""
     limits = limits or ServeLimits()
+    access = access or ServeAccess()
     models = Models(translators, limits)
     web = resources.files("seq2seq") / "web"
 
@@ -291,6 +358,13 @@ def create_app(translators: dict[str, Translator], limits: ServeLimits | None = 
         executor.shutdown(wait=True)
 
     app = FastAPI(title="indic-seq2seq", lifespan=lifespan, version="0.1.0")
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(access.cors_origins),
+        allow_methods=["*"],
+        allow_headers=["*"],
+        max_age=600,
+    )
 
     @app.middleware("http")
     async def access_log(request: Request, call_next):
@@ -307,31 +381,25 @@ def create_app(translators: dict[str, Translator], limits: ServeLimits | None = 
         )
         return response
 
-    @app.post(
-        "/translate",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": TranslateRequest.model_json_schema(by_alias=True)
-                    }
-                },
-            }
-        },
-    )
-    async def translate(request: Request) -> Response:
-        """Translate texts; with `nbest` > 1 the n-best list, with `attention` the weights."""
+    async def body_of(request: Request) -> bytes:
+        size = int(request.headers.get("content-length") or 0)
+        if size > limits.max_body_bytes:
+            raise _Refused(
+                413,
+                f"body: {size} bytes, more than {limits.max_texts} texts of "
+                f"{limits.max_chars} characters take ({limits.max_body_bytes}); send at most "
+                f"{limits.max_texts} texts of at most {limits.max_chars} characters",
+            )
+        return await _read_body(request, limits.max_body_bytes)
+
+    async def ours(request: Request, body: bytes) -> Response:
+        """Our protocol: texts in, translations (n-best, attention) out."""
         try:
-            size = int(request.headers.get("content-length") or 0)
-            if size > limits.max_body_bytes:
-                raise _Refused(
-                    413,
-                    f"body: {size} bytes, more than {limits.max_texts} texts of "
-                    f"{limits.max_chars} characters take ({limits.max_body_bytes}); send at most "
-                    f"{limits.max_texts} texts of at most {limits.max_chars} characters",
-                )
-            req = _parse(await _read_body(request, limits.max_body_bytes), limits)
+            if access.api_keys is not None:
+                given = request.headers.get("authorization", "").removeprefix("Bearer ")
+                if given not in access.api_keys:
+                    raise _Refused(403, "authorization: send `Authorization: Bearer <API key>`")
+            req = _parse(body, limits)
             name = models.choose(req)
             tr = models.translators[name]
             decode = request_decode(req, tr)
@@ -346,8 +414,7 @@ def create_app(translators: dict[str, Translator], limits: ServeLimits | None = 
             except ConfigError as e:
                 raise _Refused(422, f"domain: {e}") from None
             start = time.perf_counter()
-            options = tuple((o.name, getattr(decode, o.name)) for o in REQUEST_OPTIONS)
-            key = DecodeKey(options, req.attention, domain)
+            key = _key(decode, req.attention, domain)
             found = await _answer(request, models.batchers[name], req.texts, key, limits.timeout_s)
         except _Refused as e:
             return _error(e.status, str(e), e.headers)
@@ -363,6 +430,84 @@ def create_app(translators: dict[str, Translator], limits: ServeLimits | None = 
                 "took_ms": round((time.perf_counter() - start) * 1000, 1),
             }
         )
+
+    async def libre_translate(request: Request, body: bytes) -> Response:
+        """LibreTranslate's POST /translate."""
+        try:
+            fields = _libre_fields(request, body)
+            libre.check_key(fields, access.api_keys)
+            req = libre.parse_translate(
+                fields, limits.max_chars, limits.max_texts, limits.max_beam - 1
+            )
+            answer = await _translate_libre(request, req, models, limits)
+        except LibreError as e:
+            return _error(e.status, str(e))
+        except _Refused as e:
+            return _error(e.status, str(e), e.headers)
+        except QueueFull:
+            return _error(429, "Slowdown: the server's queue is full; retry in a second")
+        except Exception as e:
+            log.exception("decoding failed")
+            return _error(500, f"Translation failed ({type(e).__name__}: {e})")
+        return JSONResponse(answer)
+
+    translate_body = {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": TranslateRequest.model_json_schema(by_alias=True)}
+            },
+        }
+    }
+
+    @app.post("/translate", openapi_extra=translate_body)
+    async def translate(request: Request) -> Response:
+        """Translate texts. A JSON object with `texts` is our protocol (with `nbest` > 1 the
+        n-best list, with `attention` the weights); anything else is LibreTranslate's
+        (`q`, `source`, `target`, `format`, `alternatives`, `api_key`), as JSON, a form body
+        or the query string."""
+        try:
+            body = await body_of(request)
+        except _Refused as e:
+            return _error(e.status, str(e), e.headers)
+        if _is_ours(body, request.headers.get("content-type", "")):
+            return await ours(request, body)
+        return await libre_translate(request, body)
+
+    @app.post("/v1/translate", openapi_extra=translate_body)
+    async def translate_v1(request: Request) -> Response:
+        """Our protocol only: `{"texts": [...], ...}`."""
+        try:
+            body = await body_of(request)
+        except _Refused as e:
+            return _error(e.status, str(e), e.headers)
+        return await ours(request, body)
+
+    @app.api_route("/languages", methods=["GET", "POST"])
+    async def languages() -> list[dict]:
+        """LibreTranslate's: each served language, its name and the languages it goes into."""
+        return libre.languages(models.directions())
+
+    @app.post("/detect")
+    async def detect(request: Request) -> Response:
+        """LibreTranslate's: the language of `q` among the served sources, from its script."""
+        try:
+            fields = _libre_fields(request, await body_of(request))
+            libre.check_key(fields, access.api_keys)
+            q = fields.get("q")
+            if not isinstance(q, str) or not q:
+                raise LibreError(400, "Invalid request: missing q parameter")
+            sources = list(dict.fromkeys(src for src, _ in models.directions()))
+            return JSONResponse([libre.detect(q, sources)])
+        except LibreError as e:
+            return _error(e.status, str(e))
+        except _Refused as e:
+            return _error(e.status, str(e), e.headers)
+
+    @app.get("/frontend/settings")
+    async def frontend_settings() -> dict:
+        """LibreTranslate's page settings: the character limit, whether a key is needed."""
+        return libre.settings(limits.max_chars, access.api_keys is not None, models.directions())
 
     @app.get("/models")
     async def list_models() -> list[dict]:
@@ -408,6 +553,85 @@ def create_app(translators: dict[str, Translator], limits: ServeLimits | None = 
     return app
 
 
+def _is_ours(body: bytes, content_type: str) -> bool:
+    """Our protocol: a JSON object with `texts` (or a JSON body that does not parse, answered
+    with our parser's line and column)."""
+    if "json" not in content_type and body.lstrip()[:1] != b"{":
+        return False
+    try:
+        raw = json.loads(body)
+    except ValueError:
+        return True
+    return isinstance(raw, dict) and "texts" in raw
+
+
+def _libre_fields(request: Request, body: bytes) -> dict:
+    # Form bodies are parsed from the size-capped body, with a cap on the number of fields.
+    content_type = request.headers.get("content-type", "")
+    return libre.read_fields(body, content_type, request.url.query, max_fields=32)
+
+
+async def _translate_libre(
+    request: Request, req: LibreRequest, models: Models, limits: ServeLimits
+) -> dict:
+    """Translate a LibreTranslate request: each text from its source (detected by script for
+    `auto`), HTML texts piece by piece with their tags kept, every text of one source in one
+    batch. A text whose source is the target comes back as it was."""
+    directions = models.directions()
+    served = {lang for pair in directions for lang in pair}
+    if req.target not in served:
+        raise LibreError(400, f"{req.target} is not supported")
+    try:
+        docs = [parse_html(t) for t in req.texts] if req.html else None
+    except MarkupError as e:
+        raise LibreError(400, f"Invalid request: {e}") from None
+    detected = None
+    if req.source == "auto":
+        into = [s for s, t in directions if t == req.target] or sorted(served)
+        plain = [d.plain() for d in docs] if docs else req.texts
+        detected = [libre.detect(text, into + [req.target]) for text in plain]
+        sources = [d["language"] for d in detected]
+    elif req.source not in served:
+        raise LibreError(400, f"{req.source} is not supported")
+    else:
+        sources = [req.source] * len(req.texts)
+    units = [d.texts() for d in docs] if docs else [[t] for t in req.texts]
+    found: list[list[Translation] | None] = [None] * len(req.texts)
+    for src in dict.fromkeys(sources):
+        if src == req.target:
+            continue
+        name = models.for_pair(src, req.target)
+        if name is None:
+            pairs = ", ".join(f"{s}-{t}" for s, t in directions)
+            raise LibreError(400, f"{src}-{req.target} is not supported; pairs here: {pairs}")
+        tr = models.translators[name]
+        decode = tr.decode
+        if req.alternatives:
+            n = req.alternatives + 1
+            decode = replace(decode, nbest=n, beam_size=max(decode.beam_size, n))
+        mine = [i for i, s in enumerate(sources) if s == src]
+        flat = [u for i in mine for u in units[i]]
+        if not flat:
+            continue
+        key = _key(decode, False, tr.domain)
+        done = iter(await _answer(request, models.batchers[name], flat, key, limits.timeout_s))
+        for i in mine:
+            found[i] = [next(done) for _ in units[i]]
+    translated, alternatives = [], []
+    for i, text in enumerate(req.texts):
+        got = found[i]
+        if got is None:  # already in the target language, or nothing to translate
+            translated.append(text)
+            alternatives.append([])
+        elif docs:
+            translated.append(docs[i].render([t.best for t in got]))
+            alternatives.append([])
+        else:
+            translated.append(got[0].best)
+            alternatives.append([h.text for h in got[0].hypotheses[1:]])
+    return libre.answer(req, translated, alternatives, detected)
+
+
 def load_translators(
     models: Sequence[Sequence[Path]], device: str = "cpu", decode_overrides: dict | None = None
 ) -> dict[str, Translator]:
@@ -435,13 +659,14 @@ def serve(
     device: str = "cpu",
     limits: ServeLimits | None = None,
     decode_overrides: dict | None = None,
+    access: ServeAccess | None = None,
 ) -> None:
     """Load the models (load_translators) and serve them until SIGTERM or Ctrl-C (requests in
     flight finish). `decode_overrides` change every model's default decoding (a request may
     ask for its own beam and n-best)."""
     import uvicorn
 
-    app = create_app(load_translators(models, device, decode_overrides), limits)
+    app = create_app(load_translators(models, device, decode_overrides), limits, access)
     config = uvicorn.Config(
         app,
         host=host,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from itertools import islice
@@ -13,14 +12,12 @@ import numpy as np
 from indic_common.errors import BundleError, ConfigError
 from indic_common.normalize import normalizer
 from indic_common.script import detect_language, to_script
+from indic_common.sentences import split_sentences
 from indic_common.special import domain_tag
 from seq2seq.bundle import Bundle, load_bundle
 from seq2seq.config import DecodeConfig
 from seq2seq.ensemble import join_bundles
 from seq2seq.search import SearchResult, pad_ids, search, strip_ids
-
-# Sentence ends: Latin punctuation and the danda / double danda.
-_SENTENCE_END = re.compile(r"(?<=[.!?।॥])\s+")
 
 
 @dataclass(frozen=True)
@@ -187,6 +184,12 @@ class Translator:
             return self.translate_batch([texts])[0].best
         return [t.best for t in self.translate_batch(list(texts))]
 
+    def _sentences(self, text: str) -> list[tuple[str, str]]:
+        """(sentence, separator after it) of a text; the whole text when splitting is off."""
+        if self.decode.split_sentences:
+            return split_sentences(text)
+        return [(text, "")]
+
     def _segments(self, text: str, domain: str | None = None) -> list[list[int]]:
         """Source ids, split at sentence ends (then at words) when over the model's limit;
         each segment starts with the domain's tag when the model reads one."""
@@ -203,7 +206,7 @@ class Translator:
         if len(ids) <= max_src:
             return [ids]
         out: list[list[int]] = []
-        for sentence in _SENTENCE_END.split(text):
+        for sentence, _ in split_sentences(text):
             piece_ids = vocab.encode(sentence)
             if len(piece_ids) <= max_src:
                 out.append(piece_ids)
@@ -232,15 +235,19 @@ class Translator:
         With `attention`, each carries the alignment of its best hypothesis (a line cut into
         segments gets their alignments side by side, block-diagonal). `domains` gives each
         line's domain (a model with domain tags; default: the translator's)."""
-        texts = [self.normalize(line) for line in lines]
         if domains is None or not self.domains:
             domains = [self.domain] * len(lines)
-        owners, segments = [], []
-        for n, (text, domain) in enumerate(zip(texts, domains)):
-            if text:
-                for seg in self._segments(text, self.check_domain(domain or self.domain)):
-                    owners.append(n)
-                    segments.append(seg)
+        # Each segment's line, and what follows it when the line's translations are joined.
+        owners, segments, after = [], [], []
+        for n, (line, domain) in enumerate(zip(lines, domains)):
+            for sentence, separator in self._sentences(line):
+                text = self.normalize(sentence)
+                if not text:
+                    continue
+                parts = self._segments(text, self.check_domain(domain or self.domain))
+                owners += [n] * len(parts)
+                segments += parts
+                after += [" "] * (len(parts) - 1) + [separator]
         # Sort by length so each decoding batch holds similar lengths; restore order after.
         order = sorted(range(len(segments)), key=lambda i: len(segments[i]))
         found: dict[int, list[Hypothesis]] = {}
@@ -262,7 +269,7 @@ class Translator:
         return [
             Translation(
                 line,
-                _join([found[i] for i in parts]),
+                _join([found[i] for i in parts], [after[i] for i in parts]),
                 _join_alignments([aligned[i] for i in parts]) if attention else None,
             )
             for line, parts in zip(lines, merged)
@@ -336,14 +343,18 @@ def _join_alignments(parts: list[Alignment]) -> Alignment | None:
     return Alignment(src, tgt, weights)
 
 
-def _join(parts: list[list[Hypothesis]]) -> list[Hypothesis]:
-    """Join the hypotheses of a line's segments (rank by rank); no segments: empty output."""
+def _join(parts: list[list[Hypothesis]], after: list[str]) -> list[Hypothesis]:
+    """Join the hypotheses of a line's segments rank by rank, each followed by its separator
+    (a space, or the source's line breaks); no segments: empty output."""
     if not parts:
         return [Hypothesis("", 0.0)]
     if len(parts) == 1:
         return parts[0]
     n = min(len(p) for p in parts)
     return [
-        Hypothesis(" ".join(p[r].text for p in parts), sum(p[r].score for p in parts))
+        Hypothesis(
+            "".join(p[r].text + sep for p, sep in zip(parts, after)),
+            sum(p[r].score for p in parts),
+        )
         for r in range(n)
     ]

@@ -162,5 +162,5 @@ def test_decoding_flags_and_request_fields_come_from_decode_config(capsys) -> No
     for option in options:
         assert option.flag in usage and " ".join(option.help.split()) in usage, option
     requested = {o.request for o in options if o.request}
-    assert requested == {"beam", "nbest"}
+    assert requested == {"beam", "nbest", "split"}
     assert requested <= set(TranslateRequest.model_fields)

@@ -48,6 +48,27 @@ def test_long_input_is_split_at_dandas(translator: Translator) -> None:
     assert out.best and "\n" not in out.best
 
 
+PARAGRAPH = ["एक आदमी सड़क पर चल रहा है ।", "यह एक सुंदर शहर है ।", "मुझे चाय पसंद है ।"]
+
+
+def test_a_paragraph_is_translated_sentence_by_sentence(translator: Translator) -> None:
+    alone = [t.best for t in translator.translate_batch(PARAGRAPH)]
+    text = f"{PARAGRAPH[0]} {PARAGRAPH[1]}\n\n{PARAGRAPH[2]}"
+    assert translator.translate(text) == f"{alone[0]} {alone[1]}\n\n{alone[2]}"
+    nbest = translator.with_decode(nbest=2).translate_batch([" ".join(PARAGRAPH)])[0]
+    assert len(nbest.hypotheses) == 2 and nbest.best == " ".join(alone)
+
+
+def test_cli_splits_unless_told_not_to(tiny_bundle: Path, translator: Translator) -> None:
+    alone = [t.best for t in translator.translate_batch(PARAGRAPH)]
+    base = ["translate", "--model", str(tiny_bundle), "--beam", "3"]
+    result = _cli([*base, " ".join(PARAGRAPH)])
+    assert result.returncode == 0 and result.stdout == " ".join(alone) + "\n"
+    whole = translator.with_decode(split_sentences=False).translate(" ".join(PARAGRAPH))
+    result = _cli([*base, "--no-split", " ".join(PARAGRAPH)])
+    assert result.returncode == 0 and result.stdout == whole + "\n"
+
+
 def test_unbroken_long_input_is_cut_by_words(translator: Translator) -> None:
     text = "लाल " * 300
     segments = translator._segments(translator.normalize(text))
