@@ -4,6 +4,8 @@ For each concurrency level, that many client threads each send `--requests` requ
 sentences (seeded) from a test set, one after the other, to a server started here on a free
 127.0.0.1 port; everything stops after `--requests` per client or `--seconds`, whichever comes
 first. Reported per level: sentences/s, latency p50/p95/p99, errors, the server's peak RSS.
+`--protocol libre` sends LibreTranslate's requests (`{"q": [...], "source", "target"}`) to the
+same route instead of ours (`{"texts": [...]}`).
 The CLI row translates all the sentences of the largest level as one file (`seq2seq translate
 --input`), its start-up (an empty file) subtracted.
 
@@ -42,6 +44,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def request_body(protocol: str, texts: list[str], pair: str) -> dict:
+    """One request of `protocol` for `texts`."""
+    if protocol == "libre":
+        source, target = pair.split("-")
+        return {"q": texts, "source": source, "target": target}
+    return {"texts": texts}
+
+
+def answered(protocol: str, answer: dict) -> int:
+    """How many translations an answer holds."""
+    return len(answer.get("translatedText" if protocol == "libre" else "translations", []))
+
+
 def post(port: int, body: dict, timeout: float) -> tuple[int, dict]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -61,7 +76,9 @@ def plan(sentences: list[str], clients: int, requests: int, seed: int) -> list[l
     ]
 
 
-def run_level(port: int, jobs: list[list[list[str]]], seconds: float) -> dict:
+def run_level(
+    port: int, jobs: list[list[list[str]]], seconds: float, protocol: str, pair: str
+) -> dict:
     """All clients at once; latency of each answered request, errors, sentences/s."""
     latencies: list[float] = []
     errors: list[str] = []
@@ -77,8 +94,9 @@ def run_level(port: int, jobs: list[list[list[str]]], seconds: float) -> dict:
                 return
             t0 = time.perf_counter()
             try:
-                status, answer = post(port, {"texts": texts}, timeout=max(1, seconds))
-                ok = status == 200 and len(answer.get("translations", [])) == len(texts)
+                body = request_body(protocol, texts, pair)
+                status, answer = post(port, body, timeout=max(1, seconds))
+                ok = status == 200 and answered(protocol, answer) == len(texts)
                 problem = None if ok else f"{status} {answer.get('error')}"
             except OSError as e:
                 problem = repr(e)
@@ -178,6 +196,8 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=300, help="time limit per level")
     p.add_argument("--beam", type=int, help="beam size (default: the model's)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--protocol", choices=["ours", "libre"], default="ours")
+    p.add_argument("--pair", default="hi-en", help="source-target, for --protocol libre")
     p.add_argument("--out", default=str(HERE / "results" / "serve-load.json"))
     p.add_argument("--plot", default=str(HERE / "serve-latency.png"))
     args = p.parse_args()
@@ -208,7 +228,7 @@ def main() -> int:
         rows = []
         for clients in args.clients:
             jobs = plan(sentences, clients, args.requests, args.seed)
-            row = run_level(port, jobs, args.seconds)
+            row = run_level(port, jobs, args.seconds, args.protocol, args.pair)
             rows.append(row)
             print(json.dumps(row), flush=True)
         rss = peak_rss_mib(server.pid)
@@ -223,6 +243,7 @@ def main() -> int:
         "cores": len(os.sched_getaffinity(0)),
         "command": " ".join([".venv/bin/python", "benchmarks/serve_load.py", *sys.argv[1:]]),
         "model": args.model,
+        "protocol": args.protocol,
         "beam": args.beam,
         "server_peak_rss_mib": rss,
         "levels": rows,

@@ -22,6 +22,24 @@ from indic_common.script import script_counts
 
 FORMATS = ("text", "html")
 
+# POST /translate's body in LibreTranslate's protocol, for the OpenAPI page.
+REQUEST_SCHEMA = {
+    "title": "LibreTranslateRequest",
+    "type": "object",
+    "required": ["q", "source", "target"],
+    "properties": {
+        "q": {
+            "description": "a text, or a list of texts",
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        },
+        "source": {"type": "string", "description": "source language code, or auto"},
+        "target": {"type": "string", "description": "target language code"},
+        "format": {"type": "string", "enum": list(FORMATS), "default": "text"},
+        "alternatives": {"type": "integer", "default": 0, "description": "more hypotheses"},
+        "api_key": {"type": ["string", "null"], "description": "needed with --api-keys"},
+    },
+}
+
 
 class LibreError(Exception):
     """A refusal in LibreTranslate's words: `{"error": message}` with `status`."""

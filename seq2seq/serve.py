@@ -451,12 +451,20 @@ def create_app(
             return _error(500, f"Translation failed ({type(e).__name__}: {e})")
         return JSONResponse(answer)
 
+    ours_schema = TranslateRequest.model_json_schema(by_alias=True)
     translate_body = {
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": TranslateRequest.model_json_schema(by_alias=True)}
+                "application/json": {"schema": {"oneOf": [ours_schema, libre.REQUEST_SCHEMA]}},
+                "application/x-www-form-urlencoded": {"schema": libre.REQUEST_SCHEMA},
             },
+        }
+    }
+    ours_body = {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ours_schema}},
         }
     }
 
@@ -474,7 +482,7 @@ def create_app(
             return await ours(request, body)
         return await libre_translate(request, body)
 
-    @app.post("/v1/translate", openapi_extra=translate_body)
+    @app.post("/v1/translate", openapi_extra=ours_body)
     async def translate_v1(request: Request) -> Response:
         """Our protocol only: `{"texts": [...], ...}`."""
         try:
@@ -483,10 +491,12 @@ def create_app(
             return _error(e.status, str(e), e.headers)
         return await ours(request, body)
 
-    @app.api_route("/languages", methods=["GET", "POST"])
+    @app.get("/languages")
     async def languages() -> list[dict]:
         """LibreTranslate's: each served language, its name and the languages it goes into."""
         return libre.languages(models.directions())
+
+    app.add_api_route("/languages", languages, methods=["POST"], include_in_schema=False)
 
     @app.post("/detect")
     async def detect(request: Request) -> Response:

@@ -156,6 +156,14 @@ def test_settings_and_cors(server: ServerProcess) -> None:
     assert status == 200
     assert settings["charLimit"] == 2000 and settings["keyRequired"] is False
     assert settings["suggestions"] is False and settings["filesTranslation"] is False
+    assert server.request("POST", "/languages", {})[0] == 200  # some clients POST it
+    spec = server.request("GET", "/openapi.json")[2]
+    body = spec["paths"]["/translate"]["post"]["requestBody"]["content"]
+    assert body["application/x-www-form-urlencoded"]["schema"]["required"] == [
+        "q",
+        "source",
+        "target",
+    ]
     preflight = requests.options(
         server.url + "/translate",
         headers={"Origin": "https://example.org", "Access-Control-Request-Method": "POST"},
