@@ -549,6 +549,10 @@ def create_app(
     async def script() -> Response:
         return Response((web / "app.js").read_text(encoding="utf-8"), media_type="text/javascript")
 
+    @app.get("/app.css", include_in_schema=False)
+    async def stylesheet() -> Response:
+        return Response((web / "app.css").read_text(encoding="utf-8"), media_type="text/css")
+
     @app.get("/fonts/{script_name}", include_in_schema=False)
     async def font(script_name: str) -> Response:
         if script_name not in FONTS:
