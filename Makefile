@@ -125,10 +125,11 @@ quickstart: setup data/hi-en/meta.json
 	  "एक आदमी सड़क पर चल रहा है ।" "मेज़ पर एक सफ़ेद प्लेट है" "यह एक सुंदर शहर है ।" \
 	  "भारत की राजधानी नई दिल्ली है ।" "मुझे चाय पसंद है ।"
 
+# The tests cut their data from the mirror: ../shared/corpora, or MIRROR=DIR.
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(if $(MIRROR),INDIC_SEQ2SEQ_MIRROR=$(abspath $(MIRROR))) $(BIN)/python -m pytest -q
 
 # Train the model of PAIR when it is missing (a finished run is not redone).
 models/%/metadata.json:

@@ -5,10 +5,11 @@
     python benchmarks/bench_ours.py budget --data-root DIR --seconds 1800 --out ours.json
     python benchmarks/bench_ours.py decode --data-root DIR --model BUNDLE --out ours.json
 
-Both modes train through the toolkit's own path (`seq2seq.train`: Lightning, token-bucket
-batches, the model of `model.py`) on the architecture JoeyNMT is configured with: a 1-layer
-bidirectional LSTM encoder of 256, a 1-layer LSTM decoder of 256, embeddings of 256, Bahdanau
-attention, dropout 0.2, fp32 (unless --precision), ~2000-token batches, 2 threads.
+Both modes train through the toolkit's own path (`seq2seq.train.trainer`: Lightning,
+token-bucket batches, the model of `seq2seq/model/network.py`) on the architecture JoeyNMT is
+configured with: a 1-layer bidirectional LSTM encoder of 256, a 1-layer LSTM decoder of 256,
+embeddings of 256, Bahdanau attention, dropout 0.2, fp32 (unless --precision), ~2000-token
+batches, 2 threads.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ import pytorch_lightning as pl
 import torch
 
 from seq2seq.config import config_from_dict
-from seq2seq.data import Batch
-from seq2seq.evaluate import translate_and_score
-from seq2seq.prepared import PreparedPair
-from seq2seq.train import train
-from seq2seq.translate import Translator
+from seq2seq.data.batches import Batch
+from seq2seq.data.prepared import PreparedPair
+from seq2seq.decode.translate import Translator
+from seq2seq.evaluate.scoring import translate_and_score
+from seq2seq.train.trainer import train
 
 
 def benchmark_config(data_root: Path, work: Path, name: str, **train_fields) -> object:

@@ -22,7 +22,7 @@ extra=${EXTRA:-}
 work=${WORK:-/tmp/gpu-check}
 mkdir -p "$out" "$work"
 export PYTHONUNBUFFERED=1
-s2s="python3 -m seq2seq.cli"
+s2s="python3 -m seq2seq.cli.main"
 began=$(date +%s)
 
 {

@@ -448,7 +448,7 @@ def translate(
 
 
 def score(hyps: list[str], refs: list[list[str]]) -> dict[str, float | str]:
-    """Corpus BLEU and chrF++ with sacrebleu's defaults, as seq2seq.metrics computes them."""
+    """Corpus BLEU and chrF++ with sacrebleu's defaults, as seq2seq.evaluate.metrics does."""
     from sacrebleu.metrics import BLEU, CHRF
 
     out: dict[str, float | str] = {}

@@ -26,10 +26,10 @@ def cpu_name() -> str:
 
 
 def bf16_unavailable() -> str | None:
-    """Why bf16 autocast cannot run on this CPU (seq2seq.precision asks oneDNN), or None."""
+    """Why bf16 autocast cannot run on this CPU (seq2seq.train.precision asks oneDNN), or None."""
     import torch
 
-    from seq2seq.precision import bf16_unsupported
+    from seq2seq.train.precision import bf16_unsupported
 
     return bf16_unsupported(torch.device("cpu"))
 

@@ -29,9 +29,9 @@ from machine import cpu_name, exit_unless_bf16  # noqa: E402
 
 from indic_common.atomic import write_text  # noqa: E402
 from indic_common.errors import Seq2SeqError  # noqa: E402
-from seq2seq.bundle import load_bundle  # noqa: E402
-from seq2seq.data import TranslationData, first_batches  # noqa: E402
-from seq2seq.loss import batch_loss  # noqa: E402
+from seq2seq.data.batches import TranslationData, first_batches  # noqa: E402
+from seq2seq.model.bundle import load_bundle  # noqa: E402
+from seq2seq.train.loss import batch_loss  # noqa: E402
 
 # Parameter groups by name prefix, in print order; the first that matches takes a parameter.
 GROUPS = (

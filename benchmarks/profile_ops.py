@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ours import benchmark_config  # noqa: E402
 from machine import cpu_name, exit_unless_bf16  # noqa: E402
 
-from seq2seq.data import TranslationData  # noqa: E402
-from seq2seq.loss import batch_loss  # noqa: E402
-from seq2seq.model import build_model  # noqa: E402
-from seq2seq.prepared import PreparedPair  # noqa: E402
-from seq2seq.translate import Translator  # noqa: E402
+from seq2seq.data.batches import TranslationData  # noqa: E402
+from seq2seq.data.prepared import PreparedPair  # noqa: E402
+from seq2seq.decode.translate import Translator  # noqa: E402
+from seq2seq.model.network import build_model  # noqa: E402
+from seq2seq.train.loss import batch_loss  # noqa: E402
 
 
 def profile_train(args: argparse.Namespace) -> None:
@@ -44,7 +44,7 @@ def profile_train(args: argparse.Namespace) -> None:
     def step() -> int:
         batch = next(loader)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed"):
-            loss = batch_loss(model, batch)  # as training: real positions, seq2seq/loss.py
+            loss = batch_loss(model, batch)  # as training: real positions, seq2seq/train/loss.py
         optim.zero_grad(set_to_none=True)
         loss.backward()
         optim.step()

@@ -150,7 +150,7 @@ def measure(size: int, work: Path, python: str, prep_args: list[str]) -> dict:
     wall, lines, peak = _measured(
         python,
         [
-            "seq2seq.cli",
+            "seq2seq.cli.main",
             "-v",
             "train",
             "--config",
@@ -213,7 +213,7 @@ def plot(rows: list[dict], out: Path) -> None:
     a.legend()
     b.semilogx(pairs, [r["data_peak_mb"] for r in rows], "o-", label="prepare")
     b.semilogx(pairs, [r["train_peak_mb"] for r in rows], "s-", label="train (200 updates)")
-    if all("data_peak_anon_mb" in r for r in rows):  # rows measured since 2026-11-30
+    if all("data_peak_anon_mb" in r for r in rows):  # rows that measured it
         anon = [r["data_peak_anon_mb"] for r in rows]
         b.semilogx(pairs, anon, "o--", label="prepare, anonymous only")
     b.set_xlabel("pairs in the added corpus")

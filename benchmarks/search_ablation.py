@@ -8,7 +8,8 @@ the baseline's search and its decoder step; + the per-piece tables of today's de
 today's search (finished sentences leave the batch; each beam's top 2K pieces ranked on logits,
 normalised by a logsumexp) with the baseline's step and dense n-gram mask; + the sparse
 n-gram ban; and everything. The baseline's
-`seq2seq/search.py` is read from git (`git show REV:seq2seq/search.py`). Each row gives
+search module is read from git (`git show REV:seq2seq/decode/search.py`, or
+`seq2seq/search.py` at commits before the wings). Each row gives
 sentences/s (best of `--repeats`), BLEU and the share of outputs identical to the baseline's.
 """
 
@@ -28,25 +29,26 @@ from unittest import mock
 import torch
 import torch.nn.functional as F
 
-import seq2seq.search as today
+import seq2seq.decode.search as today
 from indic_common.special import EOS_ID
-from seq2seq.metrics import corpus_scores
-from seq2seq.model import Seq2Seq
-from seq2seq.prepared import PreparedPair
-from seq2seq.translate import Translator
+from seq2seq.data.prepared import PreparedPair
+from seq2seq.decode.translate import Translator
+from seq2seq.evaluate.metrics import corpus_scores
+from seq2seq.model.network import Seq2Seq
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _baseline_search(rev: str):
     """The search module of commit `rev`, imported under another name."""
-    text = subprocess.run(
-        ["git", "show", f"{rev}:seq2seq/search.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    for where in ("seq2seq/decode/search.py", "seq2seq/search.py"):  # today's place, the old
+        shown = subprocess.run(
+            ["git", "show", f"{rev}:{where}"], cwd=ROOT, capture_output=True, text=True
+        )
+        if shown.returncode == 0:
+            break
+    shown.check_returncode()
+    text = shown.stdout
     path = Path(tempfile.mkdtemp()) / "baseline_search.py"
     path.write_text(text, encoding="utf-8")
     spec = importlib.util.spec_from_file_location("baseline_search", path)
@@ -97,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         (
             "baseline search and decoder step",
-            [mock.patch("seq2seq.translate.search", old.search), old_step],
+            [mock.patch("seq2seq.decode.translate.search", old.search), old_step],
         ),
         (
             "baseline + per-piece tables in the decoder step",
-            [mock.patch("seq2seq.translate.search", old.search)],
+            [mock.patch("seq2seq.decode.translate.search", old.search)],
         ),
         (
             "today's search (leaving the batch, top-k per beam on logits), dense n-gram mask",

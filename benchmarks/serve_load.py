@@ -35,7 +35,7 @@ from machine import cpu_name
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SEQ2SEQ = [sys.executable, "-m", "seq2seq.cli"]
+SEQ2SEQ = [sys.executable, "-m", "seq2seq.cli.main"]
 
 
 def free_port() -> int:

@@ -42,7 +42,16 @@ def run(name: str, overrides: list[str], seed: int, work: Path, config: str) -> 
     out = work / f"{name}-seed{seed}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    cmd = [sys.executable, "-m", "seq2seq.cli", "-v", "train", "--config", config, "--overwrite"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "seq2seq.cli.main",
+        "-v",
+        "train",
+        "--config",
+        config,
+        "--overwrite",
+    ]
     cmd += [f"train.seed={seed}", f"train.run_dir={out}/runs", f"train.output_dir={out}/models"]
     cmd += PROTOCOL + overrides
     wall, lines = run_stamped(cmd, out / "train.log", dict(os.environ, PYTHONUNBUFFERED="1"))
@@ -88,7 +97,7 @@ def main() -> int:
             p.error(f"--variant {name}: {bad[0]!r} is not KEY=VALUE (e.g. train.lr=0.003)")
     cpu = f"{cpu_name()}, {os.cpu_count()} cores"
     rows = []
-    for seed in args.seeds:  # seeds outermost: a variant's runs are spread over the session
+    for seed in args.seeds:  # seeds outermost: a variant's runs are spread over the whole run
         for name, *overrides in args.variant:
             row = run(name, overrides, seed, args.work, args.config)
             crossed = [v["s"] for v in row["validations"] if v["dev_bleu"] >= args.threshold]

@@ -218,7 +218,7 @@ def prepare(pair: str, out_root: Path, options: PrepareOptions | None = None) ->
 
 def training_corpora(pair: str, takes: Iterable[Take]) -> dict[str, dict]:
     """What a model trained on the pair learns from: each training corpus's description,
-    licence and parts (a model card names them, seq2seq/store.py)."""
+    licence and parts (a model card names them, seq2seq/evaluate/store.py)."""
     corpora: dict[str, dict] = {}
     for take in takes:
         corpus = get_corpus(pair, take.corpus)

@@ -1,6 +1,6 @@
 """Typed errors: the library raises these with the file, the line or the option, and what to do.
 
-Only `seq2seq/cli.py` and `data_prep/__main__.py` turn them into a one-line message and an
+Only `seq2seq/cli/` and `data_prep/__main__.py` turn them into a one-line message and an
 exit status.
 """
 

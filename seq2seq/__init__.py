@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 __all__ = ["Translator", "Translation", "Hypothesis", "__version__"]
 
 if TYPE_CHECKING:
-    from seq2seq.translate import Hypothesis, Translation, Translator
+    from seq2seq.decode.translate import Hypothesis, Translation, Translator
 
 
 def __getattr__(name: str) -> object:

@@ -217,12 +217,12 @@ class TrainConfig(_Checked):
     num_nodes: int = 1
     strategy: str = "auto"  # auto | ddp | ddp_spawn ...
     # auto: time a few training steps in fp32 and in bf16-mixed on this machine and keep the
-    # faster (seq2seq/precision.py); or name one: 32-true, bf16-mixed (Lightning's names).
+    # faster (seq2seq/train/precision.py); or name one: 32-true, bf16-mixed (Lightning's names).
     precision: str = "auto"
     threads: int | None = None  # torch intra-op threads on CPU (None: torch's default)
     # fused: the encoder's LSTM over the padded batch in torch's fused kernel, and the decoder's
     # teacher-forced recurrence as one autograd function with hand-written gradients
-    # (seq2seq/recurrence.py); steps: packed sequences, and autograd over `Decoder.step` at
+    # (seq2seq/model/recurrence.py); steps: packed sequences, and autograd over `Decoder.step` at
     # each position. The same numbers (to float rounding; under bf16-mixed both in bf16).
     recurrence: Literal["fused", "steps"] = "fused"
     log_every_steps: int = 50

@@ -16,7 +16,7 @@ import torch
 from data_prep.pipeline import PrepareOptions, prepare
 from data_prep.tokenizer import TokenizerSpec
 from seq2seq.config import config_from_dict
-from seq2seq.precision import bf16_unsupported
+from seq2seq.train.precision import bf16_unsupported
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = Path(os.environ.get("INDIC_SEQ2SEQ_MIRROR", ROOT.parent / "shared" / "corpora"))
@@ -124,7 +124,7 @@ def tiny_config(data_root: Path, work: Path, **sections) -> object:
 @pytest.fixture(scope="session")
 def tiny_bundle(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A hi->en bundle with attention, trained for 100 steps (once per session)."""
-    from seq2seq.train import train
+    from seq2seq.train.trainer import train
 
     work = tmp_path_factory.mktemp("tiny")
     return train(tiny_config(data_root, work))

@@ -29,7 +29,7 @@ class ServerProcess:
         self.port = free_port()
         self.log = log
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        cmd = [sys.executable, "-m", "seq2seq.cli", "serve", "--model", str(model)]
+        cmd = [sys.executable, "-m", "seq2seq.cli.main", "serve", "--model", str(model)]
         cmd += ["--port", str(self.port), *options]
         self._log_file = log.open("wb")
         self.proc = subprocess.Popen(cmd, stdout=self._log_file, stderr=subprocess.STDOUT, env=env)

@@ -13,9 +13,9 @@ from conftest import tiny_config
 
 from data_prep.mono import MonoSource, prepare_mono
 from indic_common.errors import ConfigError, DataError
-from seq2seq.backtranslate import BacktranslateJob, backtranslate
-from seq2seq.cli import main
-from seq2seq.prepared import PreparedPair
+from seq2seq.cli.main import main
+from seq2seq.data.prepared import PreparedPair
+from seq2seq.train.backtranslate import BacktranslateJob, backtranslate
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def _hindi_mono(folder: Path, n: int) -> Path:
 
 
 def test_greedy_back_translation_is_the_translators(tiny_bundle: Path, folder: Path) -> None:
-    from seq2seq.translate import Translator
+    from seq2seq.decode.translate import Translator
 
     mono = _hindi_mono(folder, 30)
     out = folder / "synthetic" / "bt"
@@ -98,7 +98,7 @@ def test_greedy_back_translation_is_the_translators(tiny_bundle: Path, folder: P
 
 
 def test_an_ensemble_back_translates_as_the_translator(tiny_bundle: Path, folder: Path) -> None:
-    from seq2seq.translate import Translator
+    from seq2seq.decode.translate import Translator
 
     mono = _hindi_mono(folder, 12)
     job = BacktranslateJob(mono, "en", folder / "e" / "bt", tiny_bundle, ensemble=(tiny_bundle,))
@@ -120,7 +120,7 @@ def test_an_ensemble_back_translates_as_the_translator(tiny_bundle: Path, folder
 def test_the_length_floor_can_be_replaced(
     tiny_bundle: Path, folder: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from seq2seq.translate import Translator
+    from seq2seq.decode.translate import Translator
 
     mono = _hindi_mono(folder, 12)
     out = folder / "synthetic" / "floor"
@@ -206,7 +206,7 @@ def test_cli_errors_are_one_line(folder: Path, capsys: pytest.CaptureFixture) ->
 
 
 def test_training_reads_tagged_synthetic_parts(folder: Path, tmp_path: Path) -> None:
-    from seq2seq.data import TranslationData
+    from seq2seq.data.batches import TranslationData
 
     mono = folder / "mono.en"
     mono.write_text("The temple is old.\nThe river is long.\nA fort.\n", encoding="utf-8")

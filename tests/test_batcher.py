@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from seq2seq.batcher import Batcher, BatchSettings, DecodeKey, QueueFull
-from seq2seq.translate import Hypothesis, Translation
+from seq2seq.decode.translate import Hypothesis, Translation
+from seq2seq.serve.batcher import Batcher, BatchSettings, DecodeKey, QueueFull
 
 PLAIN = DecodeKey((("beam_size", 5), ("nbest", 1)), attention=False)
 WITH_ATTENTION = DecodeKey((("beam_size", 5), ("nbest", 1)), attention=True)

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from indic_common.errors import BundleError
-from seq2seq.bundle import load_bundle, save_bundle
-from seq2seq.search import pad_ids
+from seq2seq.decode.search import pad_ids
+from seq2seq.model.bundle import load_bundle, save_bundle
 
 
 def test_round_trip_gives_identical_outputs(tiny_bundle: Path, tmp_path: Path) -> None:
@@ -41,7 +41,7 @@ def test_metadata_records_training(tiny_bundle: Path) -> None:
 
 
 def test_report_gives_the_training_time_of_every_run() -> None:
-    from seq2seq.report import _training_time
+    from seq2seq.evaluate.report import _training_time
 
     assert _training_time({"train_seconds_this_run": 1200.0}) == "20 minutes (last run)"
     one = {"train_seconds": 1210.0, "train_seconds_this_run": 1200.0}

@@ -1,4 +1,4 @@
-"""The training pairs as token stores and an index (seq2seq/corpus.py), and the token-bucket
+"""The training pairs as token stores and an index (seq2seq/data/corpus.py), and the token-bucket
 sampler: the same pairs as reading the files line by line, and batches that cover every pair."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 from conftest import tiny_config
 
 from indic_common.errors import DataError
-from seq2seq.data import TokenBucketSampler, TranslationData, first_batches
-from seq2seq.prepared import PreparedPair
+from seq2seq.data.batches import TokenBucketSampler, TranslationData, first_batches
+from seq2seq.data.prepared import PreparedPair
 
 
 def _with_synthetic(data_root: Path, tmp_path: Path) -> Path:

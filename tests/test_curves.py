@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from indic_common.errors import DataError
-from seq2seq.curves import dev_curve, read_curve
+from seq2seq.evaluate.curves import dev_curve, read_curve
 
 
 def test_dev_curve_of_a_run_and_its_plot(tiny_bundle: Path, tmp_path: Path) -> None:
@@ -19,14 +19,32 @@ def test_dev_curve_of_a_run_and_its_plot(tiny_bundle: Path, tmp_path: Path) -> N
     assert 0 < points[0].minutes < points[1].minutes < 10
     out = tmp_path / "curves.png"
     result = subprocess.run(
-        [sys.executable, "-m", "seq2seq.cli", "curves", "--run", f"tiny={run}", "-o", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "seq2seq.cli.main",
+            "curves",
+            "--run",
+            f"tiny={run}",
+            "-o",
+            str(out),
+        ],
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stderr
     assert "tiny: 2 validations" in result.stdout and out.stat().st_size > 5000
     bad = subprocess.run(
-        [sys.executable, "-m", "seq2seq.cli", "curves", "--run", str(tmp_path), "-o", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "seq2seq.cli.main",
+            "curves",
+            "--run",
+            str(tmp_path),
+            "-o",
+            str(out),
+        ],
         capture_output=True,
         text=True,
     )
@@ -42,7 +60,7 @@ def test_dev_curve_of_a_run_and_its_plot(tiny_bundle: Path, tmp_path: Path) -> N
         (f"other={saved}", 2, f"{saved}: no run named 'other'; it holds tiny"),
     ):
         result = subprocess.run(
-            [sys.executable, "-m", "seq2seq.cli", "curves", "--run", spec, "-o", str(again)],
+            [sys.executable, "-m", "seq2seq.cli.main", "curves", "--run", spec, "-o", str(again)],
             capture_output=True,
             text=True,
         )
@@ -57,7 +75,16 @@ def test_dev_curve_of_a_run_and_its_plot(tiny_bundle: Path, tmp_path: Path) -> N
         p.score for p in points
     ]
     result = subprocess.run(
-        [sys.executable, "-m", "seq2seq.cli", "curves", "--metric", "chrf", "--run", f"tiny={run}"]
+        [
+            sys.executable,
+            "-m",
+            "seq2seq.cli.main",
+            "curves",
+            "--metric",
+            "chrf",
+            "--run",
+            f"tiny={run}",
+        ]
         + ["-o", str(tmp_path / "chrf.png")],
         capture_output=True,
         text=True,

@@ -13,11 +13,11 @@ import torch
 
 from indic_common.errors import BundleError
 from indic_common.special import BOS_ID, EOS_ID
-from seq2seq.bundle import load_bundle
-from seq2seq.cli import main
+from seq2seq.cli.main import main
 from seq2seq.config import DecodeConfig as D
-from seq2seq.ensemble import Ensemble, join_bundles
-from seq2seq.search import beam_search, greedy_search, pad_ids
+from seq2seq.decode.search import beam_search, greedy_search, pad_ids
+from seq2seq.model.bundle import load_bundle
+from seq2seq.model.ensemble import Ensemble, join_bundles
 
 
 @pytest.fixture(scope="module")

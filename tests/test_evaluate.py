@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from indic_common.errors import DataError
-from seq2seq.evaluate import evaluate_files, evaluate_split
-from seq2seq.translate import Translator
+from seq2seq.decode.translate import Translator
+from seq2seq.evaluate.scoring import evaluate_files, evaluate_split
 
 
 @pytest.fixture(scope="module")

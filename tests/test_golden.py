@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from seq2seq.bundle import load_bundle
-from seq2seq.search import pad_ids
+from seq2seq.decode.search import pad_ids
+from seq2seq.model.bundle import load_bundle
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GOLDEN = json.loads((FIXTURES / "golden-search.json").read_text(encoding="utf-8"))

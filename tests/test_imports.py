@@ -68,10 +68,39 @@ def test_no_cycle_and_a_short_longest_chain() -> None:
     assert len(chain) <= LONGEST, " -> ".join(chain)
 
 
+# The wings of seq2seq/, bottom first: a module imports only from its own wing or lower ones.
+# `seq2seq.config` is the floor every wing stands on; the package itself (`from seq2seq import
+# Translator`) is the roof.
+WINGS = ["config", "model", "decode", "data", "evaluate", "train", "serve", "cli"]
+
+
+def _wing(module: str) -> int:
+    parts = module.split(".")
+    if parts[0] != "seq2seq":
+        return -1  # indic_common, data_prep: below every wing
+    return WINGS.index(parts[1]) if len(parts) > 1 else len(WINGS)
+
+
+def test_imports_run_one_way_between_wings() -> None:
+    graph = import_graph()
+    upward = [
+        f"{name} -> {dep}"
+        for name, deps in graph.items()
+        if name.startswith("seq2seq")
+        for dep in deps
+        if _wing(dep) > _wing(name)
+    ]
+    assert not upward, upward
+    modules = {
+        name.split(".")[1] for name in graph if name.count(".") >= 1 and name.startswith("seq2seq.")
+    }
+    assert modules == set(WINGS), "every module of seq2seq/ is in a wing: " + str(modules)
+
+
 def test_prepared_data_does_not_import_decoding() -> None:
     """Reading prepared text stands below back-translation and the inference stack."""
     graph = import_graph()
-    assert "seq2seq.backtranslate" not in graph["seq2seq.prepared"]
+    assert "seq2seq.train.backtranslate" not in graph["seq2seq.data.prepared"]
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import pytest
 import requests
 from serving import BUNDLE, ServerProcess
 
-from seq2seq.translate import Translator
+from seq2seq.decode.translate import Translator
 
 PARAGRAPH = "एक आदमी सड़क पर चल रहा है । यह एक सुंदर शहर है । मुझे चाय पसंद है ।"
 SENTENCES = ["एक आदमी सड़क पर चल रहा है ।", "यह एक सुंदर शहर है ।", "मुझे चाय पसंद है ।"]

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from seq2seq import loss as loss_module
-from seq2seq.loss import cross_entropy
+from seq2seq.train.loss import cross_entropy
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])

@@ -1,11 +1,11 @@
-"""HTML kept while its text is translated (seq2seq.markup): what is translated, what is kept,
+"""HTML kept while its text is translated (seq2seq.serve.markup): what is translated, what is kept,
 how translations are put back, and nesting refused past the limit."""
 
 from __future__ import annotations
 
 import pytest
 
-from seq2seq.markup import MAX_DEPTH, MarkupError, parse_html
+from seq2seq.serve.markup import MAX_DEPTH, MarkupError, parse_html
 
 CASES = [
     # (html, the texts to translate)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sacrebleu.metrics import BLEU, CHRF
 
-from seq2seq.cli import main
-from seq2seq.metrics import bleu_interval, paired_delta, per_document_bleu
+from seq2seq.cli.main import main
+from seq2seq.evaluate.metrics import bleu_interval, paired_delta, per_document_bleu
 
 REFS = [
     [

@@ -10,11 +10,11 @@ from conftest import requires_bf16
 
 from indic_common.special import PAD_ID
 from seq2seq.config import ModelConfig
-from seq2seq.corpus import EncodedCorpus
-from seq2seq.data import collate
-from seq2seq.model import Seq2Seq
-from seq2seq.recurrence import fused_recurrence
-from seq2seq.vocab import Vocab
+from seq2seq.data.batches import collate
+from seq2seq.data.corpus import EncodedCorpus
+from seq2seq.model.network import Seq2Seq
+from seq2seq.model.recurrence import fused_recurrence
+from seq2seq.model.vocab import Vocab
 
 
 def _model(attention: str, **kw) -> Seq2Seq:

@@ -14,8 +14,8 @@ from conftest import small_options, tiny_config
 from data_prep.mono import MonoSource, prepare_mono
 from data_prep.multi import prepare_multi
 from data_prep.pipeline import prepare
-from seq2seq.prepared import PreparedPair
-from seq2seq.vocab import Vocab
+from seq2seq.data.prepared import PreparedPair
+from seq2seq.model.vocab import Vocab
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +106,11 @@ def test_multilingual_model_trains_and_translates_every_direction(
     multi: dict, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     from indic_common.errors import ConfigError
-    from seq2seq.cli import main
-    from seq2seq.data import TranslationData
-    from seq2seq.evaluate import evaluate_split
-    from seq2seq.train import train
-    from seq2seq.translate import Translator
+    from seq2seq.cli.main import main
+    from seq2seq.data.batches import TranslationData
+    from seq2seq.decode.translate import Translator
+    from seq2seq.evaluate.scoring import evaluate_split
+    from seq2seq.train.trainer import train
 
     root = multi["root"]
     directions = ["hi-en", "bn-en", "ta-en"]
@@ -165,10 +165,10 @@ def test_script_unification_writes_bengali_and_tamil_sources_in_devanagari(
     from indic_common.errors import DataError
     from indic_common.normalize import normalizer
     from indic_common.script import to_script
-    from seq2seq.data import TranslationData
-    from seq2seq.evaluate import evaluate_split
-    from seq2seq.train import train
-    from seq2seq.translate import Translator
+    from seq2seq.data.batches import TranslationData
+    from seq2seq.decode.translate import Translator
+    from seq2seq.evaluate.scoring import evaluate_split
+    from seq2seq.train.trainer import train
 
     root = tmp_path / "deva"
     for pair in ("hi-en", "bn-en", "ta-en"):
@@ -224,10 +224,10 @@ def test_script_unification_writes_bengali_and_tamil_sources_in_devanagari(
 def test_one_model_translates_into_english_and_into_indic(
     multi: dict, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from seq2seq.cli import main
-    from seq2seq.data import TranslationData
-    from seq2seq.train import train
-    from seq2seq.translate import Translator
+    from seq2seq.cli.main import main
+    from seq2seq.data.batches import TranslationData
+    from seq2seq.decode.translate import Translator
+    from seq2seq.train.trainer import train
 
     root = multi["root"]
     directions = ["hi-en", "bn-en", "en-hi"]
@@ -270,7 +270,7 @@ def test_one_model_translates_into_english_and_into_indic(
     assert main([*argv, "dev-post2012", "--to", "hi", "--out-dir", str(tmp_path / "hi")]) == 0
     assert (tmp_path / "hi" / "dev-post2012.hyp").is_file()
     # The same model back-translates English into Hindi, with the into-Hindi floor.
-    from seq2seq.backtranslate import BacktranslateJob, backtranslate
+    from seq2seq.train.backtranslate import BacktranslateJob, backtranslate
 
     mono = tmp_path / "mono.en"
     mono.write_text("A man .\nThe river is long .\n", encoding="utf-8")

@@ -24,7 +24,7 @@ from data_prep.recipes import Take
 from data_prep.split import HeldOut
 from data_prep.tokenizer import TokenizerSpec
 from indic_common.errors import DataError
-from seq2seq.vocab import Vocab
+from seq2seq.model.vocab import Vocab
 
 STEPS = (
     "dropped_empty",

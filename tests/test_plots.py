@@ -17,7 +17,7 @@ from matplotlib.textpath import TextToPath
 from PIL import Image
 
 from indic_common.errors import ConfigError, DataError
-from seq2seq.plots import LATIN, SCRIPTS, font_families, label_script, plot_attention
+from seq2seq.evaluate.plots import LATIN, SCRIPTS, font_families, label_script, plot_attention
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -166,7 +166,7 @@ def test_write_is_atomic(tmp_path, monkeypatch):
 
 def test_logs_and_never_prints(tmp_path, capsys, caplog):
     indic, english = SENTENCES["hi"]
-    with caplog.at_level(logging.INFO, logger="seq2seq.plots"):
+    with caplog.at_level(logging.INFO, logger="seq2seq.evaluate.plots"):
         plot_attention(_attention(len(english), len(indic)), indic, english, tmp_path / "m.png")
     assert capsys.readouterr() == ("", "")
     assert "m.png" in caplog.text

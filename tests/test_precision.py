@@ -22,7 +22,7 @@ from seq2seq.config import config_to_yaml
 
 AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
 # The CLI as the installed `seq2seq` command runs it; PRELUDE runs first (a patch, or nothing).
-CLI = "import sys; {prelude}; from seq2seq.cli import main; sys.exit(main(sys.argv[1:]))"
+CLI = "import sys; {prelude}; from seq2seq.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
 
 def _train_capped(config: Path, prelude: str = "pass") -> subprocess.CompletedProcess:
@@ -66,7 +66,7 @@ def test_auto_trains_in_fp32_where_onednn_has_no_bf16(data_root: Path, tmp_path:
 def test_a_failing_bf16_step_falls_back_to_fp32(data_root: Path, tmp_path: Path) -> None:
     """The backstop: with the oneDNN question answered wrongly (patched to say yes), the bf16
     steps fail for real, and the run trains in fp32 with oneDNN's reason recorded."""
-    patch = "import seq2seq.precision as p; p.bf16_unsupported = lambda device: None"
+    patch = "import seq2seq.train.precision as p; p.bf16_unsupported = lambda device: None"
     done = _train_capped(_config(data_root, tmp_path, "auto"), prelude=patch)
     assert done.returncode == 0, done.stderr[-3000:]
     record = _precision_record(tmp_path)

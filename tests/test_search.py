@@ -9,9 +9,8 @@ import pytest
 import torch
 
 from indic_common.special import EOS_ID, PAD_ID
-from seq2seq.bundle import load_bundle
 from seq2seq.config import DecodeConfig as D
-from seq2seq.search import (
+from seq2seq.decode.search import (
     beam_search,
     greedy_search,
     max_lengths,
@@ -19,7 +18,8 @@ from seq2seq.search import (
     pad_ids,
     repeated_ngrams,
 )
-from seq2seq.translate import Translator
+from seq2seq.decode.translate import Translator
+from seq2seq.model.bundle import load_bundle
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_beam_of_one_equals_greedy(bundle, batch) -> None:
 
 def test_beam_never_scores_below_greedy(dev_sources) -> None:
     """On a trained model (the golden fixture, 800 steps). Beam search stops a sentence once K
-    hypotheses have ended, so on a barely trained one (the session's 100-step model) it can
+    hypotheses have ended, so on a barely trained one (the 100-step test model) it can
     end below greedy's path, which it pruned early: that is beam search, not a bug."""
     bundle = load_bundle(Path(__file__).resolve().parent / "fixtures" / "bundle-v1")
     batch = pad_ids(bundle.src_vocab.encode_batch(dev_sources))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from serving import BUNDLE, ServerProcess
 
-from seq2seq.translate import Translator
+from seq2seq.decode.translate import Translator
 
 SENTENCES = [
     "भारत की राजधानी नई दिल्ली है ।",
@@ -207,7 +207,7 @@ def test_bad_serve_options_are_one_line(options: list[str], message: str) -> Non
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-m", "seq2seq.cli", "serve", *options, "--port", "1"],
+        [sys.executable, "-m", "seq2seq.cli.main", "serve", *options, "--port", "1"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,7 +1,7 @@
-"""The model store (seq2seq/store.py): compact entries that load through their checksums, cards
-and scores.json that agree with their metadata, fixed sentences that decode as recorded, names
-that resolve (a folder, models/, then pretrained/), and the real store's entries checked the
-same way."""
+"""The model store (seq2seq/evaluate/store.py): compact entries that load through their
+checksums, cards and scores.json that agree with their metadata, fixed sentences that decode as
+recorded, names that resolve (a folder, models/, then pretrained/), and the real store's
+entries checked the same way."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from conftest import small_options
 
-import seq2seq.bundle as bundle_module
+import seq2seq.model.bundle as bundle_module
 from data_prep.pipeline import prepare
 from indic_common.errors import BundleError
-from seq2seq.bundle import STORE, find_bundle, load_bundle, read_metadata
-from seq2seq.cli import main
-from seq2seq.store import list_models, render_card, scores_of, size_mb, store_model
-from seq2seq.translate import Translator
+from seq2seq.cli.main import main
+from seq2seq.decode.translate import Translator
+from seq2seq.evaluate.store import list_models, render_card, scores_of, size_mb, store_model
+from seq2seq.model.bundle import STORE, find_bundle, load_bundle, read_metadata
 
 ENTRIES = sorted(p for p in STORE.glob("*") if (p / "metadata.json").is_file())
 

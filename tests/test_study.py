@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from seq2seq.cli import main
-from seq2seq.report import VARIANTS, write_report
-from seq2seq.study import buckets, run_study
+from seq2seq.cli.main import main
+from seq2seq.evaluate.report import VARIANTS, write_report
+from seq2seq.evaluate.study import buckets, run_study
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

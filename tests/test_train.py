@@ -16,9 +16,9 @@ import yaml
 from conftest import requires_bf16, tiny_config
 
 from indic_common.errors import ConfigError, DataError
-from seq2seq.bundle import read_metadata
-from seq2seq.prepared import PreparedPair
-from seq2seq.train import train
+from seq2seq.data.prepared import PreparedPair
+from seq2seq.model.bundle import read_metadata
+from seq2seq.train.trainer import train
 
 
 def _losses(run_dir: Path) -> dict[int, float]:
@@ -149,7 +149,7 @@ def test_upsample_repeats_one_corpus(data_root: Path) -> None:
 def test_run_recorded_by_an_earlier_version(data_root: Path, tmp_path: Path) -> None:
     import json
 
-    from seq2seq.train import _check_run_dir
+    from seq2seq.train.runs import check_run_dir
 
     cfg = tiny_config(data_root, tmp_path)
     run_dir = tmp_path / "runs" / "hi-en"
@@ -159,16 +159,16 @@ def test_run_recorded_by_an_earlier_version(data_root: Path, tmp_path: Path) -> 
     record = json.loads(json.dumps(dataclasses.asdict(cfg)))
     del record["decode"]["no_repeat_ngram"]  # a field it did not know yet: still the same run
     (run_dir / "run.json").write_text(json.dumps(record), encoding="utf-8")
-    assert _check_run_dir(run_dir, cfg, resume=True, overwrite=False) == last
+    assert check_run_dir(run_dir, cfg, resume=True, overwrite=False) == last
     record["model"]["gone_option"] = 1  # a field this version no longer has: a one-line stop
     (run_dir / "run.json").write_text(json.dumps(record), encoding="utf-8")
     with pytest.raises(ConfigError, match="cannot read the run's record .* --overwrite") as e:
-        _check_run_dir(run_dir, cfg, resume=True, overwrite=False)
+        check_run_dir(run_dir, cfg, resume=True, overwrite=False)
     assert "\n" not in str(e.value)
 
 
 def test_dev_set_that_selects_checkpoints(data_root: Path, tmp_path: Path) -> None:
-    from seq2seq.data import TranslationData
+    from seq2seq.data.batches import TranslationData
 
     cfg = tiny_config(data_root, tmp_path, data={"dev_set": "dev-post2012"})
     data = TranslationData(cfg.data, seed=1)
@@ -193,7 +193,7 @@ def test_train_parts_keep_only_the_named_parts(data_root: Path) -> None:
 
 
 def test_fine_tuning_starts_from_the_bundle(tiny_bundle: Path, data_root: Path, tmp_path: Path):
-    from seq2seq.bundle import load_bundle
+    from seq2seq.model.bundle import load_bundle
 
     before = load_bundle(tiny_bundle).model.state_dict()
     cfg = tiny_config(
@@ -215,8 +215,8 @@ def test_fine_tuning_starts_from_the_bundle(tiny_bundle: Path, data_root: Path, 
 def test_domain_tags_from_data_to_translation(data_root: Path, tmp_path: Path) -> None:
     """data.domain_tags: every source starts with its line's domain tag; the bundle lists the
     domains and defaults to the dev set's; the translator checks the domain it is given."""
-    from seq2seq.data import TranslationData
-    from seq2seq.translate import Translator
+    from seq2seq.data.batches import TranslationData
+    from seq2seq.decode.translate import Translator
 
     prepared = PreparedPair(data_root / "hi-en")
     domains = prepared.domains("train")
@@ -267,7 +267,7 @@ def test_domain_tags_from_data_to_translation(data_root: Path, tmp_path: Path) -
 def test_domain_tags_need_data_prepared_with_them(data_root: Path, tmp_path: Path) -> None:
     import shutil
 
-    from seq2seq.data import TranslationData
+    from seq2seq.data.batches import TranslationData
 
     old = tmp_path / "data" / "hi-en"
     shutil.copytree(data_root / "hi-en", old)
@@ -284,7 +284,7 @@ def test_checkpoint_averaging(
     the kept checkpoints on dev and records the choice in the bundle."""
     import json
 
-    from seq2seq.train import average_checkpoints
+    from seq2seq.train.averaging import average_checkpoints
 
     for n, value in enumerate((1.0, 2.0, 6.0)):
         torch.save({"state_dict": {"model.w": torch.full((2,), value)}}, tmp_path / f"{n}.ckpt")
@@ -309,8 +309,8 @@ def test_checkpoint_averaging(
     # After the fact: `seq2seq average` writes a bundle of the run's kept checkpoints' mean.
     from safetensors.torch import load_file
 
-    from seq2seq.bundle import load_bundle
-    from seq2seq.cli import main
+    from seq2seq.cli.main import main
+    from seq2seq.model.bundle import load_bundle
 
     ckpts = sorted((tmp_path / "runs" / "hi-en" / "checkpoints").glob("step*.ckpt"))
     assert main(["average", "--model", str(bundle), "-o", str(tmp_path / "avg")]) == 0
@@ -332,7 +332,7 @@ def test_checkpoint_averaging(
 def test_subword_sampling_is_new_each_epoch_and_seeded(data_root: Path, tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from seq2seq.data import TranslationData
+    from seq2seq.data.batches import TranslationData
 
     cfg = tiny_config(data_root, tmp_path, data={"sample_alpha": 0.3})
     data = TranslationData(cfg.data, seed=1)
@@ -354,19 +354,19 @@ def test_subword_sampling_is_new_each_epoch_and_seeded(data_root: Path, tmp_path
 def test_resume_refuses_data_prepared_again(data_root: Path, tmp_path: Path) -> None:
     """A checkpoint holds piece ids: resuming on data whose tokenizers changed would train
     (or ship) a model that reads the wrong pieces, so it is refused with one line."""
-    from seq2seq.train import _check_run_dir
+    from seq2seq.train.runs import check_run_dir
 
     cfg = tiny_config(data_root, tmp_path)
     run_dir = tmp_path / "runs" / "hi-en"
-    assert _check_run_dir(run_dir, cfg, resume=True, overwrite=False, vocab_digest="a") is None
+    assert check_run_dir(run_dir, cfg, resume=True, overwrite=False, vocab_digest="a") is None
     (run_dir / "checkpoints").mkdir(parents=True)
     last = run_dir / "checkpoints" / "last.ckpt"
     last.write_bytes(b"x")
-    assert _check_run_dir(run_dir, cfg, resume=True, overwrite=False, vocab_digest="a") == last
+    assert check_run_dir(run_dir, cfg, resume=True, overwrite=False, vocab_digest="a") == last
     with pytest.raises(ConfigError, match="other tokenizers than .*--overwrite") as e:
-        _check_run_dir(run_dir, cfg, resume=True, overwrite=False, vocab_digest="b")
+        check_run_dir(run_dir, cfg, resume=True, overwrite=False, vocab_digest="b")
     assert "\n" not in str(e.value)
-    assert _check_run_dir(run_dir, cfg, resume=True, overwrite=True, vocab_digest="b") is None
+    assert check_run_dir(run_dir, cfg, resume=True, overwrite=True, vocab_digest="b") is None
 
 
 @requires_bf16
@@ -380,7 +380,7 @@ def test_precision_auto_times_both_and_leaves_the_run_unchanged(
     from safetensors.torch import load_file
 
     from seq2seq.config import TrainConfig
-    from seq2seq.precision import CANDIDATES
+    from seq2seq.train.precision import CANDIDATES
 
     assert TrainConfig().precision == "auto"
     steps = {"max_steps": 6, "val_every_steps": 6}
@@ -397,7 +397,7 @@ def test_precision_auto_times_both_and_leaves_the_run_unchanged(
 
 def test_linear_schedule_warms_up_then_falls_to_min_lr_at_max_steps() -> None:
     from seq2seq.config import TrainConfig
-    from seq2seq.task import TranslationTask
+    from seq2seq.train.task import TranslationTask
 
     cfg = TrainConfig(scheduler="linear", lr=0.002, min_lr=0.0002, warmup_steps=2, max_steps=12)
     task = TranslationTask(torch.nn.Linear(2, 2), cfg, None, None, [])  # type: ignore[arg-type]
@@ -455,8 +455,8 @@ def test_checkpoints_selected_on_dev_chrf(
     names = [p.name for p in (tmp_path / "runs" / "hi-en" / "checkpoints").glob("step*.ckpt")]
     assert len(names) == 2 and all("-chrf" in n for n in names)
     # `seq2seq average` finds a chrF-selected run's checkpoints too.
-    from seq2seq.bundle import load_bundle
-    from seq2seq.cli import main
+    from seq2seq.cli.main import main
+    from seq2seq.model.bundle import load_bundle
 
     assert main(["average", "--model", str(bundle), "-o", str(tmp_path / "avg")]) == 0
     averaged = load_bundle(tmp_path / "avg").metadata["averaged"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seq2seq.translate import Translator
+from seq2seq.decode.translate import Translator
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from serving import BUNDLE, ROOT, ServerProcess
 
-from seq2seq.translate import Translator
+from seq2seq.decode.translate import Translator
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"

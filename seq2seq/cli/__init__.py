@@ -1,0 +1,2 @@
+"""The `seq2seq` command: argument parsing (main) and one function per subcommand
+(commands)."""

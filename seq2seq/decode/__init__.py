@@ -1,0 +1,2 @@
+"""Decoding: greedy and beam search over a model's steps (search), and text in, text out
+(translate: the Translator)."""

@@ -1,0 +1,432 @@
+"""The model store: trained models kept in the repository as compact bundles, so that they
+outlive the machine that trained them.
+
+    pretrained/
+      LICENSE          the weights' terms (not the code's licence)
+      <name>/          one entry, e.g. hi-en: a bundle with fp16 weights (bundle.py)
+        model.safetensors  config.json  src.spm.model  tgt.spm.model  metadata.json
+        README.md      the model card, rendered from metadata.json (`render_card`)
+        scores.json    dev and test scores (`scores_of`), from metadata.json too
+
+`store_model` makes an entry from a trained bundle. The compact copy must decode the dev set
+within MAX_DELTA BLEU and chrF++ of its fp32 original (the share of identical outputs is
+recorded); its dev and test scores with bootstrap intervals, five dev samples with their
+references, and its outputs for three fixed sentences go into its metadata (`store`), and the
+card and scores.json are rendered from that metadata, so the three cannot disagree. An entry
+is replaced only by a model that beats it on dev beyond noise (paired bootstrap on the
+metric the model was selected on). Decoding loads the fp16 weights into the fp32 model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+from indic_common.atomic import atomic_dir, remove_stale, write_text
+from indic_common.errors import BundleError, DataError
+from indic_common.languages import language
+from seq2seq.decode.translate import Translator
+from seq2seq.evaluate.metrics import paired_delta
+from seq2seq.evaluate.scoring import TestScore, evaluate_split
+from seq2seq.model.bundle import MODELS, STORE, Bundle, load_bundle, read_metadata, save_bundle
+
+log = logging.getLogger(__name__)
+
+ENTRY_LIMIT_MB = 24.0  # one entry, every member of an ensemble included
+STORE_LIMIT_MB = 120.0  # all of pretrained/
+MAX_DELTA = 0.2  # |BLEU| and |chrF++| change a compact copy may make on dev
+SAMPLES = 5  # dev lines shown with their references on the card
+# The keys save_bundle writes itself; a compact copy keeps every other key (training facts).
+_BUNDLE_KEYS = ("format", "version", "weights", "sha256", "store")
+
+
+def size_mb(folder: Path) -> float:
+    """The size of a folder's files, in MB (10^6 bytes)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def store_model(
+    model: Path,
+    name: str,
+    store: Path = STORE,
+    data_root: Path | None = None,
+    commands: list[str] | None = None,
+    cpu: str | None = None,
+    notes: str = "",
+) -> Path:
+    """Put the bundle `model` into `store/<name>/` as a compact (fp16) copy with its card.
+
+    `commands`: the commands that made it, in order (base run, continuation, fine-tuning).
+    `cpu`: where it trained, when its metadata does not say. `notes`: what it gets wrong, read
+    by eye. Raises BundleError when the copy moves dev scores by more than MAX_DELTA, when it
+    does not beat the entry it would replace, or when it breaks a size limit.
+    """
+    original = load_bundle(model)
+    if len(original.cfg.data.directions) > 1:
+        raise BundleError(f"{model}: a multilingual model; the store takes one direction each")
+    root = data_root or Path(original.cfg.data.root)
+    info = {k: v for k, v in original.metadata.items() if k not in _BUNDLE_KEYS}
+    store.mkdir(parents=True, exist_ok=True)
+    remove_stale(store)
+    with atomic_dir(store / name) as tmp:
+        save_bundle(
+            tmp,
+            original.model,
+            original.cfg,
+            original.src_vocab,
+            original.tgt_vocab,
+            info,
+            weights="float16",
+        )
+        compact = load_bundle(tmp)
+        record = _measure(original, compact, root)
+        _check_replacement(store / name, record, root, compact)
+        meta = original.metadata
+        record |= {
+            "name": name,
+            "stored": date.today().isoformat(),
+            "source": {"path": str(model), "sha256": meta["sha256"]["model.safetensors"]},
+            "model": asdict(original.cfg.model),
+            "stages": _stages(commands or [], meta, cpu),
+            "init_from": original.cfg.train.init_from,
+            "training_data": _training_data(root, original),
+            "notes": notes,
+        }
+        metadata = json.loads((tmp / "metadata.json").read_text(encoding="utf-8"))
+        metadata["store"] = record
+        text = json.dumps(metadata, indent=2, ensure_ascii=False) + "\n"
+        (tmp / "metadata.json").write_text(text, encoding="utf-8")
+        write_card_files(tmp)
+        _check_sizes(tmp, store, name)
+    log.info("stored %s as %s (%.1f MB)", model, store / name, size_mb(store / name))
+    return store / name
+
+
+def _stages(commands: list[str], meta: dict, cpu: str | None) -> list[dict]:
+    """The commands that made the model; the last carries the bundle's own budget (updates,
+    minutes and the CPU they were spent on)."""
+    stages: list[dict] = [{"command": command} for command in commands]
+    if stages:
+        stages[-1] |= {
+            "updates": meta.get("training_steps"),
+            "minutes": round(meta.get("train_seconds", 0) / 60, 1),
+            "cpu": meta.get("cpu") or cpu or "an unrecorded CPU",
+        }
+    return stages
+
+
+def _summary(result: TestScore) -> dict:
+    """The card's figures of a scored set: TestScore.summary's, with the reference count."""
+    full = result.summary()
+    kept = {k: full[k] for k in ("BLEU", "BLEU_ci", "chrF++", "length_ratio", "sentences")}
+    return kept | {"references": len(full["references"])}
+
+
+def _dev(bundle: Bundle, root: Path) -> TestScore:
+    """The bundle's dev set (data.dev_set) decoded with its own settings."""
+    translator = Translator(bundle, bundle.cfg.decode)
+    (result,) = evaluate_split(translator, root, bundle.cfg.data.dev_set, None)
+    return result
+
+
+def _measure(original: Bundle, compact: Bundle, root: Path) -> dict:
+    """The compact copy against its original on dev; then its dev and test scores, samples
+    and the outputs of the fixed sentences, all decoded by the compact copy."""
+    dev32, dev16 = _dev(original, root), _dev(compact, root)
+    s32, s16 = _summary(dev32), _summary(dev16)
+    delta = {m: round(s16[m] - s32[m], 2) for m in ("BLEU", "chrF++")}
+    if any(abs(d) > MAX_DELTA for d in delta.values()):
+        raise BundleError(
+            f"{original.path}: its fp16 copy moves the dev scores by {delta}, more than "
+            f"{MAX_DELTA}; it is not stored"
+        )
+    identical = sum(a == b for a, b in zip(dev32.hyps, dev16.hyps)) / len(dev16.hyps)
+    translator = Translator(compact, compact.cfg.decode)
+    tests = {r.name: _summary(r) for r in evaluate_split(translator, root, "test", None)}
+    cfg = compact.cfg.data
+    folder = root / cfg.folder(cfg.direction)
+    src = (folder / f"{dev16.name}.{cfg.src_lang}").read_text(encoding="utf-8").splitlines()
+    refs = Path(dev16.references[0]).read_text(encoding="utf-8").splitlines()
+    fixed = list(language(cfg.src_lang).samples)
+    return {
+        "direction": cfg.direction,
+        "compact": {
+            "weights": "float16",
+            "dev_set": dev16.name,
+            "fp32": {m: s32[m] for m in ("BLEU", "chrF++")},
+            "fp16": {m: s16[m] for m in ("BLEU", "chrF++")},
+            "delta": delta,
+            "identical_outputs": round(identical, 4),
+        },
+        "decode": {
+            k: getattr(compact.cfg.decode, k)
+            for k in ("beam_size", "min_len_ratio", "no_repeat_ngram", "length_penalty")
+        },
+        "dev": {dev16.name: s16},
+        "tests": tests,
+        "dev_hypotheses": dev16.hyps,
+        "samples": [
+            {"source": s, "reference": r, "output": h}
+            for s, r, h in list(zip(src, refs, dev16.hyps))[:SAMPLES]
+        ],
+        "fixed": [{"source": s, "output": t} for s, t in zip(fixed, translator.translate(fixed))],
+    }
+
+
+def _check_replacement(entry: Path, record: dict, root: Path, compact: Bundle) -> None:
+    """A stored entry is replaced only by a model that beats it on dev beyond noise."""
+    if not (entry / "metadata.json").is_file():
+        return
+    old = read_metadata(entry).get("store", {})
+    (dev_name,) = record["dev"]
+    if dev_name not in old.get("dev", {}) or "dev_hypotheses" not in old:
+        raise BundleError(
+            f"{entry}: stored without its {dev_name} hypotheses; compare the two by hand "
+            "(`seq2seq compare`) and remove the entry if the new model wins"
+        )
+    metric = "chrF++" if compact.cfg.train.select_metric == "chrf" else "BLEU"
+    cfg = compact.cfg.data
+    folder = root / cfg.folder(cfg.direction)
+    refs = [
+        p.read_text(encoding="utf-8").splitlines()
+        for p in sorted(folder.glob(f"{dev_name}.{cfg.tgt_lang}*"))
+        if p.suffix not in (".doc", ".domain")
+    ]
+    gain = paired_delta(old["dev_hypotheses"], record["dev_hypotheses"], refs, metric)
+    record["replaced"] = {"metric": metric, "delta": gain.score, "ci": [gain.low, gain.high]}
+    if gain.low <= 0:
+        raise BundleError(
+            f"{entry}: the new model does not beat the stored one on {dev_name} beyond noise "
+            f"({metric} {gain.score:+.2f} [{gain.low:+.2f}, {gain.high:+.2f}]); the entry stays"
+        )
+
+
+def _training_data(root: Path, bundle: Bundle) -> dict:
+    """The corpora the model trained on and their licences, as data_prep recorded them."""
+    meta = root / bundle.cfg.data.folder(bundle.cfg.data.direction) / "meta.json"
+    corpora = (
+        json.loads(meta.read_text(encoding="utf-8")).get("corpora") if meta.is_file() else None
+    )
+    if not corpora:
+        raise DataError(
+            f"{meta}: no corpora recorded; prepare the data again (`make data PAIR=...`), "
+            "which records each training corpus and its licence for the card"
+        )
+    return {
+        "corpora": corpora,
+        "synthetic": dict(bundle.cfg.data.synthetic),
+        "upsample": dict(bundle.cfg.data.upsample),
+    }
+
+
+def _check_sizes(entry: Path, store: Path, name: str) -> None:
+    size = size_mb(entry)
+    if size > ENTRY_LIMIT_MB:
+        raise BundleError(f"{name}: {size:.1f} MB, over the {ENTRY_LIMIT_MB:.0f} MB of an entry")
+    others = sum(size_mb(p) for p in store.iterdir() if p.is_dir() and p.name != name)
+    if others + size > STORE_LIMIT_MB:
+        raise BundleError(
+            f"{store}: {others + size:.1f} MB with {name}, over its {STORE_LIMIT_MB:.0f} MB"
+        )
+
+
+def scores_of(metadata: dict) -> dict:
+    """scores.json: the direction and its dev and test scores (BLEU with its interval,
+    chrF++, hyp/ref length)."""
+    record = metadata["store"]
+
+    def keep(s: dict) -> dict:
+        return {k: s[k] for k in ("BLEU", "BLEU_ci", "chrF++", "length_ratio")}
+
+    return {
+        "direction": record["direction"],
+        "dev": {name: keep(s) for name, s in record["dev"].items()},
+        "tests": {name: keep(s) for name, s in record["tests"].items()},
+    }
+
+
+def write_card_files(entry: Path) -> None:
+    """README.md and scores.json of an entry, from its metadata.json."""
+    metadata = json.loads((entry / "metadata.json").read_text(encoding="utf-8"))
+    write_text(entry / "README.md", render_card(metadata))
+    write_text(entry / "scores.json", json.dumps(scores_of(metadata), indent=2) + "\n")
+
+
+def _licence_terms(corpora: dict) -> str:
+    """What the training corpora's licences imply for users of the weights."""
+    licences = [c["licence"] for c in corpora.values()]
+    terms = []
+    if any("NC" in x or "non-commercial" in x.lower() for x in licences):
+        terms.append(
+            "some corpora allow non-commercial use only, so use these weights for research "
+            "and other non-commercial purposes"
+        )
+    if any("SA" in x for x in licences):
+        terms.append("some are share-alike: share what you derive from them under like terms")
+    if any(x.lower().startswith("none") for x in licences):
+        terms.append("one states no licence: ask its authors before any other use")
+    return "; ".join(terms) or "every corpus allows reuse with attribution"
+
+
+def _architecture(m: dict) -> str:
+    attention = "Bahdanau attention" if m["attention"] != "none" else "no attention"
+    return (
+        f"{m['enc_layers']}-layer bidirectional LSTM encoder of {m['hidden_dim']} per "
+        f"direction, {m['dec_layers']}-layer LSTM decoder of {m['hidden_dim']}, {attention}, "
+        f"embeddings of {m['emb_dim']}, dropout {m['dropout']}"
+        + (", output layer tied to the target embeddings" if m.get("tie_output") else "")
+    )
+
+
+def render_card(metadata: dict) -> str:
+    """The model card (after Mitchell et al. 2019) of a stored entry, from its metadata."""
+    r = metadata["store"]
+    src, tgt = language(metadata["src_lang"]).name, language(metadata["tgt_lang"]).name
+    c, d = r["compact"], r["decode"]
+    lines = [
+        f"# {r['name']}: {src} → {tgt}",
+        "",
+        f"A model of indic-seq2seq kept in the repository: `seq2seq translate --model "
+        f'{r["name"]} "…"` uses it with no training. Intended use: translating sentences of '
+        f"encyclopaedic prose (Wikipedia) and short image captions from {src} into {tgt}, "
+        "offline, as a baseline to build on. Not for decisions about people, nor for text "
+        "where a wrong translation can harm: read the scores and the errors below first.",
+        "",
+        "## Model",
+        "",
+        f"- {_architecture(r['model'])}; {metadata['parameters']:,} parameters.",
+        f"- SentencePiece vocabularies of {metadata['src_vocab_size']:,} and "
+        f"{metadata['tgt_vocab_size']:,} pieces, pinned in the entry (`src.spm.model`, "
+        f"`tgt.spm.model`): `python -m data_prep {metadata['pair']} --tokenizer-from "
+        f"pretrained/{r['name']}` prepares data with them, to continue the model "
+        "(`train.init_from`) or ensemble it with a new run.",
+        f"- Stored with {c['weights']} weights (stored {r['stored']}), loaded into fp32 for "
+        "decoding.",
+        f"- Decoding: beam {d['beam_size']}, length penalty {d['length_penalty']}, length "
+        f"floor {d['min_len_ratio']} × the source, no repeated {d['no_repeat_ngram']}-grams.",
+        "",
+        "## How it was made",
+        "",
+    ]
+    for i, stage in enumerate(r["stages"]):
+        kind = "base run" if i == 0 else "then"
+        budget = (
+            f": {stage['updates']:,} updates, {stage['minutes']} minutes on {stage['cpu']}"
+            if stage.get("updates")
+            else ""
+        )
+        lines.append(f"- {kind}: `{stage['command']}`{budget}")
+    if r.get("init_from"):
+        lines.append(f"- Its last stage started from `{r['init_from']}`.")
+    lines += [
+        f"- Precision {metadata.get('precision', {}).get('chosen', '?')}; "
+        f"{metadata.get('train_pairs', 0):,} training pairs; best dev score at update "
+        f"{metadata.get('best_step', '?'):,}"
+        + (" (the mean of the best checkpoints was kept)" if _averaged(metadata) else "")
+        + ".",
+        "- Continuing it is a warm restart: the weights only, without the optimizer's or the "
+        "schedule's state.",
+        "",
+        "## Training data",
+        "",
+        "| corpus | what | licence | parts |",
+        "|---|---|---|---|",
+    ]
+    corpora = r["training_data"]["corpora"]
+    for name, corpus in corpora.items():
+        parts = ", ".join(corpus["parts"])
+        lines.append(f"| {name} | {corpus['description']} | {corpus['licence']} | {parts} |")
+    for part, weight in r["training_data"]["synthetic"].items():
+        lines.append(f"| synthetic {part} (×{weight}) | back-translated | as its source | |")
+    lines += [
+        "",
+        f"What that means for users: {_licence_terms(corpora)}. The weights are not under the "
+        "code's licence: see `pretrained/LICENSE`.",
+        "",
+        "## Scores",
+        "",
+        "sacrebleu 2.6.0 (BLEU `tok:13a`, chrF++ `nc:6 nw:2`), decoded as above; BLEU with "
+        "its 95% bootstrap interval over sentences.",
+        "",
+        "| set | sentences | references | BLEU [95%] | chrF++ | hyp/ref length |",
+        "|---|---|---|---|---|---|",
+    ]
+    for kind, table in (("dev", r["dev"]), ("test", r["tests"])):
+        for name, s in table.items():
+            low, high = s["BLEU_ci"]
+            lines.append(
+                f"| {name} ({kind}) | {s['sentences']} | {s['references']} | "
+                f"{s['BLEU']:.2f} [{low:.2f}, {high:.2f}] | {s['chrF++']:.2f} | "
+                f"{s['length_ratio']} |"
+            )
+    lines += [
+        "",
+        f"The fp16 copy against its fp32 original on {c['dev_set']}: BLEU "
+        f"{c['fp32']['BLEU']:.2f} → {c['fp16']['BLEU']:.2f} ({c['delta']['BLEU']:+.2f}), "
+        f"chrF++ {c['fp32']['chrF++']:.2f} → {c['fp16']['chrF++']:.2f} "
+        f"({c['delta']['chrF++']:+.2f}); {c['identical_outputs']:.1%} of the outputs are "
+        "identical.",
+    ]
+    if "replaced" in r:
+        rep = r["replaced"]
+        lines += [
+            "",
+            f"It replaced the entry before it: dev {rep['metric']} {rep['delta']:+.2f} "
+            f"[{rep['ci'][0]:+.2f}, {rep['ci'][1]:+.2f}] (paired bootstrap).",
+        ]
+    lines += ["", f"## Samples (the first lines of {c['dev_set']})", ""]
+    for s in r["samples"]:
+        lines += [
+            f"- {s['source']}",
+            f"  - output: {s['output']}",
+            f"  - reference: {s['reference']}",
+        ]
+    lines += ["", "## Three fixed sentences (the store's tests expect these outputs)", ""]
+    lines += [f"- {s['source']} → {s['output']}" for s in r["fixed"]]
+    lines += ["", "## What it gets wrong", "", r["notes"] or "Not yet read by eye.", ""]
+    return "\n".join(lines)
+
+
+def _averaged(metadata: dict) -> bool:
+    return bool(metadata.get("averaged", {}).get("kept"))
+
+
+def list_models(places: tuple[Path, ...] = (MODELS, STORE)) -> list[dict]:
+    """Every bundle in `places` (models trained here, then the store): name, directions,
+    place, size, headline dev score, and whether an earlier place shadows it."""
+    found: list[dict] = []
+    seen: set[str] = set()
+    for place in places:
+        if not place.is_dir():
+            continue
+        for folder in sorted(p for p in place.iterdir() if (p / "metadata.json").is_file()):
+            try:
+                meta = read_metadata(folder)
+            except BundleError as e:
+                found.append({"name": folder.name, "place": str(folder), "error": str(e)})
+                continue
+            found.append(
+                {
+                    "name": folder.name,
+                    "directions": meta.get("directions") or [meta.get("direction")],
+                    "place": str(folder),
+                    "size_mb": round(size_mb(folder), 1),
+                    "headline": _headline(meta),
+                    "shadowed": folder.name in seen,
+                }
+            )
+            seen.add(folder.name)
+    return found
+
+
+def _headline(meta: dict) -> str:
+    tests = meta.get("store", {}).get("tests", {})
+    for name, s in tests.items():
+        if name.endswith("post2012"):
+            return f"{name} BLEU {s['BLEU']:.2f}, chrF++ {s['chrF++']:.2f}"
+    if "dev_chrf" in meta and meta.get("selected_on") == "chrf":
+        return f"dev chrF++ {meta['dev_chrf']:.2f}"
+    return f"dev BLEU {meta['dev_bleu']:.2f}" if "dev_bleu" in meta else "no score"
