@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> object:
     if name in ("Translator", "Translation", "Hypothesis"):
-        from seq2seq import translate
+        from seq2seq.decode import translate
 
         return getattr(translate, name)
     raise AttributeError(f"module 'seq2seq' has no attribute {name!r}")

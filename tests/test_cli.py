@@ -152,7 +152,7 @@ def test_decoding_flags_and_request_fields_come_from_decode_config(capsys) -> No
     """Each decoding option is declared once, as a DecodeConfig field: the CLI's flags and the
     server's request fields are generated from it, with its help text."""
     from seq2seq.config import decode_options
-    from seq2seq.serve.app import TranslateRequest
+    from seq2seq.serve.ours import TranslateRequest
 
     with pytest.raises(SystemExit):
         main(["translate", "--help"])

@@ -76,7 +76,10 @@ exec(compile(source, module.__file__, "exec"), module.__dict__)
 
 from data_prep import catalog, multi, tokenizer
 from indic_common.script import detect_language
-from seq2seq import backtranslate, config, plots, serve
+from seq2seq import config
+from seq2seq.evaluate import plots
+from seq2seq.serve import app as serve
+from seq2seq.train import backtranslate
 
 reached = {
     "LANG_TAGS (tokenizer's reserved pieces)": "<2te>" in tokenizer.LANG_TAGS

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seq2seq import loss as loss_module
+from seq2seq.train import loss as loss_module
 from seq2seq.train.loss import cross_entropy
 
 

@@ -225,7 +225,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from seq2seq.serve.app import ServeAccess, ServeLimits, serve
     from seq2seq.serve.batcher import BatchSettings
 
-    logging.getLogger("seq2seq.serve.app").setLevel(logging.INFO)  # the access log, always
+    logging.getLogger("seq2seq.serve").setLevel(logging.INFO)  # the access log, always
 
     from seq2seq.model.bundle import STORE
 

@@ -44,7 +44,7 @@ READABLE = (1, 2)
 WEIGHTS = {"float32": torch.float32, "float16": torch.float16}
 # Where names are looked up, in order: models trained here, then the store in the repository.
 MODELS = Path("models")
-STORE = Path(__file__).resolve().parents[1] / "pretrained"
+STORE = Path(__file__).resolve().parents[2] / "pretrained"
 _FILES = ("model.safetensors", "config.json", "src.spm.model", "tgt.spm.model")
 # The metadata keys save_bundle writes itself; every other key came in its `info`.
 _OWN_KEYS = (
