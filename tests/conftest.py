@@ -1,8 +1,8 @@
 """Shared fixtures: a small mirror cut from the real corpora, prepared data, a tiny trained model.
 
 The real corpora live next to the project (`../shared/corpora`, or $INDIC_SEQ2SEQ_MIRROR).
-A session fixture copies the first lines of every file into a temporary mirror, so every test
-runs the real pipeline on real text in seconds.
+A fixture (made once per test run) copies the first lines of every file into a temporary
+mirror, so every test runs the real pipeline on real text in seconds.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def tiny_config(data_root: Path, work: Path, **sections) -> object:
 
 @pytest.fixture(scope="session")
 def tiny_bundle(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A hi->en bundle with attention, trained for 100 steps (once per session)."""
+    """A hi->en bundle with attention, trained for 100 steps (once per test run)."""
     from seq2seq.train.trainer import train
 
     work = tmp_path_factory.mktemp("tiny")

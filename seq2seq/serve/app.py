@@ -66,29 +66,33 @@ def _service(request: Request) -> Service:
     return request.app.state.service
 
 
-async def translate(request: Request) -> Response:
-    """Translate texts. A JSON object with `texts` is our protocol (with `nbest` > 1 the
-    n-best list, with `attention` the weights); anything else is LibreTranslate's
-    (`q`, `source`, `target`, `format`, `alternatives`, `api_key`), as JSON, a form body
-    or the query string."""
+async def _with_body(request: Request, handle) -> Response:
+    """`handle(request, body, service)` once the body is read (within the limits)."""
     service = _service(request)
     try:
         body = await read_body(request, service.limits)
     except Refused as e:
         return e.response()
+    return await handle(request, body, service)
+
+
+async def _either_protocol(request: Request, body: bytes, service: Service) -> Response:
     if ours.is_ours(body, request.headers.get("content-type", "")):
         return await ours.translate(request, body, service)
     return await libre.translate(request, body, service)
 
 
+async def translate(request: Request) -> Response:
+    """Translate texts. A JSON object with `texts` is our protocol (with `nbest` > 1 the
+    n-best list, with `attention` the weights); anything else is LibreTranslate's
+    (`q`, `source`, `target`, `format`, `alternatives`, `api_key`), as JSON, a form body
+    or the query string."""
+    return await _with_body(request, _either_protocol)
+
+
 async def translate_v1(request: Request) -> Response:
     """Our protocol only: `{"texts": [...], ...}`."""
-    service = _service(request)
-    try:
-        body = await read_body(request, service.limits)
-    except Refused as e:
-        return e.response()
-    return await ours.translate(request, body, service)
+    return await _with_body(request, ours.translate)
 
 
 async def languages(request: Request) -> list[dict]:
@@ -98,12 +102,7 @@ async def languages(request: Request) -> list[dict]:
 
 async def detect(request: Request) -> Response:
     """LibreTranslate's: the language of `q` among the served sources, from its script."""
-    service = _service(request)
-    try:
-        body = await read_body(request, service.limits)
-    except Refused as e:
-        return e.response()
-    return await libre.detect_route(request, body, service)
+    return await _with_body(request, libre.detect_route)
 
 
 async def frontend_settings(request: Request) -> dict:
