@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import small_options
 
 import seq2seq.model.bundle as bundle_module
@@ -19,7 +20,14 @@ from indic_common.errors import BundleError
 from seq2seq.cli.main import main
 from seq2seq.decode.translate import Translator
 from seq2seq.evaluate.store import list_models, render_card, scores_of, size_mb, store_model
-from seq2seq.model.bundle import STORE, find_bundle, load_bundle, read_metadata
+from seq2seq.model.bundle import (
+    SCALE,
+    STORE,
+    find_bundle,
+    load_bundle,
+    quantize_int8,
+    read_metadata,
+)
 
 ENTRIES = sorted(p for p in STORE.glob("*") if (p / "metadata.json").is_file())
 
@@ -44,13 +52,15 @@ def check_entry(entry: Path) -> None:
     (in fp32) to the outputs its card records."""
     bundle = load_bundle(entry)
     meta = bundle.metadata
-    assert meta["weights"] == "float16" and meta["version"] == 2
+    assert meta["weights"] in ("float16", "int8") and meta["version"] == 2
     assert (entry / "README.md").read_text(encoding="utf-8") == render_card(meta)
     assert json.loads((entry / "scores.json").read_text(encoding="utf-8")) == scores_of(meta)
     fixed = meta["store"]["fixed"]
     assert len(fixed) == 3
-    assert next(bundle.model.parameters()).dtype.is_floating_point
-    translator = Translator(bundle, bundle.cfg.decode)
+    assert next(bundle.model.parameters()).dtype == torch.float32
+    translator = Translator.load(entry)  # an ensemble entry brings its members
+    members = meta.get("ensemble_members", [])
+    assert len(translator.bundle.metadata.get("ensemble", [None])) == 1 + len(members)
     assert translator.translate([f["source"] for f in fixed]) == [f["output"] for f in fixed]
 
 
@@ -65,6 +75,50 @@ def test_a_stored_entry_is_whole_and_half_the_size(entry: Path, tiny_bundle: Pat
     card = (entry / "README.md").read_text(encoding="utf-8")
     for text in ("CC BY-NC-SA", "non-commercial", "seq2seq train --config tiny.yaml", "Too small"):
         assert text in card
+
+
+def test_int8_weights_are_within_half_a_step_of_each_row(tiny_bundle: Path) -> None:
+    model = load_bundle(tiny_bundle).model
+    stored = quantize_int8(model)
+    for name, weight in model.state_dict().items():
+        if name not in stored:  # a tied output layer: its embedding is stored
+            assert any(weight.data_ptr() == w.data_ptr() for w in model.state_dict().values())
+            continue
+        if weight.ndim < 2:
+            assert stored[name].dtype == torch.float16
+            continue
+        q, scale = stored[name], stored[name + SCALE]
+        assert q.dtype == torch.int8 and scale.shape == (weight.shape[0],)
+        back = q.reshape(q.shape[0], -1).float() * scale[:, None]
+        error = (back - weight.reshape(weight.shape[0], -1)).abs().amax(dim=1)
+        assert bool((error <= scale / 2 + 1e-7).all()), name
+
+
+def test_an_ensemble_is_stored_as_one_int8_entry(
+    tiny_bundle: Path, data_root: Path, tmp_path: Path
+) -> None:
+    """Two members (here the tiny model twice) in one entry: int8, the second under members/,
+    named in the manifest; loading the entry by name decodes both; the size covers both."""
+    entry = store_model(
+        tiny_bundle,
+        "pair",
+        store=tmp_path / "store",
+        data_root=data_root,
+        weights="int8",
+        ensemble=[tiny_bundle],
+    )
+    check_entry(entry)
+    meta = read_metadata(entry)
+    (member,) = meta["ensemble_members"]
+    assert member.startswith("members/1-") and (entry / member / "model.safetensors").is_file()
+    assert read_metadata(entry / member)["weights"] == "int8"
+    fp32 = (tiny_bundle / "model.safetensors").stat().st_size
+    assert (entry / "model.safetensors").stat().st_size < 0.4 * fp32
+    assert size_mb(entry) > size_mb(entry / member) > 0
+    record = meta["store"]
+    assert record["compact"]["weights"] == "int8" and abs(record["compact"]["delta"]["BLEU"]) <= 0.2
+    card = (entry / "README.md").read_text(encoding="utf-8")
+    assert f"Decoded together with `{member}`" in card and "The int8 copy" in card
 
 
 @pytest.mark.parametrize("stored", ENTRIES, ids=lambda p: p.name)

@@ -294,6 +294,8 @@ def run_store(args: argparse.Namespace) -> int:
         commands=args.commands,
         cpu=args.cpu,
         notes=notes,
+        weights=args.weights,
+        ensemble=[Path(m) for m in args.ensemble],
     )
     print(f"stored {args.model} as {entry}; its card: {entry / 'README.md'}")
     return 0

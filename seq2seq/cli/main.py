@@ -261,6 +261,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cpu", help="the CPU it trained on, where its metadata does not say")
     p.add_argument("--notes", help="a text file: what the model gets wrong, for its card")
     p.add_argument("--data-root", help="prepared data root (default: the bundle config's)")
+    p.add_argument(
+        "--weights",
+        choices=["float16", "int8"],
+        default="float16",
+        help="how the entry keeps its weights: float16 (default) or int8 with per-row scales",
+    )
+    _add_ensemble_option(
+        p, "another bundle decoded with --model as one model, stored in the same entry; repeat"
+    )
     p.set_defaults(run=run_store)
 
     p = sub.add_parser(

@@ -110,8 +110,11 @@ class Translator:
         `beam_size=1`. Every value is checked (DecodeConfig), whatever its source.
         `src_lang`/`tgt_lang` pick a direction of a multilingual model. `ensemble` names
         more bundles decoded with it as one model (seq2seq.model.ensemble); the first's settings
-        hold."""
+        hold. A stored ensemble entry brings its other members itself (`ensemble_members`)."""
         bundle = load_bundle(Path(path), device)
+        # A stored entry decoded as an ensemble names its other members (the store's manifest).
+        members = [bundle.path / m for m in bundle.metadata.get("ensemble_members", [])]
+        ensemble = [*members, *ensemble]
         if ensemble:
             bundle = join_bundles(bundle, [load_bundle(Path(p), device) for p in ensemble])
         decode = _decode_with(bundle.cfg.decode, decode_overrides)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -32,12 +33,14 @@ from seq2seq.decode.translate import Translator
 from seq2seq.evaluate.metrics import paired_delta
 from seq2seq.evaluate.scoring import TestScore, evaluate_split
 from seq2seq.model.bundle import MODELS, STORE, Bundle, load_bundle, read_metadata, save_bundle
+from seq2seq.model.ensemble import join_bundles
 
 log = logging.getLogger(__name__)
 
 ENTRY_LIMIT_MB = 24.0  # one entry, every member of an ensemble included
 STORE_LIMIT_MB = 120.0  # all of pretrained/
 MAX_DELTA = 0.2  # |BLEU| and |chrF++| change a compact copy may make on dev
+LABELS = {"float16": "fp16", "int8": "int8"}  # a compact copy's name in the record and card
 SAMPLES = 5  # dev lines shown with their references on the card
 # The keys save_bundle writes itself; a compact copy keeps every other key (training facts).
 _BUNDLE_KEYS = ("format", "version", "weights", "sha256", "store")
@@ -56,43 +59,53 @@ def store_model(
     commands: list[str] | None = None,
     cpu: str | None = None,
     notes: str = "",
+    weights: str = "float16",
+    ensemble: Sequence[Path] = (),
 ) -> Path:
-    """Put the bundle `model` into `store/<name>/` as a compact (fp16) copy with its card.
+    """Put the bundle `model` into `store/<name>/` as a compact copy (`weights`: float16, or
+    int8 with per-row scales) with its card.
 
-    `commands`: the commands that made it, in order (base run, continuation, fine-tuning).
-    `cpu`: where it trained, when its metadata does not say. `notes`: what it gets wrong, read
-    by eye. Raises BundleError when the copy moves dev scores by more than MAX_DELTA, when it
-    does not beat the entry it would replace, or when it breaks a size limit.
+    `ensemble`: more bundles decoded with it as one model; each is stored compact under
+    `members/` and named in the entry's `ensemble_members`, and the entry's size limit covers
+    them all. `commands`: the commands that made `model`, in order (base run, continuation,
+    fine-tuning). `cpu`: where it trained, when its metadata does not say. `notes`: what it
+    gets wrong, read by eye. Raises BundleError when the copy moves dev scores by more than
+    MAX_DELTA, when it does not beat the entry it would replace, or when it breaks a size
+    limit.
     """
-    original = load_bundle(model)
+    if weights not in ("float16", "int8"):
+        raise BundleError(f"weights {weights!r}: the store keeps float16 or int8")
+    first = load_bundle(model)
+    others = [load_bundle(m) for m in ensemble]
+    original = join_bundles(first, others) if others else first
     if len(original.cfg.data.directions) > 1:
         raise BundleError(f"{model}: a multilingual model; the store takes one direction each")
     root = data_root or Path(original.cfg.data.root)
-    info = {k: v for k, v in original.metadata.items() if k not in _BUNDLE_KEYS}
+    info = {k: v for k, v in first.metadata.items() if k not in _BUNDLE_KEYS}
+    if others:
+        info["ensemble_members"] = [f"members/{n}-{b.path.name}" for n, b in enumerate(others, 1)]
     store.mkdir(parents=True, exist_ok=True)
     remove_stale(store)
     with atomic_dir(store / name) as tmp:
         save_bundle(
-            tmp,
-            original.model,
-            original.cfg,
-            original.src_vocab,
-            original.tgt_vocab,
-            info,
-            weights="float16",
+            tmp, first.model, first.cfg, first.src_vocab, first.tgt_vocab, info, weights=weights
         )
+        members = _store_members(tmp, others, weights)
         compact = load_bundle(tmp)
-        record = _measure(original, compact, root)
+        if members:
+            compact = join_bundles(compact, [load_bundle(tmp / m["path"]) for m in members])
+        record = _measure(original, compact, root, weights)
+        record["members"] = members
         _check_replacement(store / name, record, root, compact)
-        meta = original.metadata
+        meta = first.metadata
         record |= {
             "name": name,
             "stored": date.today().isoformat(),
             "source": {"path": str(model), "sha256": meta["sha256"]["model.safetensors"]},
-            "model": asdict(original.cfg.model),
+            "model": asdict(first.cfg.model),
             "stages": _stages(commands or [], meta, cpu),
-            "init_from": original.cfg.train.init_from,
-            "training_data": _training_data(root, original),
+            "init_from": first.cfg.train.init_from,
+            "training_data": _training_data(root, first),
             "notes": notes,
         }
         metadata = json.loads((tmp / "metadata.json").read_text(encoding="utf-8"))
@@ -103,6 +116,32 @@ def store_model(
         _check_sizes(tmp, store, name)
     log.info("stored %s as %s (%.1f MB)", model, store / name, size_mb(store / name))
     return store / name
+
+
+def _store_members(entry: Path, others: list[Bundle], weights: str) -> list[dict]:
+    """Each further member of an ensemble, stored compact under `entry/members/`, as the card
+    names it: where it is, where it came from, its budget."""
+    members = []
+    for n, bundle in enumerate(others, 1):
+        path = f"members/{n}-{bundle.path.name}"
+        # its training facts, and the record of the entry it came from (a stored member)
+        info = {k: v for k, v in bundle.metadata.items() if k not in _BUNDLE_KEYS or k == "store"}
+        info.pop("ensemble_members", None)
+        m = bundle.model
+        save_bundle(entry / path, m, bundle.cfg, bundle.src_vocab, bundle.tgt_vocab, info, weights)
+        meta = bundle.metadata
+        members.append(
+            {
+                "path": path,
+                "source": str(bundle.path),
+                "sha256": meta["sha256"]["model.safetensors"],
+                "weights": meta.get("weights", "float32"),
+                "updates": meta.get("training_steps"),
+                "minutes": round(meta.get("train_seconds", 0) / 60, 1),
+                "cpu": meta.get("cpu") or meta.get("store", {}).get("stages", [{}])[-1].get("cpu"),
+            }
+        )
+    return members
 
 
 def _stages(commands: list[str], meta: dict, cpu: str | None) -> list[dict]:
@@ -132,15 +171,16 @@ def _dev(bundle: Bundle, root: Path) -> TestScore:
     return result
 
 
-def _measure(original: Bundle, compact: Bundle, root: Path) -> dict:
+def _measure(original: Bundle, compact: Bundle, root: Path, weights: str) -> dict:
     """The compact copy against its original on dev; then its dev and test scores, samples
     and the outputs of the fixed sentences, all decoded by the compact copy."""
+    label = LABELS[weights]
     dev32, dev16 = _dev(original, root), _dev(compact, root)
     s32, s16 = _summary(dev32), _summary(dev16)
     delta = {m: round(s16[m] - s32[m], 2) for m in ("BLEU", "chrF++")}
     if any(abs(d) > MAX_DELTA for d in delta.values()):
         raise BundleError(
-            f"{original.path}: its fp16 copy moves the dev scores by {delta}, more than "
+            f"{original.path}: its {label} copy moves the dev scores by {delta}, more than "
             f"{MAX_DELTA}; it is not stored"
         )
     identical = sum(a == b for a, b in zip(dev32.hyps, dev16.hyps)) / len(dev16.hyps)
@@ -154,10 +194,10 @@ def _measure(original: Bundle, compact: Bundle, root: Path) -> dict:
     return {
         "direction": cfg.direction,
         "compact": {
-            "weights": "float16",
+            "weights": weights,
             "dev_set": dev16.name,
             "fp32": {m: s32[m] for m in ("BLEU", "chrF++")},
-            "fp16": {m: s16[m] for m in ("BLEU", "chrF++")},
+            label: {m: s16[m] for m in ("BLEU", "chrF++")},
             "delta": delta,
             "identical_outputs": round(identical, 4),
         },
@@ -321,6 +361,14 @@ def render_card(metadata: dict) -> str:
         lines.append(f"- {kind}: `{stage['command']}`{budget}")
     if r.get("init_from"):
         lines.append(f"- Its last stage started from `{r['init_from']}`.")
+    for m in r.get("members", []):
+        kept = "as stored there" if m["weights"] != "float32" else "fp32"
+        lines.append(
+            f"- Decoded together with `{m['path']}` (an ensemble: the mean of the members' "
+            f"distributions at each step): from `{m['source']}` ({kept}), {m['updates']:,} "
+            f"updates, {m['minutes']} minutes on {m['cpu']}; its own stages in "
+            f"`{m['path']}/metadata.json`."
+        )
     lines += [
         f"- Precision {metadata.get('precision', {}).get('chosen', '?')}; "
         f"{metadata.get('train_pairs', 0):,} training pairs; best dev score at update "
@@ -362,11 +410,13 @@ def render_card(metadata: dict) -> str:
                 f"{s['BLEU']:.2f} [{low:.2f}, {high:.2f}] | {s['chrF++']:.2f} | "
                 f"{s['length_ratio']} |"
             )
+    label = LABELS[c["weights"]]
+    original = "original" if r.get("members") else "fp32 original"
     lines += [
         "",
-        f"The fp16 copy against its fp32 original on {c['dev_set']}: BLEU "
-        f"{c['fp32']['BLEU']:.2f} → {c['fp16']['BLEU']:.2f} ({c['delta']['BLEU']:+.2f}), "
-        f"chrF++ {c['fp32']['chrF++']:.2f} → {c['fp16']['chrF++']:.2f} "
+        f"The {label} copy against its {original} on {c['dev_set']}: BLEU "
+        f"{c['fp32']['BLEU']:.2f} → {c[label]['BLEU']:.2f} ({c['delta']['BLEU']:+.2f}), "
+        f"chrF++ {c['fp32']['chrF++']:.2f} → {c[label]['chrF++']:.2f} "
         f"({c['delta']['chrF++']:+.2f}); {c['identical_outputs']:.1%} of the outputs are "
         "identical.",
     ]

@@ -8,9 +8,10 @@
       metadata.json       format, direction, sizes, training steps, dev BLEU, file checksums
 
 Written to a temporary folder and renamed into place; loading checks every checksum, so a
-truncated or edited file is reported instead of half-loaded. Weights are stored in fp32, or in
-fp16 for the model store (format version 2 names them in `weights`; version 1 bundles, always
-fp32, still load); they are loaded into an fp32 model either way.
+truncated or edited file is reported instead of half-loaded. Weights are stored in fp32, or for
+the model store in fp16, or in int8 with one scale per row of each matrix (vectors in fp16):
+format version 2 names them in `weights`; version 1 bundles, always fp32, still load. They are
+loaded into an fp32 model either way.
 
 A model is found by path or by name (`find_bundle`): `--model hi-en` is a folder `hi-en` if
 there is one, else `models/hi-en` (trained here), else `pretrained/hi-en` (the store kept in
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_model, save_model
+from safetensors.torch import load_file, load_model, save_file, save_model
 
 from indic_common.atomic import atomic_dir, remove_stale
 from indic_common.errors import BundleError, ConfigError
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 FORMAT = "indic-seq2seq-bundle"
 VERSION = 2  # 2: `weights` names the stored dtype; 1: fp32, no `weights` key
 READABLE = (1, 2)
-WEIGHTS = {"float32": torch.float32, "float16": torch.float16}
+WEIGHTS = {"float32": torch.float32, "float16": torch.float16, "int8": torch.int8}
+SCALE = ".row_scale"  # int8 weights: the tensor of each matrix's per-row scales
 # Where names are looked up, in order: models trained here, then the store in the repository.
 MODELS = Path("models")
 STORE = Path(__file__).resolve().parents[2] / "pretrained"
@@ -93,11 +95,15 @@ def save_bundle(
     weights: str = "float32",
 ) -> Path:
     """Write a bundle folder atomically; `info` adds training facts (steps, dev BLEU, ...).
-    `weights`: the stored dtype, float32 or float16 (half the size, for the model store)."""
+    `weights`: how they are stored: float32, float16 (half the size) or int8 (a quarter, with
+    per-row scales), the last two for the model store."""
     remove_stale(path.parent)
-    stored = model if weights == "float32" else copy.deepcopy(model).to(WEIGHTS[weights])
     with atomic_dir(path) as tmp:
-        save_model(stored, str(tmp / "model.safetensors"))
+        if weights == "int8":
+            save_file(quantize_int8(model), str(tmp / "model.safetensors"))
+        else:
+            stored = model if weights == "float32" else copy.deepcopy(model).to(WEIGHTS[weights])
+            save_model(stored, str(tmp / "model.safetensors"))
         (tmp / "config.json").write_text(config_to_json(cfg) + "\n", encoding="utf-8")
         (tmp / "src.spm.model").write_bytes(src_vocab.model_proto)
         (tmp / "tgt.spm.model").write_bytes(tgt_vocab.model_proto)
@@ -120,6 +126,48 @@ def save_bundle(
             json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
     return path
+
+
+def quantize_int8(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The model's weights for an int8 bundle: each matrix (embeddings, LSTM gates, the output
+    layer) as int8 with one fp32 scale per row (the row's largest magnitude over 127, rows along
+    dim 0), each vector in fp16. A tensor shared under two names (a tied output layer) once."""
+    out: dict[str, torch.Tensor] = {}
+    seen: set[int] = set()
+    for name, tensor in model.state_dict().items():
+        if tensor.data_ptr() in seen:
+            continue
+        seen.add(tensor.data_ptr())
+        t = tensor.detach().float().cpu()
+        if t.ndim < 2:
+            out[name] = t.to(torch.float16).contiguous()
+            continue
+        rows = t.reshape(t.shape[0], -1)
+        scale = rows.abs().amax(dim=1).clamp(min=1e-12) / 127
+        q = torch.round(rows / scale[:, None]).clamp(-127, 127).to(torch.int8)
+        out[name] = q.reshape(t.shape).contiguous()
+        out[name + SCALE] = scale.contiguous()
+    return out
+
+
+def _load_int8(model: torch.nn.Module, file: Path) -> None:
+    """Load an int8 bundle's weights into the fp32 `model`: each matrix times its row scales.
+    A name left out must share its tensor with one that is there (a tied output layer)."""
+    tensors = load_file(str(file))
+    state = {}
+    for name, t in tensors.items():
+        if name.endswith(SCALE):
+            continue
+        if t.dtype == torch.int8:
+            scale = tensors[name + SCALE]
+            t = (t.reshape(t.shape[0], -1).float() * scale[:, None]).reshape(t.shape)
+        state[name] = t.float()
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    own = model.state_dict()
+    present = {own[n].data_ptr() for n in state if n in own}
+    untied = [n for n in missing if own[n].data_ptr() not in present]
+    if unexpected or untied:
+        raise RuntimeError(f"weights not of this model: {', '.join((unexpected + untied)[:3])}")
 
 
 def training_info(metadata: dict) -> dict:
@@ -209,9 +257,12 @@ def load_bundle(path: Path, device: str | torch.device = "cpu") -> Bundle:
     src_vocab = Vocab.from_file(path / "src.spm.model")
     tgt_vocab = Vocab.from_file(path / "tgt.spm.model")
     model = build_model(cfg.model, len(src_vocab), len(tgt_vocab))
-    try:  # fp16 weights are cast into the fp32 model's parameters
-        load_model(model, str(path / "model.safetensors"), device=str(device))
-    except (SafetensorError, RuntimeError) as e:
+    try:  # fp16 weights are cast into the fp32 model's parameters, int8 ones scaled
+        if metadata.get("weights") == "int8":
+            _load_int8(model, path / "model.safetensors")
+        else:
+            load_model(model, str(path / "model.safetensors"), device=str(device))
+    except (SafetensorError, RuntimeError, KeyError) as e:
         raise BundleError(
             f"{path / 'model.safetensors'}: cannot load weights: {str(e).splitlines()[0]}"
         ) from None
