@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -82,15 +82,16 @@ def store_model(
         raise BundleError(f"{model}: a multilingual model; the store takes one direction each")
     root = data_root or Path(original.cfg.data.root)
     info = {k: v for k, v in first.metadata.items() if k not in _BUNDLE_KEYS}
-    if others:
-        info["ensemble_members"] = [f"members/{n}-{b.path.name}" for n, b in enumerate(others, 1)]
+    places = [f"members/{n}-{b.path.name}" for n, b in enumerate(others, 1)]
+    if places:
+        info["ensemble_members"] = places
     store.mkdir(parents=True, exist_ok=True)
     remove_stale(store)
     with atomic_dir(store / name) as tmp:
         save_bundle(
             tmp, first.model, first.cfg, first.src_vocab, first.tgt_vocab, info, weights=weights
         )
-        members = _store_members(tmp, others, weights)
+        members = _store_members(tmp, zip(places, others), weights)
         compact = load_bundle(tmp)
         if members:
             compact = join_bundles(compact, [load_bundle(tmp / m["path"]) for m in members])
@@ -118,12 +119,11 @@ def store_model(
     return store / name
 
 
-def _store_members(entry: Path, others: list[Bundle], weights: str) -> list[dict]:
-    """Each further member of an ensemble, stored compact under `entry/members/`, as the card
-    names it: where it is, where it came from, its budget."""
+def _store_members(entry: Path, others: Iterable[tuple[str, Bundle]], weights: str) -> list[dict]:
+    """Each further member of an ensemble, stored compact at its place under `entry`, as the
+    card names it: where it is, where it came from, its budget."""
     members = []
-    for n, bundle in enumerate(others, 1):
-        path = f"members/{n}-{bundle.path.name}"
+    for path, bundle in others:
         # its training facts, and the record of the entry it came from (a stored member)
         info = {k: v for k, v in bundle.metadata.items() if k not in _BUNDLE_KEYS or k == "store"}
         info.pop("ensemble_members", None)

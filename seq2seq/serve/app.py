@@ -190,7 +190,7 @@ def create_app(
         executor.shutdown(wait=True)
 
     app = FastAPI(title="indic-seq2seq", lifespan=lifespan, version="0.1.0")
-    app.state.service = Service(models, limits, access)
+    app.state.service = Service(models, access)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(access.cors_origins),

@@ -138,21 +138,22 @@ class Models:
             )
         return matches[0]
 
-    def directions(self) -> list[tuple[str, str]]:
-        """(source, target) of every served direction, each once, in the models' order."""
-        pairs = [
-            (src, tr.tgt_lang)
-            for tr in self.translators.values()
+    def _pairs(self) -> list[tuple[str, tuple[str, str]]]:
+        """(model name, (source, target)) of every direction each model translates: its fixed
+        source, or each source a multilingual one reads into its target."""
+        return [
+            (name, (src, tr.tgt_lang))
+            for name, tr in self.translators.items()
             for src in ([tr.src_lang] if tr.src_lang else tr.sources)
         ]
-        return list(dict.fromkeys(pairs))
+
+    def directions(self) -> list[tuple[str, str]]:
+        """(source, target) of every served direction, each once, in the models' order."""
+        return list(dict.fromkeys(pair for _, pair in self._pairs()))
 
     def for_pair(self, src: str, tgt: str) -> str | None:
         """The first model that translates src into tgt, or None."""
-        for name, tr in self.translators.items():
-            if tr.tgt_lang == tgt and src in ([tr.src_lang] if tr.src_lang else tr.sources):
-                return name
-        return None
+        return next((name for name, pair in self._pairs() if pair == (src, tgt)), None)
 
     def describe(self) -> list[dict]:
         out = []
@@ -227,8 +228,12 @@ async def wait_for(
 
 @dataclass
 class Service:
-    """What the routes receive (`app.state.service`): the models, the limits, the access."""
+    """What the routes receive (`app.state.service`): the models (with their limits) and who
+    may call."""
 
     models: Models
-    limits: ServeLimits
     access: ServeAccess
+
+    @property
+    def limits(self) -> ServeLimits:
+        return self.models.limits
