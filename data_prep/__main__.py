@@ -14,7 +14,7 @@ import datasets
 
 from data_prep.catalog import CORPORA, PAIRS
 from data_prep.clean import LengthLimits
-from data_prep.mono import prepare_mono
+from data_prep.mono import mono_langs, prepare_mono
 from data_prep.multi import MULTI, MULTI_VOCAB, prepare_multi
 from data_prep.pipeline import PrepareOptions, prepare
 from data_prep.tokenizer import TokenizerSpec
@@ -86,9 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--mono",
         action="store_true",
-        help="write data/<pair>/mono.en, in-domain English for back-translation, into the "
-        "already prepared pairs (from the mirror's mono-en/), instead of preparing them; "
-        "multi: a different share of it into each pair's folder of data/multi/",
+        help="write monolingual text for back-translation into the already prepared pairs "
+        "instead of preparing them: data/<pair>/mono.en (in-domain English, the mirror's "
+        "mono-en/) and, where the mirror has the pair's mono-<xx>/, mono.<xx>; multi: a "
+        "different share of the English into each pair's folder of data/multi/",
     )
     p.add_argument(
         "--unify-script",
@@ -157,8 +158,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.mono:
                 if mirror is None:
                     raise DataError("--mono reads the mirror's mono-en/ folder: pass --mirror")
-                path = prepare_mono(pair, args.out, mirror, args.seed, options.limits)
-                print(f"prepared {path}")
+                for lang in mono_langs(pair, mirror):
+                    path = prepare_mono(
+                        pair,
+                        args.out,
+                        mirror,
+                        args.seed,
+                        options.limits,
+                        lang=lang,
+                        ascii_digits=options.ascii_digits,
+                    )
+                    print(f"prepared {path}")
                 continue
             if pair == MULTI:
                 spec = replace(options.tokenizer, vocab_size=args.vocab_size or MULTI_VOCAB)

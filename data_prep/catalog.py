@@ -77,16 +77,29 @@ class Corpus:
     # What the sentences are about (indic_common.special.DOMAINS): each line's domain is
     # written beside it (<set>.domain) for the source-side domain tags.
     domain: str = "general"
+    # Splits made of another split's documents: name -> (split, group prefix, domain), e.g.
+    # PUD's `news`: the lines of `train` whose document id starts with "n", of domain news.
+    sections: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
     def kind_of(self, split: str) -> Kind:
         """What the segments of one split are: the split's own kind, else the corpus's."""
         return self.split_kinds.get(split, self.kind)
 
     def domain_of(self, split: str) -> str:
-        """The domain of a split's lines: the corpus's for sentences, else the kind
-        (dictionary, interface, monolingual)."""
+        """The domain of a split's lines: a section's own, the corpus's for sentences, else
+        the kind (dictionary, interface, monolingual)."""
+        if split in self.sections:
+            return self.sections[split][2]
         kind = self.kind_of(split)
         return self.domain if kind == "sentences" else kind
+
+    def file_split(self, split: str) -> tuple[str, str | None]:
+        """The split whose files hold `split`, and the document prefix that picks its lines
+        (None: every line)."""
+        if split in self.sections:
+            whole, prefix, _ = self.sections[split]
+            return whole, prefix
+        return split, None
 
     def fetchable_splits(self) -> tuple[str, ...]:
         """Every split that can be fetched: the catalogued ones, then those only online."""
@@ -251,11 +264,13 @@ _HI_EN = (
         description="Universal Dependencies PUD: 500 news and 500 Wikipedia sentences, "
         "professionally translated into Hindi",
         licence="CC BY-SA 3.0",
-        splits=("train",),
+        # `train` is the file; the recipe holds the news out as a general-domain dev set
+        splits=("wikipedia", "news"),
         mirror_folder="ud-pud",
         group_suffix="ids",
         group_pattern=r"^(.*)\d{3}$",  # n01001011: document n01001, sentence 011
         domain="wikipedia",
+        sections={"wikipedia": ("train", "w", "wikipedia"), "news": ("train", "n", "news")},
     ),
     _samanantar("hi-en", "hi"),
     _opus100("hi-en", "en-hi"),

@@ -154,6 +154,7 @@ def mirror_files(corpus: Corpus, split: str, mirror: Path) -> tuple[Path, list[P
     """Locate a split's files in the mirror: the Indic file, the English references, groups."""
     indic, _ = pair_langs(corpus.pair)
     folder = mirror / corpus.pair / str(corpus.mirror_folder)
+    split, _ = corpus.file_split(split)  # a section lies in its whole split's files
     multi = sorted(folder.glob(f"{split}.en.[0-9]"))
     en_paths = multi or [folder / f"{split}.en"]
     group = folder / f"{split}.{corpus.group_suffix}" if corpus.group_suffix else None
@@ -290,7 +291,16 @@ def fetch(
     corpus: Corpus, split: str, mirror: Path | None, cache_dir: Path | None = None
 ) -> datasets.Dataset:
     """Load one split of a corpus: from the mirror if it holds it (text files, else a copy of
-    the hub dataset), else the hub, else the URL."""
+    the hub dataset), else the hub, else the URL. A section (Corpus.sections) is its whole
+    split's documents that start with its prefix."""
+    whole, prefix = corpus.file_split(split)
+    if prefix is not None:
+        ds = fetch(corpus, whole, mirror, cache_dir)
+        return ds.filter(
+            lambda group: group.startswith(prefix),
+            input_columns="group",
+            desc=f"{corpus.name}/{split}: documents {prefix}…",
+        )
     if _in_text_mirror(corpus, split, mirror):
         assert mirror is not None
         indic_path, en_paths, group_path = mirror_files(corpus, split, mirror)

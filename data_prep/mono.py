@@ -1,4 +1,4 @@
-"""Monolingual English for back-translation: `data/<pair>/mono.en`, filtered against the pair.
+"""Monolingual text for back-translation: `data/<pair>/mono.<lang>`, filtered against the pair.
 
 `prepare_mono(pair, out_root, mirror)` reads the English sides of the Post et al. (2012)
 training splits (`<mirror>/mono-en/<folder>/training.<xx>-en.en`, six languages: the same
@@ -10,13 +10,18 @@ drops, each counted in `mono.json`:
   lines whose segment we hold as a real pair (the `seg_ids` of the hi-en training part);
 - lines equal to, or sharing an 8-gram of words with, any dev or test segment of the pair.
 
-What is kept is shuffled (seeded) so that the first N lines are a sample of every source, and
-written atomically with `mono.origin` (the source file of each line). The prepared folder
-must exist: its tokenizer and held-out sets are not touched.
+`prepare_mono(pair, ..., lang="ta")` does the same for the pair's Indian language from the
+mirror's `mono-<lang>/` corpora (data_prep.catalog.MONO_CORPORA), normalised as training text
+of that language is (digits to ASCII unless `ascii_digits` is off): `mono.ta`, `mono.ta.origin`
+and `mono.ta.json`, the target side of synthetic pairs for the direction into it.
 
-For `data/multi/` (`prepare_mono("multi", ...)`) the English is filtered against every pair of
-the folder (a bn-en test reference must not become a hi-en synthetic target), then dealt in
-turn into the pairs' folders (`data/multi/<pair>/mono.en`), so that each direction
+What is kept is shuffled (seeded) so that the first N lines are a sample of every source, and
+written atomically with its origin file (the source of each line). The prepared folder must
+exist: its tokenizer and held-out sets are not touched.
+
+For `data/multi/` (`prepare_mono("multi", ...)`, English only) the English is filtered against
+every pair of the folder (a bn-en test reference must not become a hi-en synthetic target), then
+dealt in turn into the pairs' folders (`data/multi/<pair>/mono.en`), so that each direction
 back-translates different English; the counts go to `data/multi/mono.json`, written last.
 """
 
@@ -25,16 +30,16 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_prep.catalog import MONO_CORPORA, get_corpus, pair_langs
+from data_prep.catalog import MONO_CORPORA, PAIRS, get_corpus, pair_langs
 from data_prep.clean import LengthLimits
 from data_prep.split import HeldOut, contamination_key
 from indic_common.atomic import open_atomic, write_text
 from indic_common.errors import DataError
-from indic_common.normalize import normalize_en
+from indic_common.normalize import IndicNormalizer, normalize_en
 from indic_common.textfile import iter_lines
 
 log = logging.getLogger(__name__)
@@ -60,6 +65,37 @@ MONO_SOURCES = tuple(
     )
     for name in _POST2012.files
 )
+
+
+def mono_sources(lang: str) -> tuple[MonoSource, ...]:
+    """The mirror's monolingual files of a language: the six English files, or every file of
+    the `mono-<lang>/` corpora of an Indian language."""
+    if lang == "en":
+        return MONO_SOURCES
+    return tuple(
+        MonoSource(f"{c.name}/{name}", f"{c.mirror_folder}/{name}")
+        for c in MONO_CORPORA.values()
+        if c.lang == lang
+        for name in c.files
+    )
+
+
+def mono_langs(pair: str, mirror: Path) -> list[str]:
+    """The languages `--mono` prepares for a pair: English, then the pair's Indian language
+    when the mirror holds one of its monolingual corpora (multi: English only)."""
+    if pair not in PAIRS:
+        return ["en"]
+    indic, _ = pair_langs(pair)
+    held = any((mirror / s.path).is_file() for s in mono_sources(indic))
+    return ["en", indic] if held else ["en"]
+
+
+def mono_files(lang: str) -> tuple[str, str, str]:
+    """The names of a prepared folder's monolingual text, origin and counts files in `lang`
+    (English keeps the names it had: mono.en, mono.origin, mono.json)."""
+    if lang == "en":
+        return "mono.en", "mono.origin", "mono.json"
+    return f"mono.{lang}", f"mono.{lang}.origin", f"mono.{lang}.json"
 
 
 def held_out_of(folder: Path, meta: dict) -> HeldOut:
@@ -103,41 +139,54 @@ def prepare_mono(
     mirror: Path,
     seed: int = 1,
     limits: LengthLimits | None = None,
-    sources: tuple[MonoSource, ...] = MONO_SOURCES,
+    sources: tuple[MonoSource, ...] | None = None,
+    lang: str = "en",
+    ascii_digits: bool = True,
 ) -> Path:
-    """Write `mono.en` and `mono.origin` into `out_root/<pair>/`, then `mono.json`; returns
-    mono.json. A multilingual folder (its meta.json lists `pairs`) is filtered against every
-    pair, and each pair's folder gets every n-th kept line (n the number of pairs)."""
+    """Write the monolingual text of `lang` (English, or the pair's Indian language) and its
+    origin file into `out_root/<pair>/`, then its counts (mono_files); returns the counts'
+    path. A multilingual folder (its meta.json lists `pairs`) is filtered against every pair,
+    and each pair's folder gets every n-th kept line (n the number of pairs)."""
     folder = out_root / pair
     meta = _read_meta(folder, pair)
     pairs = meta.get("pairs")
     if pairs is None:
-        pair_langs(pair)
-    # The folders that get a share of the English, each with its meta.json.
+        indic, _ = pair_langs(pair)
+        if lang not in ("en", indic):
+            raise DataError(f"{pair}: monolingual text is English or {indic}, not {lang!r}")
+    elif lang != "en":
+        raise DataError(f"{folder}: a multilingual folder takes monolingual English only")
+    sources = sources if sources is not None else mono_sources(lang)
+    if not sources:
+        raise DataError(f"no monolingual corpus of {lang!r} is catalogued (data_prep.catalog)")
+    # The folders that get a share of the text, each with its meta.json.
     shares = {folder / n: _read_meta(folder / n, pair) for n in pairs} if pairs else {folder: meta}
     held_out = HeldOut(line for share, m in shares.items() for line in _held_out_lines(share, m))
-    train_en = {contamination_key(t) for share in shares for t in iter_lines(share / "train.en")}
-    kept, counts = _filtered(folder, held_out, train_en, mirror, seed, limits, sources)
-    stats = {"pair": pair, "seed": seed, **counts}
+    train = {contamination_key(t) for share in shares for t in iter_lines(share / f"train.{lang}")}
+    normalize = normalize_en if lang == "en" else IndicNormalizer(lang, ascii_digits)
+    kept, counts = _filtered(folder, held_out, train, mirror, seed, limits, sources, normalize)
+    stats = {"pair": pair, "lang": lang, "seed": seed, **counts}
     per_pair = {}
+    text_name, origin_name, counts_name = mono_files(lang)
     for i, share in enumerate(shares):
         lines = kept[i :: len(shares)]
-        _write_mono(share, lines)
+        _write_mono(share / text_name, share / origin_name, lines)
         per_pair[share.name] = len(lines)
     if pairs:
         stats["per_pair"] = per_pair
-    write_text(folder / "mono.json", json.dumps(stats, indent=2) + "\n")
-    return folder / "mono.json"
+    write_text(folder / counts_name, json.dumps(stats, indent=2) + "\n")
+    return folder / counts_name
 
 
 def _filtered(
     folder: Path,
     held_out: HeldOut,
-    train_en: set[str],
+    train_keys: set[str],
     mirror: Path,
     seed: int,
     limits: LengthLimits | None,
     sources: tuple[MonoSource, ...],
+    normalize: Callable[[str], str] = normalize_en,
 ) -> tuple[list[tuple[str, str]], dict]:
     """The kept (line, source name) pairs of the sources, shuffled, and their counts."""
     limits = limits or LengthLimits()
@@ -150,7 +199,7 @@ def _filtered(
         if not path.is_file():
             raise DataError(
                 f"{path}: monolingual file not found; pass --mirror with the folder that "
-                f"holds {_POST2012.mirror_folder}/"
+                f"holds {Path(source.path).parent}/"
             )
         held_segments = _held_segments(mirror, source.held_pairs)
         segs = iter_lines(seg_path) if seg_path.is_file() and held_segments else None
@@ -161,7 +210,7 @@ def _filtered(
         for line in iter_lines(path):
             seg = next(segs, None) if segs is not None else None
             counts["read"] += 1
-            text = normalize_en(line)
+            text = normalize(line)
             key = contamination_key(text)
             if not text:
                 counts["empty"] += 1
@@ -169,7 +218,7 @@ def _filtered(
                 counts["too_long"] += 1
             elif key in seen:
                 counts["repeat"] += 1
-            elif key in train_en or (seg is not None and seg in held_segments):
+            elif key in train_keys or (seg is not None and seg in held_segments):
                 counts["real_pair"] += 1
             elif held_out.contains(text):
                 counts["held_out"] += 1
@@ -186,15 +235,15 @@ def _filtered(
     if not kept:
         raise DataError(
             f"{folder}: every monolingual line was filtered out (counts per source: "
-            f"{stats['sources']}); check the mirror's {_POST2012.mirror_folder}/ files"
+            f"{stats['sources']}); check the mirror's monolingual files"
         )
     random.Random(f"{seed}:mono").shuffle(kept)
     stats["lines"] = len(kept)
     return kept, stats
 
 
-def _write_mono(folder: Path, kept: list[tuple[str, str]]) -> None:
-    with open_atomic(folder / "mono.en") as f:
+def _write_mono(text_path: Path, origin_path: Path, kept: list[tuple[str, str]]) -> None:
+    with open_atomic(text_path) as f:
         f.writelines(text + "\n" for text, _ in kept)
-    with open_atomic(folder / "mono.origin") as f:
+    with open_atomic(origin_path) as f:
         f.writelines(name + "\n" for _, name in kept)

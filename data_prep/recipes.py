@@ -45,8 +45,11 @@ _POST_DEV = 500
 _BIBLE_TEST, _BIBLE_DEV = 1000, 500
 
 
-def _captions_and_wikipedia(extra_train: tuple[Take, ...]) -> Recipe:
-    """hi-en and bn-en: Visual Genome captions, Post et al. Wikipedia, Anki, and `extra_train`."""
+def _captions_and_wikipedia(
+    extra_train: tuple[Take, ...], extra_dev: tuple[Take, ...] = ()
+) -> Recipe:
+    """hi-en and bn-en: Visual Genome captions, Post et al. Wikipedia, Anki, and `extra_train`;
+    `extra_dev`: more dev sets, each also scored on its own."""
     return Recipe(
         train=(
             Take("vg", "train"),
@@ -55,7 +58,7 @@ def _captions_and_wikipedia(extra_train: tuple[Take, ...]) -> Recipe:
             *extra_train,
             Take("anki", "train"),
         ),
-        dev=(Take("vg", "dev"), Take("post2012", "dev", head=_POST_DEV)),
+        dev=(Take("vg", "dev"), Take("post2012", "dev", head=_POST_DEV), *extra_dev),
         tests={
             "post2012": Take("post2012", "test"),
             "vg": Take("vg", "test"),
@@ -65,7 +68,11 @@ def _captions_and_wikipedia(extra_train: tuple[Take, ...]) -> Recipe:
 
 
 RECIPES: dict[str, Recipe] = {
-    "hi-en": _captions_and_wikipedia((Take("post2012train", "train"), Take("hindencorp", "train"))),
+    # PUD's 500 news sentences: a general-domain dev set beside the Wikipedia one (dev-pud),
+    # out of training; its Wikipedia half and XQuAD join with --extra-train.
+    "hi-en": _captions_and_wikipedia(
+        (Take("post2012train", "train"), Take("hindencorp", "train")), (Take("pud", "news"),)
+    ),
     "bn-en": _captions_and_wikipedia((Take("post2012", "dict"),)),
     "ta-en": Recipe(
         train=(

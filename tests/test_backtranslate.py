@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import tiny_config
 
-from data_prep.mono import MonoSource, prepare_mono
+from data_prep.mono import MonoSource, mono_langs, prepare_mono
 from indic_common.errors import ConfigError, DataError
 from seq2seq.cli.main import main
 from seq2seq.data.prepared import PreparedPair
@@ -72,6 +72,31 @@ def test_mono_is_filtered_against_the_pair(folder: Path, tmp_path: Path) -> None
     (mirror / "mono" / "training.hi-en.en").write_text(dev_ref + "\n", encoding="utf-8")
     with pytest.raises(DataError, match="every monolingual line was filtered out"):
         prepare_mono("hi-en", folder.parent, mirror, sources=(source,))
+
+
+def test_indic_mono_is_normalised_and_filtered(folder: Path, tmp_path: Path) -> None:
+    """mono.hi: the pair's Indian language from mono-hi/, normalised as training Hindi (digits
+    to ASCII), without training sources, held-out lines or repeats; its own origin and
+    counts files, so that mono.en is untouched."""
+    prepared = PreparedPair(folder)
+    train_hi = prepared.read("train", "hi")[3]
+    dev_hi = prepared.read("dev-post2012", "hi")[0]
+    lines = ["यह वर्ष १९९९ था ।", train_hi, dev_hi, "यह वर्ष १९९९ था ।", "नया वाक्य ।"]
+    mirror = tmp_path / "mirror"
+    (mirror / "mono-hi" / "cv").mkdir(parents=True)
+    (mirror / "mono-hi" / "cv" / "train.hi").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    source = MonoSource("cv/train.hi", "mono-hi/cv/train.hi")
+    path = prepare_mono("hi-en", folder.parent, mirror, sources=(source,), lang="hi")
+    assert path.name == "mono.hi.json" and not (folder / "mono.en").exists()
+    kept = (folder / "mono.hi").read_text(encoding="utf-8").splitlines()
+    assert sorted(kept) == sorted(["यह वर्ष 1999 था ।", "नया वाक्य ।"])
+    assert (folder / "mono.hi.origin").read_text().splitlines() == ["cv/train.hi"] * 2
+    counts = json.loads(path.read_text())["sources"]["cv/train.hi"]
+    assert (counts["real_pair"], counts["held_out"], counts["repeat"]) == (1, 1, 1)
+    with pytest.raises(DataError, match="monolingual text is English or hi, not 'ta'"):
+        prepare_mono("hi-en", folder.parent, mirror, sources=(source,), lang="ta")
+    assert mono_langs("hi-en", mirror) == ["en"]  # the catalogued Hindi corpus is not there
+    assert mono_langs("multi", mirror) == ["en"]
 
 
 def _hindi_mono(folder: Path, n: int) -> Path:

@@ -27,7 +27,7 @@ from indic_common.errors import DataError
         ("bn-en", "post2012", "test", "sentences"),
         ("hi-en", "vg", "train", "sentences"),
         ("hi-en", "xquad", "paragraphs", "sentences"),
-        ("hi-en", "pud", "train", "sentences"),
+        ("hi-en", "pud", "news", "sentences"),
     ],
 )
 def test_kind_of_split(pair: str, name: str, split: str, kind: str) -> None:
@@ -43,6 +43,7 @@ def test_kind_of_split(pair: str, name: str, split: str, kind: str) -> None:
         ("hi-en", "post2012", "train"),  # online only, from the origin's archive
         ("ta-en", "post2012", "train"),  # `train` wins over the earlier `dict`
         ("ta-en", "wmt18", None),  # dev and test only
+        ("hi-en", "pud", "wikipedia"),  # its news are the recipe's general-domain dev set
     ],
 )
 def test_training_split(pair: str, name: str, split: str | None) -> None:
@@ -57,6 +58,8 @@ def test_training_split(pair: str, name: str, split: str | None) -> None:
         ("bn-en", "debian/l10n", Take("debian", "l10n")),
         ("hi-en", "iitb", Take("iitb", "train")),
         ("hi-en", "opus100/dev", Take("opus100", "dev")),
+        ("hi-en", "pud", Take("pud", "wikipedia")),
+        ("hi-en", "xquad/paragraphs", Take("xquad", "paragraphs")),
     ],
 )
 def test_extra_take(pair: str, spec: str, take: Take) -> None:
@@ -70,12 +73,21 @@ def test_extra_take(pair: str, spec: str, take: Take) -> None:
         ("hi-en", "freedict/train", "freedict (hi-en) has no split 'train'; its splits are dict"),
         ("hi-en", "hindencorp", "hindencorp/train is already part of the hi-en recipe"),
         ("bn-en", "post2012/dict", "post2012/dict is already part of the bn-en recipe"),
+        ("hi-en", "pud/news", "pud/news is already part of the hi-en recipe"),
         ("hi-en", "nope", "unknown corpus 'nope' for hi-en"),
     ],
 )
 def test_extra_take_errors(pair: str, spec: str, message: str) -> None:
     with pytest.raises(DataError, match=re.escape(message)):
         extra_take(pair, spec, RECIPES[pair])
+
+
+def test_a_section_is_a_split_of_its_own_domain() -> None:
+    pud = get_corpus("hi-en", "pud")
+    assert pud.file_split("news") == ("train", "n")
+    assert pud.file_split("wikipedia") == ("train", "w")
+    assert (pud.domain_of("news"), pud.domain_of("wikipedia")) == ("news", "wikipedia")
+    assert get_corpus("hi-en", "vg").file_split("dev") == ("dev", None)
 
 
 def test_recipes_name_catalogued_splits() -> None:

@@ -230,3 +230,15 @@ def test_empty_corpus_file_is_named(tmp_path: Path) -> None:
     (folder / "dict.en").write_text("", encoding="utf-8")
     with pytest.raises(DataError, match=f"^{folder / 'dict.hi'}: empty file"):
         fetch(get_corpus("hi-en", "freedict"), "dict", tmp_path, cache_dir=tmp_path / "cache")
+
+
+def test_a_section_holds_its_documents_only(corpora: Path, tmp_path: Path) -> None:
+    """PUD's news and Wikipedia halves, read from its one `train` file by document id."""
+    pud = get_corpus("hi-en", "pud")
+    whole = fetch(pud, "train", corpora, cache_dir=tmp_path / "cache")
+    news = fetch(pud, "news", corpora, cache_dir=tmp_path / "cache")
+    wiki = fetch(pud, "wikipedia", corpora, cache_dir=tmp_path / "cache")
+    assert len(news) == len(wiki) == 500 and len(whole) == 1000
+    assert all(g.startswith("n") for g in news["group"])
+    assert all(g.startswith("w") for g in wiki["group"])
+    assert sorted([*news["indic"], *wiki["indic"]]) == sorted(whole["indic"])

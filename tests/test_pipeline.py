@@ -58,7 +58,9 @@ def test_prepared_folder_layout_and_counts(data_root: Path) -> None:
         assert len(refs) == len(_lines(folder / "test-post2012.hi")) and all(refs)
     assert (folder / "spm.model").is_file()
     # Each dev part on its own, with the document of every held-out line.
-    assert set(meta["devs"]) == {"vg", "post2012"} and meta["devs"]["post2012"]["en_refs"] == 4
+    assert set(meta["devs"]) == {"vg", "post2012", "pud"}
+    assert meta["devs"]["post2012"]["en_refs"] == 4 and meta["devs"]["pud"]["en_refs"] == 1
+    assert set(_lines(folder / "dev-pud.domain")) == {"news"}  # PUD's news half, held out
     dev_lines = sum(len(_lines(folder / f"dev-{name}.hi")) for name in meta["devs"])
     assert dev_lines == len(_lines(folder / "dev.hi"))
     for name in ("dev", "dev-post2012", "test-post2012", "test-vg"):
