@@ -157,6 +157,36 @@ def test_an_entry_is_replaced_only_by_a_model_that_beats_it(
     assert (entry / "metadata.json").read_bytes() == before
 
 
+def test_dev_sets_every_one_and_test_sets_once(
+    tiny_bundle: Path, data_root: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Kept on dev alone (`--no-tests`), with every prepared dev set on its card; its test
+    sets scored once, later, and never again."""
+    import seq2seq.evaluate.store as store_module
+
+    entry = store_model(tiny_bundle, "tiny", store=tmp_path, data_root=data_root, tests=False)
+    record = read_metadata(entry)["store"]
+    selection = load_bundle(tiny_bundle).cfg.data.dev_set
+    assert record["tests"] == {} and list(record["dev"])[0] == selection
+    assert {"dev-vg", "dev-post2012", "dev-pud"} <= set(record["dev"])
+    assert "test sets are not scored yet" in (entry / "README.md").read_text(encoding="utf-8")
+    check_entry(entry)
+    monkeypatch.setattr(store_module, "STORE", tmp_path)
+    score = ["store", "--score", "test", "--name", "tiny", "--data-root", str(data_root)]
+    assert main(score) == 0
+    tests = read_metadata(entry)["store"]["tests"]
+    assert {"test-post2012", "test-vg", "test-vg-challenge"} == set(tests)
+    assert "not scored yet" not in (entry / "README.md").read_text(encoding="utf-8")
+    check_entry(entry)
+    capsys.readouterr()
+    assert main(score) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "a test set is scored once" in err[0]
+    assert read_metadata(entry)["store"]["tests"] == tests
+    assert main(["store", "--name", "tiny"]) == 2
+    assert "give --model" in capsys.readouterr().err
+
+
 def test_names_resolve_to_a_folder_then_models_then_the_store(
     entry: Path, tiny_bundle: Path, tmp_path: Path, monkeypatch
 ) -> None:

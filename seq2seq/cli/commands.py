@@ -282,20 +282,32 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def run_store(args: argparse.Namespace) -> int:
-    from seq2seq.evaluate.store import store_model
+    from seq2seq.evaluate.store import STORE, score_entry, store_model
 
+    data_root = Path(args.data_root) if args.data_root else None
+    if args.score:
+        if args.model or args.ensemble:
+            raise ConfigError("--score scores a stored entry: give --name, not --model")
+        found = score_entry(STORE / args.name, args.score, data_root)
+        for name, s in found.items():
+            print(f"{name}\tBLEU {s['BLEU']:.2f} {s['BLEU_ci']}\tchrF++ {s['chrF++']:.2f}")
+        print(f"scored the {args.score} sets of {STORE / args.name}; its card is updated")
+        return 0
+    if not args.model:
+        raise ConfigError("store: give --model (the bundle to keep), or --score dev|test")
     notes = ""
     if args.notes:
         notes = "\n".join(iter_lines(Path(args.notes))).strip()
     entry = store_model(
         Path(args.model),
         args.name,
-        data_root=Path(args.data_root) if args.data_root else None,
+        data_root=data_root,
         commands=args.commands,
         cpu=args.cpu,
         notes=notes,
         weights=args.weights,
         ensemble=[Path(m) for m in args.ensemble],
+        tests=not args.no_tests,
     )
     print(f"stored {args.model} as {entry}; its card: {entry / 'README.md'}")
     return 0

@@ -249,8 +249,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "store", help="keep a trained bundle in the repository's store (pretrained/<name>)"
     )
-    p.add_argument("--model", required=True, help="the trained bundle, e.g. models/hi-en")
+    p.add_argument("--model", help="the trained bundle, e.g. models/hi-en")
     p.add_argument("--name", required=True, help="the entry's name, e.g. hi-en")
+    p.add_argument(
+        "--no-tests",
+        action="store_true",
+        help="do not score the test sets now: the model was chosen on dev, and `--score test` "
+        "scores them once, at the close of the work",
+    )
+    p.add_argument(
+        "--score",
+        choices=["dev", "test"],
+        help="instead of storing a model: score the entry's dev sets (every one prepared) or "
+        "its test sets (once) into its card",
+    )
     p.add_argument(
         "--command",
         action="append",

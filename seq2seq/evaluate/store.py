@@ -10,11 +10,17 @@ outlive the machine that trained them.
 
 `store_model` makes an entry from a trained bundle. The compact copy must decode the dev set
 within MAX_DELTA BLEU and chrF++ of its fp32 original (the share of identical outputs is
-recorded); its dev and test scores with bootstrap intervals, five dev samples with their
+recorded); its scores on every dev set of its prepared folder (the one it was selected on
+first) and on the test sets, with bootstrap intervals, five dev samples with their
 references, and its outputs for three fixed sentences go into its metadata (`store`), and the
 card and scores.json are rendered from that metadata, so the three cannot disagree. An entry
 is replaced only by a model that beats it on dev beyond noise (paired bootstrap on the
 metric the model was selected on). Decoding loads the fp16 weights into the fp32 model.
+
+Test sets are scored once: `store_model(..., tests=False)` keeps a model chosen on dev
+without looking at a test set, and `score_entry(entry, "test")` scores the entry that dev
+chose, at the close of the work (it refuses an entry whose tests are scored);
+`score_entry(entry, "dev")` adds dev sets prepared after the entry was written.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from pathlib import Path
 from indic_common.atomic import atomic_dir, remove_stale, write_text
 from indic_common.errors import BundleError, DataError
 from indic_common.languages import language
+from seq2seq.data.prepared import PreparedPair
 from seq2seq.decode.translate import Translator
 from seq2seq.evaluate.metrics import paired_delta
 from seq2seq.evaluate.scoring import TestScore, evaluate_split
@@ -61,6 +68,7 @@ def store_model(
     notes: str = "",
     weights: str = "float16",
     ensemble: Sequence[Path] = (),
+    tests: bool = True,
 ) -> Path:
     """Put the bundle `model` into `store/<name>/` as a compact copy (`weights`: float16, or
     int8 with per-row scales) with its card.
@@ -69,7 +77,8 @@ def store_model(
     `members/` and named in the entry's `ensemble_members`, and the entry's size limit covers
     them all. `commands`: the commands that made `model`, in order (base run, continuation,
     fine-tuning). `cpu`: where it trained, when its metadata does not say. `notes`: what it
-    gets wrong, read by eye. Raises BundleError when the copy moves dev scores by more than
+    gets wrong, read by eye. `tests`: score the test sets now (else `score_entry` does it
+    once, later). Raises BundleError when the copy moves dev scores by more than
     MAX_DELTA, when it does not beat the entry it would replace, or when it breaks a size
     limit.
     """
@@ -95,7 +104,7 @@ def store_model(
         compact = load_bundle(tmp)
         if members:
             compact = join_bundles(compact, [load_bundle(tmp / m["path"]) for m in members])
-        record = _measure(original, compact, root, weights)
+        record = _measure(original, compact, root, weights, tests)
         record["members"] = members
         _check_replacement(store / name, record, root, compact)
         meta = first.metadata
@@ -171,9 +180,28 @@ def _dev(bundle: Bundle, root: Path) -> TestScore:
     return result
 
 
-def _measure(original: Bundle, compact: Bundle, root: Path, weights: str) -> dict:
-    """The compact copy against its original on dev; then its dev and test scores, samples
-    and the outputs of the fixed sentences, all decoded by the compact copy."""
+def _other_devs(translator: Translator, root: Path, first: str) -> dict:
+    """The scores of every dev set of the prepared folder but `first` (the selection dev)."""
+    cfg = translator.bundle.cfg.data
+    names = PreparedPair(root / cfg.folder(cfg.direction)).dev_sets()
+    return {
+        r.name: _summary(r)
+        for name in names
+        if name != first
+        for r in evaluate_split(translator, root, name, None)
+    }
+
+
+def _tests(translator: Translator, root: Path) -> dict:
+    return {r.name: _summary(r) for r in evaluate_split(translator, root, "test", None)}
+
+
+def _measure(
+    original: Bundle, compact: Bundle, root: Path, weights: str, tests: bool = True
+) -> dict:
+    """The compact copy against its original on dev; then its scores on every dev set (and
+    the test sets when `tests`), samples and the outputs of the fixed sentences, all decoded
+    by the compact copy."""
     label = LABELS[weights]
     dev32, dev16 = _dev(original, root), _dev(compact, root)
     s32, s16 = _summary(dev32), _summary(dev16)
@@ -185,7 +213,6 @@ def _measure(original: Bundle, compact: Bundle, root: Path, weights: str) -> dic
         )
     identical = sum(a == b for a, b in zip(dev32.hyps, dev16.hyps)) / len(dev16.hyps)
     translator = Translator(compact, compact.cfg.decode)
-    tests = {r.name: _summary(r) for r in evaluate_split(translator, root, "test", None)}
     cfg = compact.cfg.data
     folder = root / cfg.folder(cfg.direction)
     src = (folder / f"{dev16.name}.{cfg.src_lang}").read_text(encoding="utf-8").splitlines()
@@ -205,8 +232,8 @@ def _measure(original: Bundle, compact: Bundle, root: Path, weights: str) -> dic
             k: getattr(compact.cfg.decode, k)
             for k in ("beam_size", "min_len_ratio", "no_repeat_ngram", "length_penalty")
         },
-        "dev": {dev16.name: s16},
-        "tests": tests,
+        "dev": {dev16.name: s16} | _other_devs(translator, root, dev16.name),
+        "tests": _tests(translator, root) if tests else {},
         "dev_hypotheses": dev16.hyps,
         "samples": [
             {"source": s, "reference": r, "output": h}
@@ -221,7 +248,7 @@ def _check_replacement(entry: Path, record: dict, root: Path, compact: Bundle) -
     if not (entry / "metadata.json").is_file():
         return
     old = read_metadata(entry).get("store", {})
-    (dev_name,) = record["dev"]
+    dev_name = record["compact"]["dev_set"]
     if dev_name not in old.get("dev", {}) or "dev_hypotheses" not in old:
         raise BundleError(
             f"{entry}: stored without its {dev_name} hypotheses; compare the two by hand "
@@ -242,6 +269,36 @@ def _check_replacement(entry: Path, record: dict, root: Path, compact: Bundle) -
             f"{entry}: the new model does not beat the stored one on {dev_name} beyond noise "
             f"({metric} {gain.score:+.2f} [{gain.low:+.2f}, {gain.high:+.2f}]); the entry stays"
         )
+
+
+def score_entry(entry: Path, what: str, data_root: Path | None = None) -> dict:
+    """Score a stored entry with its own decoding settings, into its metadata, card and
+    scores.json: `dev`, every dev set of its prepared folder (the ones it has are decoded
+    again); `test`, its test sets, once (an entry whose tests are scored is refused).
+    Returns the new scores."""
+    if what not in ("dev", "test"):
+        raise BundleError(f"score {what!r}: an entry's dev or test sets")
+    metadata = read_metadata(entry)
+    record = metadata.get("store")
+    if record is None:
+        raise BundleError(f"{entry}: not a stored entry (no store record in metadata.json)")
+    if what == "test" and record["tests"]:
+        raise BundleError(
+            f"{entry}: its test sets were scored ({', '.join(record['tests'])}); a test set "
+            "is scored once, for the model dev chose"
+        )
+    translator = Translator.load(entry)
+    root = data_root or Path(translator.bundle.cfg.data.root)
+    if what == "test":
+        record["tests"] = found = _tests(translator, root)
+    else:
+        first = record["compact"]["dev_set"]
+        found = {first: record["dev"][first]} | _other_devs(translator, root, first)
+        record["dev"] = found
+    text = json.dumps(metadata, indent=2, ensure_ascii=False) + "\n"
+    write_text(entry / "metadata.json", text)
+    write_card_files(entry)
+    return found
 
 
 def _training_data(root: Path, bundle: Bundle) -> dict:
@@ -410,6 +467,12 @@ def render_card(metadata: dict) -> str:
                 f"{s['BLEU']:.2f} [{low:.2f}, {high:.2f}] | {s['chrF++']:.2f} | "
                 f"{s['length_ratio']} |"
             )
+    if not r["tests"]:
+        lines += [
+            "",
+            "Its test sets are not scored yet: dev chose this model, and a test set is scored "
+            f"once, at the close of that work (`seq2seq store --score test --name {r['name']}`).",
+        ]
     label = LABELS[c["weights"]]
     original = "original" if r.get("members") else "fp32 original"
     lines += [
@@ -473,8 +536,8 @@ def list_models(places: tuple[Path, ...] = (MODELS, STORE)) -> list[dict]:
 
 
 def _headline(meta: dict) -> str:
-    tests = meta.get("store", {}).get("tests", {})
-    for name, s in tests.items():
+    record = meta.get("store", {})
+    for name, s in (*record.get("tests", {}).items(), *record.get("dev", {}).items()):
         if name.endswith("post2012"):
             return f"{name} BLEU {s['BLEU']:.2f}, chrF++ {s['chrF++']:.2f}"
     if "dev_chrf" in meta and meta.get("selected_on") == "chrf":
