@@ -94,6 +94,11 @@ class DataConfig(_Checked):
     # <root>/<pair>/synthetic/<name>.<lang>) and the repeats of each, e.g. {bt-greedy: 1}.
     # Their lines are of domain `backtranslation`: with domain_tags, tagged back-translation.
     synthetic: dict[str, int] = field(default_factory=dict)
+    # Forward-translated parts: a model's translations of real sources (`seq2seq backtranslate
+    # --input <root>/<pair>/train.hi --to en`), the synthetic side the target: self-training,
+    # or sequence-level knowledge distillation from an ensemble (Kim & Rush 2016). Their
+    # sources are real text and are read untagged. E.g. {kd-beam: 1}.
+    forward: dict[str, int] = field(default_factory=dict)
     # A multilingual model: its directions, e.g. [hi-en, bn-en, ta-en], trained together on
     # <root>/multi/ (python -m data_prep multi) with the target language's tag (<2en>, <2hi>
     # ...) before each source; src_lang/tgt_lang name the default direction. Empty: one.
@@ -122,7 +127,8 @@ class DataConfig(_Checked):
             self._fail("temperature", f"must be 1 or more (got {self.temperature})")
         if not 0.0 <= self.sample_alpha <= 1.0:
             self._fail("sample_alpha", f"must be 0 (off) to 1 (got {self.sample_alpha})")
-        for key, table in (("upsample", self.upsample), ("synthetic", self.synthetic)):
+        tables = (("upsample", self.upsample), ("synthetic", self.synthetic))
+        for key, table in (*tables, ("forward", self.forward)):
             for corpus, times in table.items():
                 if times < 1:
                     self._fail(f"{key}.{corpus}", f"must be 1 or more repeats (got {times})")

@@ -270,3 +270,37 @@ def test_training_reads_tagged_synthetic_parts(folder: Path, tmp_path: Path) -> 
         prepared.check_synthetic("dummy", "en", "hi")
     with pytest.raises(ConfigError, match="data.synthetic.dummy must be 1 or more"):
         tiny_config(root, tmp_path, data={"synthetic": {"dummy": 0}})
+
+
+def test_training_reads_forward_translated_parts(
+    tiny_bundle: Path, folder: Path, tmp_path: Path
+) -> None:
+    """data.forward: a model's translations of real training sources as targets (sequence-
+    level distillation), read untagged; a back-translated part is refused there, and a
+    forward one in data.synthetic."""
+    from seq2seq.data.batches import TranslationData
+
+    sources = folder / "train.hi"
+    out = folder / "synthetic" / "kd-greedy"
+    backtranslate(BacktranslateJob(sources, "en", out, tiny_bundle, max_lines=8))
+    record = json.loads(out.with_name("kd-greedy.json").read_text())
+    assert (record["from"], record["to"], record["lines"]) == ("hi", "en", 8)
+    first = PreparedPair(folder).read("train", "hi")[:8]
+    assert (folder / "synthetic" / "kd-greedy.hi").read_text(encoding="utf-8").splitlines() == first
+    root = folder.parent
+    tags = {"domain_tags": True}
+    plain = TranslationData(tiny_config(root, tmp_path, data=tags).data, 1)
+    plain.setup()
+    cfg = tiny_config(root, tmp_path, data=tags | {"forward": {"kd-greedy": 2}})
+    data = TranslationData(cfg.data, seed=1)
+    data.setup()
+    assert len(data.train_corpus) == len(plain.train_corpus) + 16
+    tag = data.src_vocab.piece_id("<dom:backtranslation>")
+    assert all(data.train_corpus[i][0][0] != tag for i in range(len(data.train_corpus)))
+    assert "backtranslation" not in data.domains
+    prepared = PreparedPair(folder)
+    backtranslate(BacktranslateJob(sources, "en", folder / "synthetic" / "d", method="dummy"))
+    with pytest.raises(DataError, match="data.forward reads a part whose synthetic side is"):
+        prepared.check_synthetic("d", "en", "hi", "target")  # its English is the synthetic side
+    with pytest.raises(DataError, match=r"its en side is synthetic .*data\.forward reads"):
+        prepared.check_synthetic("kd-greedy", "hi", "en")

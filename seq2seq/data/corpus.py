@@ -221,23 +221,27 @@ class TrainingPlan:
         prefix_ids = [line_prefix[domain_codes[index]]]
         domains = [domain_names[i] for i in used] if c.domain_tags else []
         real = len(index)
-        for name, times in c.synthetic.items():
-            prepared.check_synthetic(name, src_lang, tgt_lang)
+        parts = [(n, t, "source") for n, t in c.synthetic.items()]
+        parts += [(n, t, "target") for n, t in c.forward.items()]
+        for name, times, side in parts:
+            prepared.check_synthetic(name, src_lang, tgt_lang, side)
             remake = f"make the part again with {prepared.synthetic_command(name)}"
             syn_first = self._add_file(prepared, f"synthetic/{name}", src_lang, tgt_lang, remake)
             syn_lines = np.arange(syn_first, self._counted, dtype=np.int64)
             lines.append(np.tile(syn_lines, times))
-            domain = "backtranslation" if c.domain_tags else None
-            code = self._code(prefix_of(tgt_lang, domain, "train"))
+            # A synthetic source is tagged (tagged back-translation); a forward-translated
+            # part's source is real text, read with no domain tag.
+            tagged = c.domain_tags and side == "source"
+            code = self._code(prefix_of(tgt_lang, "backtranslation" if tagged else None, "train"))
             prefix_ids.append(np.full(len(syn_lines) * times, code, np.int32))
-            if c.domain_tags and len(syn_lines):
+            if tagged and len(syn_lines) and "backtranslation" not in domains:
                 domains.append("backtranslation")
         total = sum(len(x) for x in lines)
-        if c.synthetic:
+        if parts:
             log.info(
                 "%s: synthetic pairs %s: %d, real %d (%.2f:1; at most 2:1 recommended)",
                 direction,
-                c.synthetic,
+                c.synthetic | c.forward,
                 total - real,
                 real,
                 (total - real) / max(real, 1),

@@ -153,10 +153,13 @@ class PreparedPair:
                     f"`make data PAIR={self.root.name}` again"
                 )
 
-    def check_synthetic(self, name: str, src_lang: str, tgt_lang: str) -> None:
+    def check_synthetic(
+        self, name: str, src_lang: str, tgt_lang: str, side: str = "source"
+    ) -> None:
         """The synthetic part `synthetic/<name>`, written by `seq2seq backtranslate`, is
         finished (its `.json` is written last), has both sides, and its synthetic side is the
-        direction's source."""
+        direction's `side`: the source (data.synthetic, back-translation) or the target
+        (data.forward, forward translation)."""
         folder = self.root / "synthetic"
         how = folder / f"{name}.json"
         if not how.is_file():
@@ -171,11 +174,18 @@ class PreparedPair:
             if not path.is_file():
                 raise DataError(f"{path}: missing; the part {name} has no {lang} side")
         made_side = json.loads(how.read_text(encoding="utf-8")).get("to")
-        if made_side not in (None, src_lang):
+        if side == "source" and made_side not in (None, src_lang):
             raise DataError(
                 f"{folder}/{name}: its {made_side} side is synthetic and may only be read as "
                 f"a source, not as {src_lang}->{tgt_lang}'s target; leave the part out of "
-                f"data.synthetic for that direction"
+                f"data.synthetic for that direction (data.forward reads a part whose "
+                f"synthetic side is the target)"
+            )
+        if side == "target" and made_side != tgt_lang:
+            raise DataError(
+                f"{folder}/{name}: data.forward reads a part whose synthetic side is the "
+                f"target ({tgt_lang}), but this one's is {made_side}; name it in "
+                f"data.synthetic instead"
             )
 
     def synthetic_command(self, name: str) -> str:

@@ -315,6 +315,7 @@ def _training_data(root: Path, bundle: Bundle) -> dict:
     return {
         "corpora": corpora,
         "synthetic": dict(bundle.cfg.data.synthetic),
+        "forward": dict(bundle.cfg.data.forward),
         "upsample": dict(bundle.cfg.data.upsample),
     }
 
@@ -446,6 +447,9 @@ def render_card(metadata: dict) -> str:
         lines.append(f"| {name} | {corpus['description']} | {corpus['licence']} | {parts} |")
     for part, weight in r["training_data"]["synthetic"].items():
         lines.append(f"| synthetic {part} (×{weight}) | back-translated | as its source | |")
+    for part, weight in r["training_data"].get("forward", {}).items():
+        what = "real sources, a model's translations as targets"
+        lines.append(f"| forward {part} (×{weight}) | {what} | as its source | |")
     lines += [
         "",
         f"What that means for users: {_licence_terms(corpora)}. The weights are not under the "

@@ -10,6 +10,11 @@ targets) and `<output>.json` (how they were made), and training adds them throug
 model trained with domain tags reads `<dom:backtranslation>` before a synthetic source (tagged
 back-translation, Caswell, Chelba & Grangier 2019).
 
+The same job forward: `input=data/hi-en/train.hi, to="en", model=<a hi->en ensemble>` writes
+the model's translations of real sources, read by training through `data.forward` (the
+synthetic side the target, untagged): self-training, or sequence-level knowledge distillation
+(Kim & Rush 2016) when the model is an ensemble and the student a single model.
+
 Methods: `greedy`, `sample` (each piece drawn from the model's distribution; Edunov et al.
 2018), `beam` (the bundle's beam); and two baselines that need no model: `copy` (the target
 copied as the source) and `dummy` (an empty source: the tag alone when the model is tagged).
