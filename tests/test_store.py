@@ -19,7 +19,14 @@ from data_prep.pipeline import prepare
 from indic_common.errors import BundleError
 from seq2seq.cli.main import main
 from seq2seq.decode.translate import Translator
-from seq2seq.evaluate.store import list_models, render_card, scores_of, size_mb, store_model
+from seq2seq.evaluate.store import (
+    SAMPLES,
+    list_models,
+    render_card,
+    scores_of,
+    size_mb,
+    store_model,
+)
 from seq2seq.model.bundle import (
     SCALE,
     STORE,
@@ -71,7 +78,7 @@ def test_a_stored_entry_is_whole_and_half_the_size(entry: Path, tiny_bundle: Pat
     record = read_metadata(entry)["store"]
     assert abs(record["compact"]["delta"]["BLEU"]) <= 0.2
     assert 0.0 <= record["compact"]["identical_outputs"] <= 1.0
-    assert len(record["samples"]) == 5 and record["training_data"]["corpora"]
+    assert len(record["samples"]) == SAMPLES and record["training_data"]["corpora"]
     card = (entry / "README.md").read_text(encoding="utf-8")
     for text in ("CC BY-NC-SA", "non-commercial", "seq2seq train --config tiny.yaml", "Too small"):
         assert text in card

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TextIO
 
 from indic_common.atomic import open_atomic
-from indic_common.errors import ConfigError
-from indic_common.textfile import decode_lines, iter_lines
+from indic_common.errors import ConfigError, DataError
+from indic_common.textfile import decode_lines, iter_lines, read_lines
 from seq2seq.config import decode_options
 
 # Decoding flags, declared with DecodeConfig's fields: field -> (flag, argparse dest). Values
@@ -107,6 +107,26 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_errors(args: argparse.Namespace) -> int:
+    from indic_common.languages import CODES
+    from seq2seq.evaluate.errors import error_kinds, format_error_kinds
+
+    if args.tgt_lang not in CODES:
+        raise ConfigError(f"--to {args.tgt_lang!r}: one of {', '.join(CODES)}")
+    src, ref = read_lines(Path(args.src)), read_lines(Path(args.ref))
+    rows = {}
+    for name, path in _named_folders(args.hyps, "output", "base=out/dev.hyp", "FILE").items():
+        hyps = read_lines(path)
+        if len(hyps) != len(src) or len(ref) != len(src):
+            raise DataError(
+                f"{path}: {len(hyps)} lines for {len(src)} sources and {len(ref)} references "
+                f"({args.src}, {args.ref}); give the outputs of that set"
+            )
+        rows[name] = error_kinds(src, hyps, ref, args.tgt_lang)
+    print(format_error_kinds(rows))
+    return 0
+
+
 def _input_lines(args: argparse.Namespace) -> Iterable[str]:
     if args.sentences:
         return args.sentences
@@ -165,13 +185,16 @@ def run_attention(args: argparse.Namespace) -> int:
     return 0
 
 
-def _named_folders(specs: list[str], option: str, example: str) -> dict[str, Path]:
-    """NAME=FOLDER arguments as {name: folder}; a malformed one is a one-line error."""
+def _named_folders(
+    specs: list[str], option: str, example: str, what: str = "FOLDER"
+) -> dict[str, Path]:
+    """NAME=FOLDER (or NAME=FILE) arguments as {name: path}; a malformed one is a one-line
+    error."""
     out = {}
     for spec in specs:
         name, sep, folder = spec.partition("=")
         if not sep or not name or not folder:
-            raise ConfigError(f"{option} {spec!r}: write NAME=FOLDER, e.g. {example}")
+            raise ConfigError(f"{option} {spec!r}: write NAME={what}, e.g. {example}")
         out[name] = Path(folder)
     return out
 

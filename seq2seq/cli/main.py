@@ -18,6 +18,7 @@ from seq2seq.cli.commands import (
     run_compare,
     run_config,
     run_curves,
+    run_errors,
     run_evaluate,
     run_models,
     run_report,
@@ -149,6 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ref", action="append", required=True, help="reference file; repeat")
     p.add_argument("--docs", help="the document of each line (e.g. data/hi-en/test-post2012.doc)")
     p.set_defaults(run=run_compare)
+
+    p = sub.add_parser(
+        "errors",
+        help="kinds of error in outputs: wrong script, numbers lost or spelled out, length",
+    )
+    p.add_argument("hyps", nargs="+", metavar="NAME=FILE", help="a system's outputs; repeat")
+    p.add_argument("--src", required=True, help="the source file, one sentence a line")
+    p.add_argument("--ref", required=True, help="the (first) reference file")
+    p.add_argument("--to", required=True, dest="tgt_lang", help="the outputs' language, e.g. ta")
+    p.set_defaults(run=run_errors)
 
     p = sub.add_parser("translate", help="translate sentences, a file or stdin")
     _add_decode_options(p, nbest=True)

@@ -11,7 +11,7 @@ outlive the machine that trained them.
 `store_model` makes an entry from a trained bundle. The compact copy must decode the dev set
 within MAX_DELTA BLEU and chrF++ of its fp32 original (the share of identical outputs is
 recorded); its scores on every dev set of its prepared folder (the one it was selected on
-first) and on the test sets, with bootstrap intervals, five dev samples with their
+first) and on the test sets, with bootstrap intervals, twenty dev samples with their
 references, and its outputs for three fixed sentences go into its metadata (`store`), and the
 card and scores.json are rendered from that metadata, so the three cannot disagree. An entry
 is replaced only by a model that beats it on dev beyond noise (paired bootstrap on the
@@ -48,7 +48,7 @@ ENTRY_LIMIT_MB = 24.0  # one entry, every member of an ensemble included
 STORE_LIMIT_MB = 120.0  # all of pretrained/
 MAX_DELTA = 0.2  # |BLEU| and |chrF++| change a compact copy may make on dev
 LABELS = {"float16": "fp16", "int8": "int8"}  # a compact copy's name in the record and card
-SAMPLES = 5  # dev lines shown with their references on the card
+SAMPLES = 20  # dev lines shown with their references on the card, each read by eye
 # The keys save_bundle writes itself; a compact copy keeps every other key (training facts).
 _BUNDLE_KEYS = ("format", "version", "weights", "sha256", "store")
 
