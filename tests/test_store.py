@@ -36,7 +36,8 @@ from seq2seq.model.bundle import (
     read_metadata,
 )
 
-ENTRIES = sorted(p for p in STORE.glob("*") if (p / "metadata.json").is_file())
+# every entry (not one being written, a hidden temporary folder beside them)
+ENTRIES = sorted(p for p in STORE.glob("[!.]*") if (p / "metadata.json").is_file())
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +193,20 @@ def test_dev_sets_every_one_and_test_sets_once(
     assert read_metadata(entry)["store"]["tests"] == tests
     assert main(["store", "--name", "tiny"]) == 2
     assert "give --model" in capsys.readouterr().err
+
+
+def test_the_store_limit_counts_each_entry_once(
+    entry: Path, tiny_bundle: Path, data_root: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """The entry being written lies beside the others until it is whole: it counts once."""
+    import seq2seq.evaluate.store as store_module
+
+    monkeypatch.setattr(store_module, "STORE_LIMIT_MB", 1.5 * size_mb(entry))
+    stored = store_model(tiny_bundle, "tiny", store=tmp_path, data_root=data_root, tests=False)
+    assert size_mb(stored) < 1.5 * size_mb(entry)
+    monkeypatch.setattr(store_module, "STORE_LIMIT_MB", 0.5 * size_mb(entry))
+    with pytest.raises(BundleError, match="over its 0 MB"):
+        store_model(tiny_bundle, "tiny2", store=tmp_path, data_root=data_root, tests=False)
 
 
 def test_names_resolve_to_a_folder_then_models_then_the_store(

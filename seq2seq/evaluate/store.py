@@ -324,7 +324,12 @@ def _check_sizes(entry: Path, store: Path, name: str) -> None:
     size = size_mb(entry)
     if size > ENTRY_LIMIT_MB:
         raise BundleError(f"{name}: {size:.1f} MB, over the {ENTRY_LIMIT_MB:.0f} MB of an entry")
-    others = sum(size_mb(p) for p in store.iterdir() if p.is_dir() and p.name != name)
+    # the other entries: not the one replaced, nor `entry` itself (written beside them)
+    others = sum(
+        size_mb(p)
+        for p in store.iterdir()
+        if p.is_dir() and p.name != name and p.resolve() != entry.resolve()
+    )
     if others + size > STORE_LIMIT_MB:
         raise BundleError(
             f"{store}: {others + size:.1f} MB with {name}, over its {STORE_LIMIT_MB:.0f} MB"
@@ -519,7 +524,10 @@ def list_models(places: tuple[Path, ...] = (MODELS, STORE)) -> list[dict]:
     for place in places:
         if not place.is_dir():
             continue
-        for folder in sorted(p for p in place.iterdir() if (p / "metadata.json").is_file()):
+        folders = (
+            p for p in place.iterdir() if not p.name.startswith(".")
+        )  # not one being written
+        for folder in sorted(p for p in folders if (p / "metadata.json").is_file()):
             try:
                 meta = read_metadata(folder)
             except BundleError as e:
