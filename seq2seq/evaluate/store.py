@@ -273,8 +273,9 @@ def _check_replacement(entry: Path, record: dict, root: Path, compact: Bundle) -
 
 def score_entry(entry: Path, what: str, data_root: Path | None = None) -> dict:
     """Score a stored entry with its own decoding settings, into its metadata, card and
-    scores.json: `dev`, every dev set of its prepared folder (the ones it has are decoded
-    again); `test`, its test sets, once (an entry whose tests are scored is refused).
+    scores.json: `dev`, every dev set of its prepared folder besides the one it was chosen on
+    (whose scores and hypotheses stay); `test`, its test sets, once (an entry whose tests are
+    scored is refused).
     Returns the new scores."""
     if what not in ("dev", "test"):
         raise BundleError(f"score {what!r}: an entry's dev or test sets")
