@@ -114,13 +114,18 @@ def run_errors(args: argparse.Namespace) -> int:
     if args.tgt_lang not in CODES:
         raise ConfigError(f"--to {args.tgt_lang!r}: one of {', '.join(CODES)}")
     src, ref = read_lines(Path(args.src)), read_lines(Path(args.ref))
+    if len(ref) != len(src):
+        raise DataError(
+            f"{args.ref}: {len(ref)} references for {len(src)} sources ({args.src}); give the "
+            "reference file of that set"
+        )
     rows = {}
     for name, path in _named_folders(args.hyps, "output", "base=out/dev.hyp", "FILE").items():
         hyps = read_lines(path)
-        if len(hyps) != len(src) or len(ref) != len(src):
+        if len(hyps) != len(src):
             raise DataError(
-                f"{path}: {len(hyps)} lines for {len(src)} sources and {len(ref)} references "
-                f"({args.src}, {args.ref}); give the outputs of that set"
+                f"{path}: {len(hyps)} lines for {len(src)} sources ({args.src}); give the "
+                "outputs of that set"
             )
         rows[name] = error_kinds(src, hyps, ref, args.tgt_lang)
     print(format_error_kinds(rows))

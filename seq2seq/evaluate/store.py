@@ -120,9 +120,7 @@ def store_model(
         }
         metadata = json.loads((tmp / "metadata.json").read_text(encoding="utf-8"))
         metadata["store"] = record
-        text = json.dumps(metadata, indent=2, ensure_ascii=False) + "\n"
-        (tmp / "metadata.json").write_text(text, encoding="utf-8")
-        write_card_files(tmp)
+        write_record(tmp, metadata)
         _check_sizes(tmp, store, name)
     log.info("stored %s as %s (%.1f MB)", model, store / name, size_mb(store / name))
     return store / name
@@ -296,9 +294,7 @@ def score_entry(entry: Path, what: str, data_root: Path | None = None) -> dict:
         first = record["compact"]["dev_set"]
         found = {first: record["dev"][first]} | _other_devs(translator, root, first)
         record["dev"] = found
-    text = json.dumps(metadata, indent=2, ensure_ascii=False) + "\n"
-    write_text(entry / "metadata.json", text)
-    write_card_files(entry)
+    write_record(entry, metadata)
     return found
 
 
@@ -352,9 +348,9 @@ def scores_of(metadata: dict) -> dict:
     }
 
 
-def write_card_files(entry: Path) -> None:
-    """README.md and scores.json of an entry, from its metadata.json."""
-    metadata = json.loads((entry / "metadata.json").read_text(encoding="utf-8"))
+def write_record(entry: Path, metadata: dict) -> None:
+    """An entry's metadata.json, and the README.md and scores.json rendered from it."""
+    write_text(entry / "metadata.json", json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
     write_text(entry / "README.md", render_card(metadata))
     write_text(entry / "scores.json", json.dumps(scores_of(metadata), indent=2) + "\n")
 
