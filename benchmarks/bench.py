@@ -35,6 +35,9 @@ RESULTS = HERE / "results"
 OURS_PYTHON = ROOT / ".venv" / "bin" / "python"
 JOEY_PYTHON = HERE / ".venv-joeynmt" / "bin" / "python"
 TEST_SET = "test-vg"
+BEAMS = ["1", "2", "3", "4", "5"]
+# Near-equal quality: our BLEU from 0.5 below to 2.5 above JoeyNMT's at the same beam.
+NEAR = (-0.5, 2.5)
 
 
 def export_shared(prepared: Path, out: Path) -> Path:
@@ -263,6 +266,7 @@ def render(info: dict[str, str]) -> str:
                     f"{_ratio(g['sentences_per_s'], joey_b[mode]['sentences_per_s'])} |"
                 )
     lines += _equal_quality()
+    lines += _speedup_table()
     lines += [
         "",
         "## Commands",
@@ -285,6 +289,7 @@ def render(info: dict[str, str]) -> str:
         "budget-joeynmt",
         "decode-ours",
         "equal-joeynmt",
+        "decode-table",
     ):
         r = _load(name)
         if r:
@@ -325,6 +330,56 @@ def _equal_quality() -> list[str]:
             f"| {mode} | {j['BLEU']:.2f} | {o['BLEU']:.2f} | {o['BLEU'] - j['BLEU']:+.2f} | "
             f"{j['sentences_per_s']:.1f} | {o['sentences_per_s']:.1f} | "
             f"{_ratio(o['sentences_per_s'], j['sentences_per_s'])} |"
+        )
+    return lines
+
+
+def _speedup_table() -> list[str]:
+    """Beams 1-5 x {exact, shortlist, int8, both} against JoeyNMT's same beam, when both
+    halves exist and were measured on one CPU."""
+    table, joey = _load("decode-table"), _load("equal-joeynmt")
+    if not table or "rows" not in table:
+        return []
+    same_cpu = joey is not None and joey.get("cpu") == table.get("cpu")
+    sl = table["shortlist"]
+    lines = [
+        "",
+        "## Decoding speed-ups: vocabulary shortlist and int8, beams 1-5",
+        "",
+        f"Our budget model ({table['model'].replace(str(ROOT) + '/', '')}) on the caption test "
+        f"({table['sentences']} sentences, one reference), {table['batch_size']} sentences a "
+        f"batch, {table['threads']} threads; sentences/s the median of three passes. "
+        f"Shortlist: the {sl['per_piece']} target pieces most associated with each source "
+        f"piece (Dice over {sl['train_pairs']:,} training pairs) and the {sl['frequent']} most "
+        f"frequent, of {sl['target_vocabulary']:,}. int8: the decoder's matrices (fbgemm, "
+        "per-row scales). JoeyNMT: its model of the section above, the same beam, decoded in "
+        f"the same run ({table['date']}, CPU {table.get('cpu', 'not recorded')}); the ratio "
+        f"is given where our BLEU is {NEAR[0]:+.1f} to {NEAR[1]:+.1f} from JoeyNMT's.",
+        "",
+        "| beam | search | BLEU | chrF++ | sentences/s | × exact | shortlist rows | JoeyNMT BLEU "
+        "| JoeyNMT sentences/s | ours ÷ JoeyNMT |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    exact = {r["beam"]: r for r in table["rows"] if r["variant"] == "exact"}
+    for r in table["rows"]:
+        key = "greedy" if r["beam"] == 1 else f"beam{r['beam']}"
+        j = joey.get(key) if joey and same_cpu else None
+        if j is None:
+            theirs, ratio = ("–", "–"), "– (not measured on this CPU)"
+        else:
+            gap = r["BLEU"] - j["BLEU"]
+            theirs = (f"{j['BLEU']:.2f}", f"{j['sentences_per_s']:.1f}")
+            ratio = (
+                _ratio(r["sentences_per_s"], j["sentences_per_s"])
+                if NEAR[0] <= gap <= NEAR[1]
+                else f"– (BLEU {gap:+.2f})"
+            )
+        rows = r.get("shortlist_rows_mean")
+        lines.append(
+            f"| {r['beam']} | {r['variant']} | {r['BLEU']:.2f} | {r['chrF++']:.2f} | "
+            f"{r['sentences_per_s']:.1f} | "
+            f"{r['sentences_per_s'] / exact[r['beam']]['sentences_per_s']:.2f}× | "
+            f"{rows if rows else '–'} | {theirs[0]} | {theirs[1]} | {ratio} |"
         )
     return lines
 
@@ -389,6 +444,15 @@ def main(argv: list[str] | None = None) -> int:
         "throughput-ours-auto": ours_throughput("auto"),
         "throughput-joeynmt": [*joey, "throughput", "--data", str(shared), *steps],
     }
+    # Beams 1-5, exact and with the speed-ups, against JoeyNMT's same beams (equal-joeynmt).
+    plan["decode-table"] = [
+        *ours,
+        "table",
+        "--data-root",
+        str(args.data_root),
+        "--test-set",
+        TEST_SET,
+    ]
     plan["decode-ours"] = [
         *ours,
         "decode",
@@ -411,7 +475,10 @@ def main(argv: list[str] | None = None) -> int:
             ],
             "budget-joeynmt": joey_budget(args.seconds),
             "equal-joeynmt": joey_budget(
-                args.equal_seconds, *(["--decode-only"] if args.joey_decode_only else [])
+                args.equal_seconds,
+                "--beams",
+                *BEAMS,
+                *(["--decode-only"] if args.joey_decode_only else []),
             ),
         }
     no_bf16 = bf16_unavailable()
@@ -421,10 +488,14 @@ def main(argv: list[str] | None = None) -> int:
         for name, cmd in plan.items():
             if not ((name in args.only) if args.only else name != "decode-ours"):
                 continue
+            if name == "decode-table" and not args.only:
+                continue  # run last, below: after the model it decodes is trained
             if name == "throughput-ours-bf16" and no_bf16:
                 skip(name, cmd, no_bf16)
             else:
                 run(name, cmd)
+        if not args.only and not args.quick:
+            run("decode-table", plan["decode-table"])
     tmp = page.with_suffix(".md.tmp")
     tmp.write_text(render(machine()), encoding="utf-8")
     os.replace(tmp, page)

@@ -4,6 +4,11 @@
         [--warmup 10 --updates 50]
     python benchmarks/bench_ours.py budget --data-root DIR --seconds 1800 --out ours.json
     python benchmarks/bench_ours.py decode --data-root DIR --model BUNDLE --out ours.json
+    python benchmarks/bench_ours.py table --data-root DIR --model BUNDLE --out ours.json
+
+`table` decodes the test set with beams 1-5, each exact and with the decoding speed-ups
+(the vocabulary shortlist, built from the same training pairs, int8, and both; see
+seq2seq/evaluate/speedup.py): BLEU, chrF++ and sentences/s, the median of --repeats timings.
 
 Both modes train through the toolkit's own path (`seq2seq.train.trainer`: Lightning,
 token-bucket batches, the model of `seq2seq/model/network.py`) on the architecture JoeyNMT is
@@ -180,9 +185,74 @@ def decode_test_set(args: argparse.Namespace, bundle: Path) -> dict:
     return out
 
 
+def run_table(args: argparse.Namespace) -> dict:
+    """Beams 1-5 x {exact, shortlist, int8, both} on the test set (sentences/s: the median of
+    `--repeats` timed passes after one untimed one)."""
+    from seq2seq.evaluate.speedup import VARIANTS, build_shortlist
+
+    prepared = PreparedPair(args.data_root / "hi-en")
+    src = prepared.read(args.test_set, "hi")
+    refs = prepared.references(args.test_set, "en")[:1]
+    exact = Translator.load(
+        args.model, batch_size=args.batch_size, shortlist=False, precision="fp32"
+    )
+    shortlist, pairs = build_shortlist(exact.bundle, prepared, args.per_piece, args.frequent)
+    exact.bundle.derived["shortlist"] = shortlist
+    rows = []
+    for beam in args.beams:
+        for variant, settings in VARIANTS.items():
+            translator = exact.with_decode(beam_size=beam, **settings)
+            translator.translate(src[: args.batch_size])
+            passes = [
+                translate_and_score(translator, src, refs, args.test_set, None)
+                for _ in range(args.repeats)
+            ]
+            seconds = sorted(p.seconds for p in passes)[len(passes) // 2]
+            sizes = (
+                [
+                    len(shortlist.rows(_ids(translator, src[i : i + args.batch_size])))
+                    for i in range(0, len(src), args.batch_size)
+                ]
+                if settings.get("shortlist")
+                else []
+            )
+            rows.append(
+                {
+                    "beam": beam,
+                    "variant": variant,
+                    "sentences_per_s": round(len(src) / seconds, 1),
+                    "BLEU": passes[0].scores.bleu.score,
+                    "chrF++": passes[0].scores.chrf.score,
+                    "shortlist_rows_mean": round(sum(sizes) / len(sizes)) if sizes else None,
+                }
+            )
+            print(rows[-1], flush=True)
+    return {
+        "toolkit": "indic-seq2seq",
+        "mode": "table",
+        "test_set": args.test_set,
+        "model": str(args.model),
+        "batch_size": args.batch_size,
+        "sentences": len(src),
+        "threads": torch.get_num_threads(),
+        "shortlist": {
+            "per_piece": args.per_piece,
+            "frequent": args.frequent,
+            "train_pairs": pairs,
+            "target_vocabulary": len(exact.bundle.tgt_vocab),
+        },
+        "rows": rows,
+    }
+
+
+def _ids(translator: Translator, lines: list[str]) -> torch.Tensor:
+    """The source ids of some lines, as the translator's search gets them."""
+    return torch.tensor([i for line in lines for i in translator.bundle.src_vocab.encode(line)])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("mode", choices=("throughput", "budget", "decode"))
+    p.add_argument("mode", choices=("throughput", "budget", "decode", "table"))
     p.add_argument("--data-root", type=Path, required=True, help="holds hi-en/ (data_prep output)")
     p.add_argument("--work", type=Path, default=Path("benchmarks/work/ours"))
     p.add_argument("--out", type=Path, required=True)
@@ -201,11 +271,14 @@ def main(argv: list[str] | None = None) -> int:
         default=Path("benchmarks/work/ours/models/bench"),
         help="decode: the bundle to decode with",
     )
+    p.add_argument("--beams", type=int, nargs="+", default=[1, 2, 3, 4, 5], help="table")
+    p.add_argument("--repeats", type=int, default=3, help="table: timed passes of each row")
+    p.add_argument("--per-piece", type=int, default=50, help="table: the shortlist's")
+    p.add_argument("--frequent", type=int, default=500, help="table: the shortlist's")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
-    result = {"throughput": run_throughput, "budget": run_budget, "decode": run_decode}[args.mode](
-        args
-    )
+    modes = {"throughput": run_throughput, "budget": run_budget, "decode": run_decode}
+    result = (modes | {"table": run_table})[args.mode](args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))

@@ -459,7 +459,8 @@ def score(hyps: list[str], refs: list[list[str]]) -> dict[str, float | str]:
 
 
 def run_budget(args: argparse.Namespace) -> dict:
-    """Train for a wall-clock budget, then decode the test set greedily and with beam 5."""
+    """Train for a wall-clock budget, then decode the test set greedily and with beam 5 (or
+    the beams of --beams)."""
     counts = stage_data(args.data, args.work, args.dev_max_sents)
     load = os.getloadavg()[0]
     log_every = math.gcd(args.val_every, 100)
@@ -526,7 +527,8 @@ def run_budget(args: argparse.Namespace) -> dict:
     }
     src, refs = _read_lines(args.data / "test.src"), read_refs(args.data)
     peak = train.peak_rss_mb
-    for name, beam in (("greedy", 1), ("beam5", 5)):
+    for beam in args.beams:
+        name = "greedy" if beam == 1 else f"beam{beam}"
         hyps, seconds, child = translate(args, ckpt, beam, src)
         peak = max(peak, child.peak_rss_mb)
         out[name] = {
@@ -573,6 +575,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=64, help="sentences per decoding batch")
     p.add_argument("--test-set", default="test", help="budget: a name for the test set")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--beams", type=int, nargs="+", default=[1, 5], help="budget: beam sizes decoded (1 5)"
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     args.data, args.work = args.data.resolve(), args.work.resolve()

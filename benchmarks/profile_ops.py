@@ -1,7 +1,8 @@
 """Where the time of a training step and of a beam search goes: torch.profiler's top operators.
 
     python benchmarks/profile_ops.py train --data-root data --steps 30
-    python benchmarks/profile_ops.py beam --model models/hi-en --data-root data --sentences 640
+    python benchmarks/profile_ops.py beam --model models/hi-en --data-root data --sentences 640 \
+        [--search exact|shortlist|int8|shortlist+int8]
 
 `train` times forward, backward and an Adam update of the `make bench` architecture (the model
 of bench_ours.py: 256 units, Bahdanau attention, 8k pieces) on real token-bucket batches of
@@ -70,8 +71,16 @@ def profile_train(args: argparse.Namespace) -> None:
 
 
 def profile_beam(args: argparse.Namespace) -> None:
-    src = PreparedPair(args.data_root / "hi-en").read(args.test_set, "hi")[: args.sentences]
-    tr = Translator.load(args.model, beam_size=args.beam, batch_size=64)
+    from seq2seq.evaluate.speedup import VARIANTS, build_shortlist
+
+    prepared = PreparedPair(args.data_root / "hi-en")
+    src = prepared.read(args.test_set, "hi")[: args.sentences]
+    tr = Translator.load(
+        args.model, beam_size=args.beam, batch_size=64, shortlist=False, precision="fp32"
+    )
+    if "shortlist" in VARIANTS[args.search]:
+        tr.bundle.derived["shortlist"] = build_shortlist(tr.bundle, prepared, 50, 500)[0]
+    tr = tr.with_decode(**VARIANTS[args.search])
     tr.translate(src[:64])  # warm-up
     start = time.perf_counter()
     tr.translate(src)
@@ -79,7 +88,10 @@ def profile_beam(args: argparse.Namespace) -> None:
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         tr.translate(src)
     print(f"CPU: {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
-    print(f"beam {args.beam}: {len(src)} sentences in {seconds:.2f} s = {len(src) / seconds:.1f}/s")
+    print(
+        f"beam {args.beam}, {args.search} search: {len(src)} sentences in {seconds:.2f} s = "
+        f"{len(src) / seconds:.1f}/s"
+    )
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.rows))
 
 
@@ -91,6 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test-set", default="test-vg")
     p.add_argument("--sentences", type=int, default=640)
     p.add_argument("--beam", type=int, default=5)
+    p.add_argument(
+        "--search",
+        choices=("exact", "shortlist", "int8", "shortlist+int8"),
+        default="exact",
+        help="beam: exact, or with the decoding speed-ups (seq2seq/evaluate/speedup.py)",
+    )
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--profiled", type=int, default=10)

@@ -272,6 +272,9 @@ class DecodeOption:
     request: str | None  # e.g. beam
 
 
+PRECISIONS = ("fp32", "int8")  # decode.precision
+
+
 @dataclass(frozen=True)
 class DecodeConfig(_Checked):
     """Search settings used for dev BLEU, evaluation and translation. A new option is one
@@ -307,8 +310,19 @@ class DecodeConfig(_Checked):
     # Draw each piece from the model's distribution instead of taking the best (beam 1 only;
     # back-translation, Edunov et al. 2018); seeded by the caller through torch's generator.
     sampling: bool = False
+    # Speed-ups, each chosen per model by a dev comparison against exact fp32 search
+    # (`seq2seq speedup`) and recorded in its bundle, never per CPU: `shortlist` scores only
+    # the target pieces a batch's sources make likely (the bundle's shortlist.safetensors,
+    # decode/shortlist.py); `precision: int8` runs the decoder's matrices in int8
+    # (model/int8.py). `seq2seq translate --exact` turns both off.
+    shortlist: bool = False
+    precision: str = "fp32"
 
     def check(self) -> None:
+        if self.precision not in PRECISIONS:
+            self._fail(
+                "precision", f"must be one of {', '.join(PRECISIONS)} (got {self.precision!r})"
+            )
         if self.length_penalty < 0:
             self._fail("length_penalty", f"must be 0 (off) or more (got {self.length_penalty})")
         for key in ("max_len_offset", "no_repeat_ngram"):

@@ -23,11 +23,14 @@ OPTION_OF_FIELD = {
 
 
 def _decode_overrides(args: argparse.Namespace) -> dict:
-    return {
+    given = {
         field: getattr(args, dest)
         for field, (_, dest) in OPTION_OF_FIELD.items()
         if getattr(args, dest, None) is not None
     }
+    if getattr(args, "exact", False):  # the speed-ups a bundle records (seq2seq speedup) off
+        given |= {"shortlist": False, "precision": "fp32"}
+    return given
 
 
 def _translator(args: argparse.Namespace):
@@ -394,4 +397,21 @@ def run_backtranslate(args: argparse.Namespace) -> int:
         f"wrote {args.output}.{job.to} and .{job.from_lang}: {record['lines']} lines "
         f"({args.method}, {record['seconds']} s)"
     )
+    return 0
+
+
+def run_speedup(args: argparse.Namespace) -> int:
+    from seq2seq.evaluate.speedup import format_record, speedup
+
+    record = speedup(
+        args.model,
+        Path(args.data_root) if args.data_root else None,
+        Path(args.out) if args.out else None,
+        args.per_piece,
+        args.frequent,
+        args.max_delta,
+        command="seq2seq " + " ".join(sys.argv[1:]),
+    )
+    print(format_record(record))
+    print(f"written: {args.out or args.model}")
     return 0

@@ -23,6 +23,7 @@ from seq2seq.cli.commands import (
     run_models,
     run_report,
     run_serve,
+    run_speedup,
     run_store,
     run_study,
     run_train,
@@ -71,6 +72,13 @@ def _add_decode_options(
         )
         p.add_argument(
             "--to", dest="tgt_lang", help="a multilingual model's target language, e.g. en"
+        )
+    if model or only is None:
+        p.add_argument(
+            "--exact",
+            action="store_true",
+            help="exact fp32 search over the whole vocabulary, without the speed-ups the "
+            "model's bundle records (seq2seq speedup)",
         )
     for option in decode_options():
         if option.flag is None or (option.name == "nbest" and not nbest):
@@ -294,6 +302,28 @@ def build_parser() -> argparse.ArgumentParser:
         p, "another bundle decoded with --model as one model, stored in the same entry; repeat"
     )
     p.set_defaults(run=run_store)
+
+    p = sub.add_parser(
+        "speedup",
+        help="choose a model's decoding speed-ups (vocabulary shortlist, int8) on dev against "
+        "exact search, and record them in its bundle",
+    )
+    p.add_argument("--model", required=True, help="the bundle, e.g. models/hi-en or hi-en")
+    p.add_argument("--data-root", help="prepared data it was trained on (default: its config's)")
+    p.add_argument("--out", help="write a copy there instead of changing the bundle in place")
+    p.add_argument(
+        "--per-piece", type=int, default=50, help="target pieces kept per source piece (50)"
+    )
+    p.add_argument(
+        "--frequent", type=int, default=500, help="most frequent target pieces always in (500)"
+    )
+    p.add_argument(
+        "--max-delta",
+        type=float,
+        default=0.3,
+        help="largest dev difference from exact search (BLEU, or chrF++) to switch on (0.3)",
+    )
+    p.set_defaults(run=run_speedup)
 
     p = sub.add_parser(
         "backtranslate", help="monolingual target-side text -> synthetic training pairs"

@@ -16,8 +16,10 @@ from indic_common.sentences import split_sentences
 from indic_common.special import domain_tag
 from seq2seq.config import DecodeConfig
 from seq2seq.decode.search import SearchResult, pad_ids, search, strip_ids
+from seq2seq.decode.shortlist import FILE as SHORTLIST_FILE
+from seq2seq.decode.shortlist import Shortlist, search_shortlisted
 from seq2seq.model.bundle import Bundle, load_bundle
-from seq2seq.model.ensemble import join_bundles
+from seq2seq.model.ensemble import int8_search_model, join_bundles
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class Translator:
         self.domain = self.check_domain(domain or bundle.metadata.get("default_domain"))
         self.max_src = bundle.cfg.data.max_len
         self.device = next(bundle.model.parameters()).device
+        self.model = self._search_model()
+        self.shortlist = self._load_shortlist() if self.decode.shortlist else None
 
     @classmethod
     def load(
@@ -224,9 +228,42 @@ class Translator:
                 out.append(vocab.encode(" ".join(chunk))[:max_src])
         return out
 
+    def _search_model(self):
+        """The model search runs: the bundle's, or with `decode.precision: int8` its int8
+        copy (made once per bundle)."""
+        if self.decode.precision == "fp32":
+            return self.bundle.model
+        if self.device.type != "cpu":
+            raise ConfigError(
+                f"decode.precision int8 runs on the CPU only (the model is on {self.device}); "
+                "decode with --exact on a GPU",
+                key="precision",
+            )
+        derived = self.bundle.derived
+        if "int8" not in derived:
+            derived["int8"] = int8_search_model(self.bundle.model)
+        return derived["int8"]
+
+    def _load_shortlist(self) -> Shortlist:
+        """The bundle's shortlist (made once per bundle); one line when it has none."""
+        derived, file = self.bundle.derived, self.bundle.path / SHORTLIST_FILE
+        if "shortlist" not in derived:
+            if not file.is_file():
+                raise BundleError(
+                    f"{self.bundle.path}: decode.shortlist is on but the bundle has no "
+                    f"{SHORTLIST_FILE}; build one with `seq2seq speedup --model "
+                    f"{self.bundle.path}`, or decode with --exact"
+                )
+            derived["shortlist"] = Shortlist.load(file)
+        return derived["shortlist"]
+
     def _search(self, segments: list[list[int]], return_attention: bool = False) -> SearchResult:
         src_ids, src_lens = pad_ids(segments, self.device)
-        return search(self.bundle.model, src_ids, src_lens, self.decode, return_attention)
+        if self.shortlist is not None:
+            return search_shortlisted(
+                self.model, self.shortlist, src_ids, src_lens, self.decode, return_attention
+            )
+        return search(self.model, src_ids, src_lens, self.decode, return_attention)
 
     def translate_batch(
         self,

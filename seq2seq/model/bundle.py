@@ -6,6 +6,7 @@
       src.spm.model       SentencePiece model of the source language
       tgt.spm.model       SentencePiece model of the target language
       metadata.json       format, direction, sizes, training steps, dev BLEU, file checksums
+      shortlist.safetensors  (optional) the vocabulary shortlist, seq2seq speedup
 
 Written to a temporary folder and renamed into place; loading checks every checksum, so a
 truncated or edited file is reported instead of half-loaded. Weights are stored in fp32, or for
@@ -24,7 +25,7 @@ import copy
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -75,9 +76,11 @@ class Bundle:
     tgt_vocab: Vocab
     metadata: dict
     path: Path
+    # What decoding derives from the model once (its int8 copy, its shortlist), by name.
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -120,7 +123,7 @@ def save_bundle(
             "tgt_vocab_size": len(tgt_vocab),
             "parameters": model.num_parameters(),
             **info,
-            "sha256": {name: _sha256(tmp / name) for name in _FILES},
+            "sha256": {name: file_sha256(tmp / name) for name in _FILES},
         }
         (tmp / "metadata.json").write_text(
             json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -238,11 +241,12 @@ def load_bundle(path: Path, device: str | torch.device = "cpu") -> Bundle:
     edited file raises BundleError."""
     path = find_bundle(path)
     metadata = read_metadata(path)
-    for name in _FILES:
+    # The required files, and any other the bundle lists (a shortlist, seq2seq speedup).
+    for name in dict.fromkeys([*_FILES, *metadata.get("sha256", {})]):
         file = path / name
         if not file.is_file():
             raise BundleError(f"{file}: missing from the bundle; train or copy it again")
-        if _sha256(file) != metadata["sha256"].get(name):
+        if file_sha256(file) != metadata["sha256"].get(name):
             raise BundleError(
                 f"{file}: checksum does not match metadata.json (truncated or "
                 "modified); train or copy the bundle again"

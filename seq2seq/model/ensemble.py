@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from indic_common.errors import BundleError
 from seq2seq.model.bundle import Bundle
+from seq2seq.model.int8 import quantized_copy
 from seq2seq.model.network import Seq2Seq
 
 
@@ -95,7 +96,7 @@ def join_bundles(first: Bundle, others: Sequence[Bundle]) -> Bundle:
             )
         metadata["domains"] = known
     model = Ensemble([first.model, *(b.model for b in others)])
-    return replace(first, model=model, metadata=metadata)
+    return replace(first, model=model, metadata=metadata, derived={})
 
 
 def _check_member(first: Bundle, other: Bundle) -> None:
@@ -116,3 +117,10 @@ def _check_member(first: Bundle, other: Bundle) -> None:
                 f"{other.path}: cannot join {first.path} in an ensemble: its {what} differ; "
                 "join models trained on the same prepared data (one data/<pair>/spm.model)"
             )
+
+
+def int8_search_model(model: nn.Module) -> nn.Module:
+    """The int8 copy of a model for search (model/int8.py), or of each member of an ensemble."""
+    if isinstance(model, Ensemble):
+        return Ensemble([quantized_copy(m) for m in model.members])
+    return quantized_copy(model)

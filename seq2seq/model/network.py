@@ -180,14 +180,20 @@ class Decoder(nn.Module):
         return new_state.h[-1], context, new_state, attn
 
     def readout(
-        self, s: Tensor, context: Tensor | None, emb: Tensor, emb_part: Tensor | None = None
+        self,
+        s: Tensor,
+        context: Tensor | None,
+        emb: Tensor | None,
+        emb_part: Tensor | None = None,
+        output: nn.Module | None = None,
     ) -> Tensor:
         """Logits (..., V) from states s (..., D), contexts (..., 2H) and embeddings (..., E);
-        `emb_part` is readout_emb(emb) when the caller has it already (search's table)."""
+        `emb_part` is readout_emb(emb) when the caller has it already (search's table);
+        `output` replaces the output layer (search's shortlist: V' of its rows)."""
         t = self.readout_state(s) + (self.readout_emb(emb) if emb_part is None else emb_part)
         if self.readout_ctx is not None and context is not None:
             t = t + self.readout_ctx(context)
-        return self.output(self.dropout(torch.tanh(t)))
+        return (output or self.output)(self.dropout(torch.tanh(t)))
 
 
 class Seq2Seq(nn.Module):
@@ -278,13 +284,18 @@ class Seq2Seq(nn.Module):
         return F.log_softmax(logits, dim=-1), state, attn
 
     def decode_logits(
-        self, prev_ids: Tensor, state: DecoderState, memory: Memory
+        self,
+        prev_ids: Tensor,
+        state: DecoderState,
+        memory: Memory,
+        output: nn.Module | None = None,
     ) -> tuple[Tensor, DecoderState, Tensor | None]:
         """`decode_step` before the softmax: logits (B, V) in fp32. Search normalises only
-        the few pieces it keeps (logit - logsumexp), not the whole vocabulary."""
+        the few pieces it keeps (logit - logsumexp), not the whole vocabulary. `output`: an
+        output layer of some rows only, (B, V') then (decode/shortlist.py)."""
         gates_table, readout_table = self.piece_tables()
         s, context, state, attn = self.decoder.step(gates_table[prev_ids], state, memory)
-        logits = self.decoder.readout(s, context, None, readout_table[prev_ids])
+        logits = self.decoder.readout(s, context, None, readout_table[prev_ids], output)
         return logits.float(), state, attn
 
     def piece_tables(self) -> tuple[Tensor, Tensor]:
