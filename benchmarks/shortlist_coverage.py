@@ -1,14 +1,14 @@
-"""How large a batch's vocabulary shortlist is, and what it leaves out.
+"""How large a batch's vocabulary shortlist is, and what a sentence's own leaves out.
 
     python benchmarks/shortlist_coverage.py --model benchmarks/work/ours/models/bench \\
         --data-root data --sets dev test-vg --batch-sizes 1 8 16 32 64 128
 
 The shortlist (seq2seq/decode/shortlist.py) is built from the model's training pairs as
-`seq2seq speedup` builds it. For each set and batch size, the sentences are cut into batches in
-order (as the Translator cuts them after sorting by length, here without sorting: every batch
-mixes lengths) and reported: the mean and largest number of rows of a batch's shortlist, of the
-whole vocabulary, and the share of the reference's pieces outside their batch's shortlist (a
-piece search could not produce).
+`seq2seq speedup` builds it. Search computes the output layer over the union of a batch's
+shortlists (the cost) and lets each sentence produce only its own (the quality). For each set:
+the share of the reference's pieces outside their sentence's own shortlist (pieces search
+cannot produce), the mean size of a sentence's own, and for each batch size the mean and
+largest union (batches cut in order, without the Translator's sorting by length).
 """
 
 from __future__ import annotations
@@ -46,25 +46,29 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.sets:
         src = [bundle.src_vocab.encode(s) for s in prepared.read(name, cfg.src_lang)]
         ref = [bundle.tgt_vocab.encode(s) for s in prepared.references(name, cfg.tgt_lang)[0]]
+        own, outside, total = [], 0, 0
+        for s, r in zip(src, ref):
+            kept = set(shortlist.rows(torch.tensor(s or [0])).tolist())
+            own.append(len(kept))
+            total += len(r)
+            outside += sum(x not in kept for x in r)
+        unions = {}
         for size in args.batch_sizes:
-            sizes, outside, total = [], 0, 0
-            for i in range(0, len(src), size):
-                ids = torch.tensor([x for s in src[i : i + size] for x in s] or [0])
-                kept = set(shortlist.rows(ids).tolist())
-                sizes.append(len(kept))
-                for r in ref[i : i + size]:
-                    total += len(r)
-                    outside += sum(x not in kept for x in r)
-            rows.append(
-                {
-                    "set": name,
-                    "batch_size": size,
-                    "rows_mean": round(sum(sizes) / len(sizes)),
-                    "rows_max": max(sizes),
-                    "reference_pieces_outside": round(100 * outside / total, 2),
-                }
-            )
-            print(rows[-1], flush=True)
+            sizes = [
+                len(shortlist.rows(torch.tensor([x for s in src[i : i + size] for x in s] or [0])))
+                for i in range(0, len(src), size)
+            ]
+            unions[size] = {"mean": round(sum(sizes) / len(sizes)), "max": max(sizes)}
+        rows.append(
+            {
+                "set": name,
+                "sentences": len(src),
+                "reference_pieces_outside": round(100 * outside / total, 2),
+                "own_rows_mean": round(sum(own) / len(own)),
+                "union_rows_by_batch_size": unions,
+            }
+        )
+        print(rows[-1], flush=True)
     result = {
         "model": str(args.model),
         "cpu": cpu_name(),

@@ -49,8 +49,30 @@ def test_the_table_ranks_a_pieces_own_translation_above_pieces_found_everywhere(
 
 def test_a_batchs_rows_are_sorted_and_keep_the_special_ids() -> None:
     shortlist = Shortlist(torch.tensor([[3, 3]] * 4 + [[9, 7], [8, 7]]), torch.tensor([12]))
-    rows = shortlist.rows(torch.tensor([[4, 0], [5, 4]]))
+    src = torch.tensor([[4, 0], [5, 5]])
+    rows = shortlist.rows(src)
     assert rows.tolist() == [0, 1, 2, 3, 7, 8, 9, 12]
+    allowed = shortlist.allowed(src, rows)  # each sentence: its own pieces' rows only
+    assert rows[allowed[0]].tolist() == [0, 1, 2, 3, 7, 9, 12]
+    assert rows[allowed[1]].tolist() == [0, 1, 2, 3, 7, 8, 12]
+
+
+def test_a_sentence_translates_the_same_alone_and_in_any_batch(bundle, data_root: Path) -> None:
+    lines = (data_root / "hi-en" / "dev.hi").read_text(encoding="utf-8").splitlines()[:12]
+    ids = bundle.src_vocab.encode_batch(lines)
+    shortlist = build(
+        zip(ids, bundle.tgt_vocab.encode_batch(lines)),
+        len(bundle.src_vocab),
+        len(bundle.tgt_vocab),
+        per_piece=5,
+        frequent=20,
+    )
+    decode = D(beam_size=3)
+    together = search_shortlisted(bundle.model, shortlist, *pad_ids(ids), decode)
+    for i in (0, 5, 11):
+        alone = search_shortlisted(bundle.model, shortlist, *pad_ids([ids[i]]), decode)
+        n = alone.ids.size(2)
+        assert torch.equal(alone.ids[0], together.ids[i, :, :n])
 
 
 def test_a_shortlist_of_the_whole_vocabulary_searches_as_exact_search(bundle, batch) -> None:
@@ -76,7 +98,8 @@ def test_outputs_stay_inside_the_batchs_shortlist_and_come_back_as_vocabulary_id
 
 def test_an_ensemble_is_cut_member_by_member(bundle, batch) -> None:
     rows = torch.arange(len(bundle.tgt_vocab))
-    both = restricted(Ensemble([bundle.model, bundle.model]), rows)
+    allowed = torch.ones(batch[0].size(0), rows.numel(), dtype=torch.bool)
+    both = restricted(Ensemble([bundle.model, bundle.model]), rows, allowed)
     assert isinstance(both, Ensemble) and len(both.members) == 2
     alone = beam_search(bundle.model, *batch, D(beam_size=3))
     assert torch.equal(beam_search(both, *batch, D(beam_size=3)).ids, alone.ids)

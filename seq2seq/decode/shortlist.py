@@ -9,7 +9,10 @@ beam step (benchmarks/NOTES.md). With a shortlist, each batch gets the union of
 - the `frequent` most frequent target pieces (function words, punctuation),
 and search runs over those rows only: the output layer is cut to them once per batch, and
 hypotheses are mapped back to vocabulary ids at the end. Marian's lexical shortlists and
-CTranslate2's vocabulary map do the same from alignment tables.
+CTranslate2's vocabulary map do the same from alignment tables, and let a sentence produce any
+piece of its batch's union; here each sentence may produce only its own shortlist (its pieces'
+rows and the frequent ones; the rest of the union is masked), so that its translation never
+depends on the sentences decoded beside it (a request alone, or in a batch of the server's).
 
 The table is kept in the bundle (`shortlist.safetensors`, `seq2seq speedup`), and used where the
 bundle's `decode.shortlist` is on: chosen per model on dev against exact search, never per CPU.
@@ -20,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -50,6 +54,18 @@ class Shortlist:
         specials = torch.arange(_SPECIAL, dtype=torch.long)
         found = self.table[src_ids.reshape(-1).cpu()].reshape(-1).long()
         return torch.cat([specials, self.frequent.long(), found]).unique(sorted=True)
+
+    def allowed(self, src_ids: Tensor, rows: Tensor) -> Tensor:
+        """(B, V') True where a row of the batch's shortlist `rows` is in the sentence's own:
+        its pieces' rows of the table, the frequent and the special pieces. Search masks the
+        rest, so that a sentence's translation does not depend on the others in its batch."""
+        b = src_ids.size(0)
+        own = torch.searchsorted(rows, self.table[src_ids.cpu()].reshape(b, -1).long())
+        allowed = torch.zeros(b, rows.numel(), dtype=torch.bool)
+        allowed.scatter_(1, own, True)
+        common = torch.searchsorted(rows, torch.cat([torch.arange(_SPECIAL), self.frequent.long()]))
+        allowed[:, common] = True
+        return allowed
 
     def save(self, path: Path) -> None:
         save_file({"table": self.table.contiguous(), "frequent": self.frequent.contiguous()}, path)
@@ -96,13 +112,26 @@ def build(
     return Shortlist(torch.from_numpy(table).to(dtype), torch.from_numpy(top).to(dtype))
 
 
+class _Masked(NamedTuple):
+    """A model's memory and the rows of the shortlist each of its sentences may produce,
+    reordered together (search's index_select)."""
+
+    memory: Any
+    allowed: Tensor  # (B, V')
+
+    def index_select(self, index: Tensor) -> _Masked:
+        return _Masked(self.memory.index_select(index), self.allowed.index_select(0, index))
+
+
 class _Restricted(nn.Module):
     """One model whose output layer has only some rows: search sees ids 0..V'-1; the model
-    reads the previous piece by its vocabulary id (`rows[prev]`)."""
+    reads the previous piece by its vocabulary id (`rows[prev]`); each sentence's logits
+    outside its own shortlist are -inf."""
 
-    def __init__(self, model: nn.Module, rows: Tensor) -> None:
+    def __init__(self, model: nn.Module, rows: Tensor, allowed: Tensor) -> None:
         super().__init__()
-        self.model, self.rows = model, rows.to(_device(model))
+        device = _device(model)
+        self.model, self.rows, self.allowed = model, rows.to(device), allowed.to(device)
         output = model.decoder.output
         if hasattr(output, "rows"):  # int8 (model/int8.py): its own rows, not rounded again
             self.output = output.rows(self.rows)
@@ -113,11 +142,15 @@ class _Restricted(nn.Module):
     def has_attention(self) -> bool:
         return self.model.has_attention
 
-    def encode(self, src_ids: Tensor, src_lens: Tensor):
-        return self.model.encode(src_ids, src_lens)
+    def encode(self, src_ids: Tensor, src_lens: Tensor) -> tuple[_Masked, Any]:
+        memory, state = self.model.encode(src_ids, src_lens)
+        return _Masked(memory, self.allowed), state
 
-    def decode_logits(self, prev_ids: Tensor, state, memory):
-        return self.model.decode_logits(self.rows[prev_ids], state, memory, self.output)
+    def decode_logits(self, prev_ids: Tensor, state, memory: _Masked):
+        logits, state, attn = self.model.decode_logits(
+            self.rows[prev_ids], state, memory.memory, self.output
+        )
+        return logits.masked_fill_(~memory.allowed, float("-inf")), state, attn
 
 
 class _Rows(nn.Module):
@@ -135,13 +168,13 @@ def _device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-def restricted(model: nn.Module, rows: Tensor) -> nn.Module:
+def restricted(model: nn.Module, rows: Tensor, allowed: Tensor) -> nn.Module:
     """A model (or an ensemble, model/ensemble.py: each of its members) that scores only
-    `rows` of the vocabulary."""
+    `rows` of the vocabulary, and of those for sentence b only where `allowed[b]`."""
     members = getattr(model, "members", None)
     if members is not None:
-        return type(model)([_Restricted(m, rows) for m in members])
-    return _Restricted(model, rows)
+        return type(model)([_Restricted(m, rows, allowed) for m in members])
+    return _Restricted(model, rows, allowed)
 
 
 def search_shortlisted(
@@ -153,6 +186,8 @@ def search_shortlisted(
     return_attention: bool = False,
 ) -> SearchResult:
     """`search.search` over the batch's shortlist; ids come back as vocabulary ids."""
-    rows = shortlist.rows(src_ids).to(src_ids.device)
-    result = search(restricted(model, rows), src_ids, src_lens, decode, return_attention)
+    rows = shortlist.rows(src_ids)
+    allowed = shortlist.allowed(src_ids, rows)
+    rows = rows.to(src_ids.device)
+    result = search(restricted(model, rows, allowed), src_ids, src_lens, decode, return_attention)
     return result._replace(ids=rows[result.ids])
