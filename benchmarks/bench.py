@@ -233,10 +233,13 @@ def render(info: dict[str, str]) -> str:
         rows.append(
             ("peak RSS MiB (training and decoding)", joey_b["peak_rss_mb"], ours_b["peak_rss_mb"])
         )
+        same_cpu = joey_b.get("cpu", "?") == ours_b.get("cpu")  # the budget is wall-clock
         for label, theirs, ours in rows:
             points = "BLEU" in label or "chrF" in label
             compare = (
-                f"{ours - theirs:+.2f} points"
+                "– (not the same CPU)"
+                if not same_cpu
+                else f"{ours - theirs:+.2f} points"
                 if points and ours is not None and theirs is not None
                 else _ratio(ours, theirs)
             )

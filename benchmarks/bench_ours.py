@@ -32,6 +32,7 @@ import torch
 from seq2seq.config import config_from_dict
 from seq2seq.data.batches import Batch
 from seq2seq.data.prepared import PreparedPair
+from seq2seq.decode.shortlist import FREQUENT, PER_PIECE
 from seq2seq.decode.translate import Translator
 from seq2seq.evaluate.scoring import translate_and_score
 from seq2seq.train.trainer import train
@@ -273,8 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--beams", type=int, nargs="+", default=[1, 2, 3, 4, 5], help="table")
     p.add_argument("--repeats", type=int, default=3, help="table: timed passes of each row")
-    p.add_argument("--per-piece", type=int, default=50, help="table: the shortlist's")
-    p.add_argument("--frequent", type=int, default=500, help="table: the shortlist's")
+    p.add_argument("--per-piece", type=int, default=PER_PIECE, help="table: the shortlist's")
+    p.add_argument("--frequent", type=int, default=FREQUENT, help="table: the shortlist's")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     modes = {"throughput": run_throughput, "budget": run_budget, "decode": run_decode}

@@ -71,6 +71,7 @@ def profile_train(args: argparse.Namespace) -> None:
 
 
 def profile_beam(args: argparse.Namespace) -> None:
+    from seq2seq.decode.shortlist import FREQUENT, PER_PIECE
     from seq2seq.evaluate.speedup import VARIANTS, build_shortlist
 
     prepared = PreparedPair(args.data_root / "hi-en")
@@ -79,7 +80,9 @@ def profile_beam(args: argparse.Namespace) -> None:
         args.model, beam_size=args.beam, batch_size=64, shortlist=False, precision="fp32"
     )
     if "shortlist" in VARIANTS[args.search]:
-        tr.bundle.derived["shortlist"] = build_shortlist(tr.bundle, prepared, 50, 500)[0]
+        tr.bundle.derived["shortlist"] = build_shortlist(tr.bundle, prepared, PER_PIECE, FREQUENT)[
+            0
+        ]
     tr = tr.with_decode(**VARIANTS[args.search])
     tr.translate(src[:64])  # warm-up
     start = time.perf_counter()

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_name  # noqa: E402
 
 from seq2seq.data.prepared import PreparedPair  # noqa: E402
+from seq2seq.decode.shortlist import FREQUENT, PER_PIECE  # noqa: E402
 from seq2seq.evaluate.speedup import build_shortlist  # noqa: E402
 from seq2seq.model.bundle import load_bundle  # noqa: E402
 
@@ -34,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-root", type=Path, default=Path("data"))
     p.add_argument("--sets", nargs="+", default=["dev", "test-vg"])
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 16, 32, 64, 128])
-    p.add_argument("--per-piece", type=int, default=50)
-    p.add_argument("--frequent", type=int, default=500)
+    p.add_argument("--per-piece", type=int, default=PER_PIECE)
+    p.add_argument("--frequent", type=int, default=FREQUENT)
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     bundle = load_bundle(args.model)

@@ -407,9 +407,8 @@ def run_speedup(args: argparse.Namespace) -> int:
         args.model,
         Path(args.data_root) if args.data_root else None,
         Path(args.out) if args.out else None,
-        args.per_piece,
-        args.frequent,
         args.max_delta,
+        **{k: v for k in ("per_piece", "frequent") if (v := getattr(args, k)) is not None},
         command="seq2seq " + " ".join(sys.argv[1:]),
     )
     print(format_record(record))

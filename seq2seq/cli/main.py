@@ -312,10 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", help="prepared data it was trained on (default: its config's)")
     p.add_argument("--out", help="write a copy there instead of changing the bundle in place")
     p.add_argument(
-        "--per-piece", type=int, default=50, help="target pieces kept per source piece (50)"
+        "--per-piece",
+        type=int,
+        help="target pieces kept per source piece (default: decode/shortlist.py's, 20)",
     )
     p.add_argument(
-        "--frequent", type=int, default=500, help="most frequent target pieces always in (500)"
+        "--frequent",
+        type=int,
+        help="most frequent target pieces always in (default: decode/shortlist.py's, 300)",
     )
     p.add_argument(
         "--max-delta",

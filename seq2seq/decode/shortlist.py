@@ -35,8 +35,8 @@ from seq2seq.config import DecodeConfig
 from seq2seq.decode.search import SearchResult, search
 
 FILE = "shortlist.safetensors"
-PER_PIECE = 50
-FREQUENT = 500
+PER_PIECE = 20
+FREQUENT = 300
 _SPECIAL = 4  # PAD, UNK, BOS, EOS: always in, and first, so that they keep their ids
 
 

@@ -63,10 +63,10 @@ def speedup(
     model: str | Path,
     data_root: Path | None = None,
     out: Path | None = None,
-    per_piece: int = PER_PIECE,
-    frequent: int = FREQUENT,
     max_delta: float = MAX_DELTA,
     command: str = "",
+    per_piece: int = PER_PIECE,
+    frequent: int = FREQUENT,
 ) -> dict:
     """Compare the four searches on dev, choose, and write the bundle (in place, or to `out`
     as a copy); returns the record kept in its metadata."""
