@@ -205,3 +205,20 @@ def test_speedup_without_the_training_data_names_the_folder(
     code = main(["speedup", "--model", str(tiny_bundle), "--data-root", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "hi-en: no prepared data" in err and len(err.splitlines()) == 1
+
+
+def test_the_store_refuses_a_sped_up_bundle(tiny_bundle: Path, tmp_path: Path) -> None:
+    from seq2seq.evaluate.store import store_model
+    from seq2seq.model.bundle import file_sha256
+
+    out = tmp_path / "fast"
+    shutil.copytree(tiny_bundle, out)
+    config = json.loads((out / "config.json").read_text())
+    config["decode"]["precision"] = "int8"
+    (out / "config.json").write_text(json.dumps(config))
+    metadata = json.loads((out / "metadata.json").read_text())
+    metadata["sha256"]["config.json"] = file_sha256(out / "config.json")
+    (out / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(BundleError, match="records decoding speed-ups"):
+        store_model(out, "fast", store=tmp_path / "store")
+    assert not (tmp_path / "store" / "fast").exists()

@@ -106,7 +106,7 @@ def build(
     keep = rank < per_piece
     table = np.full((src_size, per_piece), EOS_ID, np.int64)
     table[s[keep], rank[keep]] = t[keep]
-    table[:_SPECIAL] = EOS_ID  # padding and tags say nothing of the target
+    table[:_SPECIAL] = EOS_ID  # padding, unknown, BOS and EOS say nothing of the target
     top = np.argsort(-tgt_total, kind="stable")[:frequent]
     dtype = torch.int16 if tgt_size <= np.iinfo(np.int16).max else torch.int32
     return Shortlist(torch.from_numpy(table).to(dtype), torch.from_numpy(top).to(dtype))

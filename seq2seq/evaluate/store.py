@@ -86,6 +86,12 @@ def store_model(
         raise BundleError(f"weights {weights!r}: the store keeps float16 or int8")
     first = load_bundle(model)
     others = [load_bundle(m) for m in ensemble]
+    for b in (first, *others):
+        if b.cfg.decode.shortlist or b.cfg.decode.precision != "fp32":
+            raise BundleError(
+                f"{b.path}: its config records decoding speed-ups (seq2seq speedup); store "
+                "the model it was made from: an entry is scored with exact search"
+            )
     original = join_bundles(first, others) if others else first
     if len(original.cfg.data.directions) > 1:
         raise BundleError(f"{model}: a multilingual model; the store takes one direction each")
