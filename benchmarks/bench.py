@@ -276,7 +276,8 @@ def render(info: dict[str, str]) -> str:
         "",
         "```",
         "make bench-quick          # throughput only, a few minutes",
-        "make bench                # throughput, then the budget runs (BENCH_SECONDS=600 each)",
+        "make bench                # throughput, the budget runs (BENCH_SECONDS=600 each), then "
+        "the decoding table (beams 1-5, exact and with the speed-ups)",
         "```",
         "",
         "Each half on its own:",
