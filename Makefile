@@ -20,7 +20,7 @@
 #   make test                            lint (ruff check, ruff format --check), then the test suite
 #   make results PAIR=hi-en              results/<PAIR>.md: every test set, decoding variants, samples
 #   make study PAIR=hi-en                attention vs none by source length (trains both if needed)
-#   make bench                           against JoeyNMT 2.3.0: throughput, then a training budget
+#   make bench                           against JoeyNMT 2.3.0: throughput, training budgets, decoding speed-ups
 #   make bench-quick                     throughput only (a few minutes)
 #   make bench-scale                     data preparation and training start at 40k/400k/4M pairs
 
