@@ -29,7 +29,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
-from seq2seq.config import config_from_dict
+from seq2seq.config import EXACT_SEARCH, config_from_dict
 from seq2seq.data.batches import Batch
 from seq2seq.data.prepared import PreparedPair
 from seq2seq.decode.shortlist import FREQUENT, PER_PIECE
@@ -194,9 +194,7 @@ def run_table(args: argparse.Namespace) -> dict:
     prepared = PreparedPair(args.data_root / "hi-en")
     src = prepared.read(args.test_set, "hi")
     refs = prepared.references(args.test_set, "en")[:1]
-    exact = Translator.load(
-        args.model, batch_size=args.batch_size, shortlist=False, precision="fp32"
-    )
+    exact = Translator.load(args.model, batch_size=args.batch_size, **EXACT_SEARCH)
     shortlist, pairs = build_shortlist(exact.bundle, prepared, args.per_piece, args.frequent)
     exact.bundle.derived["shortlist"] = shortlist
     rows = []

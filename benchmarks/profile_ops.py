@@ -71,14 +71,13 @@ def profile_train(args: argparse.Namespace) -> None:
 
 
 def profile_beam(args: argparse.Namespace) -> None:
+    from seq2seq.config import EXACT_SEARCH
     from seq2seq.decode.shortlist import FREQUENT, PER_PIECE
     from seq2seq.evaluate.speedup import VARIANTS, build_shortlist
 
     prepared = PreparedPair(args.data_root / "hi-en")
     src = prepared.read(args.test_set, "hi")[: args.sentences]
-    tr = Translator.load(
-        args.model, beam_size=args.beam, batch_size=64, shortlist=False, precision="fp32"
-    )
+    tr = Translator.load(args.model, beam_size=args.beam, batch_size=64, **EXACT_SEARCH)
     if "shortlist" in VARIANTS[args.search]:
         tr.bundle.derived["shortlist"] = build_shortlist(tr.bundle, prepared, PER_PIECE, FREQUENT)[
             0

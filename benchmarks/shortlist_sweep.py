@@ -21,6 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_name  # noqa: E402
 
+from seq2seq.config import EXACT_SEARCH  # noqa: E402
 from seq2seq.data.prepared import PreparedPair  # noqa: E402
 from seq2seq.decode.translate import Translator  # noqa: E402
 from seq2seq.evaluate.metrics import corpus_scores, paired_delta  # noqa: E402
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     torch.set_num_threads(2)
-    exact = Translator.load(args.model, shortlist=False, precision="fp32")
+    exact = Translator.load(args.model, **EXACT_SEARCH)
     bundle, prepared = exact.bundle, PreparedPair(args.data_root / "hi-en")
     src, refs = prepared.read(args.dev, "hi"), prepared.references(args.dev, "en")
     out = {"cpu": cpu_name(), "dev": args.dev, "sentences": len(src), "rows": []}

@@ -273,6 +273,8 @@ class DecodeOption:
 
 
 PRECISIONS = ("fp32", "int8")  # decode.precision
+# The decode settings of exact search, without the speed-ups a bundle may record (--exact).
+EXACT_SEARCH = {"shortlist": False, "precision": "fp32"}
 
 
 @dataclass(frozen=True)
@@ -317,6 +319,11 @@ class DecodeConfig(_Checked):
     # (model/int8.py). `seq2seq translate --exact` turns both off.
     shortlist: bool = False
     precision: str = "fp32"
+
+    @property
+    def exact(self) -> bool:
+        """Whether search is exact: no shortlist, fp32 (EXACT_SEARCH)."""
+        return all(getattr(self, k) == v for k, v in EXACT_SEARCH.items())
 
     def check(self) -> None:
         if self.precision not in PRECISIONS:

@@ -13,7 +13,7 @@ from typing import TextIO
 from indic_common.atomic import open_atomic
 from indic_common.errors import ConfigError, DataError
 from indic_common.textfile import decode_lines, iter_lines, read_lines
-from seq2seq.config import decode_options
+from seq2seq.config import EXACT_SEARCH, decode_options
 
 # Decoding flags, declared with DecodeConfig's fields: field -> (flag, argparse dest). Values
 # are checked by DecodeConfig itself; an error on a field is reported under its flag.
@@ -29,7 +29,7 @@ def _decode_overrides(args: argparse.Namespace) -> dict:
         if getattr(args, dest, None) is not None
     }
     if getattr(args, "exact", False):  # the speed-ups a bundle records (seq2seq speedup) off
-        given |= {"shortlist": False, "precision": "fp32"}
+        given |= EXACT_SEARCH
     return given
 
 

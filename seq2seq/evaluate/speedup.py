@@ -23,7 +23,7 @@ import torch
 from indic_common.atomic import atomic_dir
 from indic_common.errors import DataError
 from indic_common.machine import cpu_name
-from seq2seq.config import config_to_json
+from seq2seq.config import EXACT_SEARCH, config_to_json
 from seq2seq.data.prepared import PreparedPair
 from seq2seq.decode.shortlist import FILE, FREQUENT, PER_PIECE, Shortlist, build
 from seq2seq.decode.translate import Translator
@@ -70,7 +70,7 @@ def speedup(
 ) -> dict:
     """Compare the four searches on dev, choose, and write the bundle (in place, or to `out`
     as a copy); returns the record kept in its metadata."""
-    exact = Translator.load(model, shortlist=False, precision="fp32")
+    exact = Translator.load(model, **EXACT_SEARCH)
     bundle = exact.bundle
     cfg = bundle.cfg.data
     root = Path(data_root) if data_root is not None else Path(cfg.root)
@@ -124,7 +124,7 @@ def speedup(
 def _write(bundle: Bundle, shortlist: Shortlist, chosen: dict, record: dict, target: Path) -> None:
     """The bundle folder with the shortlist, the chosen settings and the record, written
     whole (a folder of its own, or in place of the old one)."""
-    decode = replace(bundle.cfg.decode, **({"shortlist": False, "precision": "fp32"} | chosen))
+    decode = replace(bundle.cfg.decode, **(EXACT_SEARCH | chosen))
     cfg = replace(bundle.cfg, decode=decode)
     with atomic_dir(target) as tmp:
         shutil.copytree(bundle.path, tmp, dirs_exist_ok=True)

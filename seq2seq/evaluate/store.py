@@ -87,7 +87,7 @@ def store_model(
     first = load_bundle(model)
     others = [load_bundle(m) for m in ensemble]
     for b in (first, *others):
-        if b.cfg.decode.shortlist or b.cfg.decode.precision != "fp32":
+        if not b.cfg.decode.exact:
             raise BundleError(
                 f"{b.path}: its config records decoding speed-ups (seq2seq speedup); store "
                 "the model it was made from: an entry is scored with exact search"
