@@ -52,7 +52,8 @@ def test_a_batchs_rows_are_sorted_and_keep_the_special_ids() -> None:
     src = torch.tensor([[4, 0], [5, 5]])
     rows = shortlist.rows(src)
     assert rows.tolist() == [0, 1, 2, 3, 7, 8, 9, 12]
-    allowed = shortlist.allowed(src, rows)  # each sentence: its own pieces' rows only
+    same, allowed = shortlist.batch(src)  # each sentence: its own pieces' rows only
+    assert torch.equal(same, rows)
     assert rows[allowed[0]].tolist() == [0, 1, 2, 3, 7, 9, 12]
     assert rows[allowed[1]].tolist() == [0, 1, 2, 3, 7, 8, 12]
 

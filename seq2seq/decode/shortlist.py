@@ -51,21 +51,20 @@ class Shortlist:
         """The target ids a batch of sources (B, S) may produce, sorted (V',): its pieces'
         rows of the table, the frequent pieces and the special ones (ids 0-3, which keep
         their ids in the shortlist's numbering)."""
-        specials = torch.arange(_SPECIAL, dtype=torch.long)
-        found = self.table[src_ids.reshape(-1).cpu()].reshape(-1).long()
-        return torch.cat([specials, self.frequent.long(), found]).unique(sorted=True)
+        return self.batch(src_ids)[0]
 
-    def allowed(self, src_ids: Tensor, rows: Tensor) -> Tensor:
-        """(B, V') True where a row of the batch's shortlist `rows` is in the sentence's own:
+    def batch(self, src_ids: Tensor) -> tuple[Tensor, Tensor]:
+        """`rows(src_ids)`, and (B, V') True where a row is in the sentence's own shortlist:
         its pieces' rows of the table, the frequent and the special pieces. Search masks the
         rest, so that a sentence's translation does not depend on the others in its batch."""
         b = src_ids.size(0)
-        own = torch.searchsorted(rows, self.table[src_ids.cpu()].reshape(b, -1).long())
+        own = self.table[src_ids.cpu()].reshape(b, -1).long()
+        common = torch.cat([torch.arange(_SPECIAL), self.frequent.long()])
+        rows = torch.cat([common, own.reshape(-1)]).unique(sorted=True)
         allowed = torch.zeros(b, rows.numel(), dtype=torch.bool)
-        allowed.scatter_(1, own, True)
-        common = torch.searchsorted(rows, torch.cat([torch.arange(_SPECIAL), self.frequent.long()]))
-        allowed[:, common] = True
-        return allowed
+        allowed.scatter_(1, torch.searchsorted(rows, own), True)
+        allowed[:, torch.searchsorted(rows, common)] = True
+        return rows, allowed
 
     def save(self, path: Path) -> None:
         save_file({"table": self.table.contiguous(), "frequent": self.frequent.contiguous()}, path)
@@ -186,8 +185,7 @@ def search_shortlisted(
     return_attention: bool = False,
 ) -> SearchResult:
     """`search.search` over the batch's shortlist; ids come back as vocabulary ids."""
-    rows = shortlist.rows(src_ids)
-    allowed = shortlist.allowed(src_ids, rows)
+    rows, allowed = shortlist.batch(src_ids)
     rows = rows.to(src_ids.device)
     result = search(restricted(model, rows, allowed), src_ids, src_lens, decode, return_attention)
     return result._replace(ids=rows[result.ids])
