@@ -193,7 +193,7 @@ class Decoder(nn.Module):
         t = self.readout_state(s) + (self.readout_emb(emb) if emb_part is None else emb_part)
         if self.readout_ctx is not None and context is not None:
             t = t + self.readout_ctx(context)
-        return (output or self.output)(self.dropout(torch.tanh(t)))
+        return (self.output if output is None else output)(self.dropout(torch.tanh(t)))
 
 
 class Seq2Seq(nn.Module):
