@@ -197,6 +197,13 @@ def run_table(args: argparse.Namespace) -> dict:
     exact = Translator.load(args.model, batch_size=args.batch_size, **EXACT_SEARCH)
     shortlist, pairs = build_shortlist(exact.bundle, prepared, args.per_piece, args.frequent)
     exact.bundle.derived["shortlist"] = shortlist
+    # The union's size for batches of the file's lines in order (the Translator sorts by
+    # length first); the same for every beam.
+    sizes = [
+        len(shortlist.rows(_ids(exact, src[i : i + args.batch_size])))
+        for i in range(0, len(src), args.batch_size)
+    ]
+    rows_mean = round(sum(sizes) / len(sizes))
     rows = []
     for beam in args.beams:
         for variant, settings in VARIANTS.items():
@@ -207,14 +214,6 @@ def run_table(args: argparse.Namespace) -> dict:
                 for _ in range(args.repeats)
             ]
             seconds = sorted(p.seconds for p in passes)[len(passes) // 2]
-            sizes = (
-                [
-                    len(shortlist.rows(_ids(translator, src[i : i + args.batch_size])))
-                    for i in range(0, len(src), args.batch_size)
-                ]
-                if settings.get("shortlist")
-                else []
-            )
             rows.append(
                 {
                     "beam": beam,
@@ -222,7 +221,7 @@ def run_table(args: argparse.Namespace) -> dict:
                     "sentences_per_s": round(len(src) / seconds, 1),
                     "BLEU": passes[0].scores.bleu.score,
                     "chrF++": passes[0].scores.chrf.score,
-                    "shortlist_rows_mean": round(sum(sizes) / len(sizes)) if sizes else None,
+                    "shortlist_rows_mean": rows_mean if settings.get("shortlist") else None,
                 }
             )
             print(rows[-1], flush=True)
@@ -245,7 +244,7 @@ def run_table(args: argparse.Namespace) -> dict:
 
 
 def _ids(translator: Translator, lines: list[str]) -> torch.Tensor:
-    """The source ids of some lines, as the translator's search gets them."""
+    """The source pieces' ids of some lines, as one flat tensor."""
     return torch.tensor([i for line in lines for i in translator.bundle.src_vocab.encode(line)])
 
 
