@@ -22,6 +22,8 @@ import warnings
 import torch
 from torch import Tensor, nn
 
+from indic_common.errors import ConfigError
+
 _REDUCE_RANGE = True
 
 
@@ -83,7 +85,11 @@ def quantized_copy(model: nn.Module) -> nn.Module:
     """A copy of a Seq2Seq for int8 search: the decoder's per-step matrices in int8 (see the
     module's docstring); the original is untouched. On CPU only."""
     if not available():
-        raise RuntimeError("this torch build has no int8 engine (fbgemm)")
+        raise ConfigError(
+            "decode.precision int8: this torch build has no int8 engine (fbgemm); decode "
+            "with --exact",
+            key="precision",
+        )
     out = copy.deepcopy(model).cpu().eval()
     dec = out.decoder
     if dec.attention is not None:
