@@ -279,3 +279,48 @@ def test_one_model_translates_into_english_and_into_indic(
     assert len(synthetic) == 2 and all(line.strip() for line in synthetic)
     made = json.loads((tmp_path / "syn" / "bt.json").read_text())
     assert made["decode"]["min_len_ratio"] == 0.6
+
+
+def test_a_multilingual_model_is_stored_for_one_direction(multi: dict, tmp_path: Path) -> None:
+    from test_store import check_entry
+
+    from indic_common.errors import BundleError
+    from seq2seq.decode.translate import Translator
+    from seq2seq.evaluate.store import store_model
+    from seq2seq.model.bundle import read_metadata
+    from seq2seq.train.trainer import train
+
+    root = multi["root"]
+    cfg = tiny_config(
+        root,
+        tmp_path,
+        data={"pairs": ["hi-en", "bn-en", "ta-en"], "dev_set": "dev-post2012", "dev_max_sents": 4},
+        train={"max_steps": 4, "val_every_steps": 4},
+    )
+    bundle = train(cfg)
+    store = tmp_path / "store"
+    with pytest.raises(BundleError, match="a multilingual model .*name it .--direction bn-en"):
+        store_model(bundle, "bn-en", store=store, data_root=root, tests=False)
+    with pytest.raises(BundleError, match="does not translate en-bn; its directions: hi-en"):
+        store_model(bundle, "bn-en", store=store, data_root=root, tests=False, direction="en-bn")
+    entry = store_model(bundle, "bn-en", store=store, data_root=root, direction="bn-en")
+    check_entry(entry)
+    meta = read_metadata(entry)
+    assert meta["directions"] == ["bn-en"] and meta["src_lang"] == "bn"
+    assert meta["trained_directions"] == ["hi-en", "bn-en", "ta-en"]
+    assert set(meta["store"]["tests"]) == {"test-post2012", "test-vg", "test-vg-challenge"}
+    # every direction's corpora: the weights were trained on all of them
+    corpora = meta["store"]["training_data"]["corpora"]
+    assert {name.split("/")[0] for name in corpora} == {"hi-en", "bn-en", "ta-en"}
+    card = (entry / "README.md").read_text(encoding="utf-8")
+    assert "trained on 3 directions together (hi→en, bn→en, ta→en), stored for bn→en" in card
+    # The entry translates Bengali as the multilingual model does (its weights in fp16).
+    stored = Translator.load(entry)
+    assert stored.direction == "bn-en" and stored.lang_tag == stored.bundle.src_vocab.piece_id(
+        "<2en>"
+    )
+    original = Translator.load(bundle, src_lang="bn", tgt_lang="en")
+    for p in original.bundle.model.parameters():
+        p.data = p.data.half().float()
+    bengali = ["একটি মানুষ রাস্তায় হাঁটছে ।", "দুটি কুকুর ।"]
+    assert stored.translate(bengali) == original.translate(bengali)

@@ -339,6 +339,7 @@ def run_store(args: argparse.Namespace) -> int:
         weights=args.weights,
         ensemble=[Path(m) for m in args.ensemble],
         tests=not args.no_tests,
+        direction=args.direction,
     )
     print(f"stored {args.model} as {entry}; its card: {entry / 'README.md'}")
     return 0

@@ -289,6 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
         dest="commands",
         help="a command that made the model, for its card; repeat in order (base run first)",
     )
+    p.add_argument(
+        "--direction",
+        help="a multilingual model: the one direction the entry keeps, e.g. bn-en",
+    )
     p.add_argument("--cpu", help="the CPU it trained on, where its metadata does not say")
     p.add_argument("--notes", help="a text file: what the model gets wrong, for its card")
     p.add_argument("--data-root", help="prepared data root (default: the bundle config's)")

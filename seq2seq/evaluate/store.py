@@ -17,6 +17,10 @@ card and scores.json are rendered from that metadata, so the three cannot disagr
 is replaced only by a model that beats it on dev beyond noise (paired bootstrap on the
 metric the model was selected on). Decoding loads the fp16 weights into the fp32 model.
 
+A multilingual model is stored for one of its directions (`direction`): the entry's config
+translates that direction alone, the target's tag still read before each source, and its card
+names the directions it was trained on; the same model may be stored for several directions.
+
 Test sets are scored once: `store_model(..., tests=False)` keeps a model chosen on dev
 without looking at a test set, and `score_entry(entry, "test")` scores the entry that dev
 chose, at the close of the work (it refuses an entry whose tests are scored);
@@ -28,7 +32,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date
 from pathlib import Path
 
@@ -39,7 +43,15 @@ from seq2seq.data.prepared import PreparedPair
 from seq2seq.decode.translate import Translator
 from seq2seq.evaluate.metrics import paired_delta
 from seq2seq.evaluate.scoring import TestScore, evaluate_split
-from seq2seq.model.bundle import MODELS, STORE, Bundle, load_bundle, read_metadata, save_bundle
+from seq2seq.model.bundle import (
+    MODELS,
+    STORE,
+    Bundle,
+    load_bundle,
+    read_metadata,
+    save_bundle,
+    training_info,
+)
 from seq2seq.model.ensemble import join_bundles
 
 log = logging.getLogger(__name__)
@@ -49,8 +61,6 @@ STORE_LIMIT_MB = 120.0  # all of pretrained/
 MAX_DELTA = 0.2  # |BLEU| and |chrF++| change a compact copy may make on dev
 LABELS = {"float16": "fp16", "int8": "int8"}  # a compact copy's name in the record and card
 SAMPLES = 20  # dev lines shown with their references on the card, each read by eye
-# The keys save_bundle writes itself; a compact copy keeps every other key (training facts).
-_BUNDLE_KEYS = ("format", "version", "weights", "sha256", "store")
 
 
 def size_mb(folder: Path) -> float:
@@ -69,6 +79,7 @@ def store_model(
     weights: str = "float16",
     ensemble: Sequence[Path] = (),
     tests: bool = True,
+    direction: str | None = None,
 ) -> Path:
     """Put the bundle `model` into `store/<name>/` as a compact copy (`weights`: float16, or
     int8 with per-row scales) with its card.
@@ -78,14 +89,14 @@ def store_model(
     them all. `commands`: the commands that made `model`, in order (base run, continuation,
     fine-tuning). `cpu`: where it trained, when its metadata does not say. `notes`: what it
     gets wrong, read by eye. `tests`: score the test sets now (else `score_entry` does it
-    once, later). Raises BundleError when the copy moves dev scores by more than
-    MAX_DELTA, when it does not beat the entry it would replace, or when it breaks a size
-    limit.
+    once, later). `direction`: the one a multilingual model is stored for. Raises
+    BundleError when the copy moves dev scores by more than MAX_DELTA, when it does not beat
+    the entry it would replace, or when it breaks a size limit.
     """
     if weights not in ("float16", "int8"):
         raise BundleError(f"weights {weights!r}: the store keeps float16 or int8")
-    first = load_bundle(model)
-    others = [load_bundle(m) for m in ensemble]
+    first = narrowed(load_bundle(model), direction)
+    others = [narrowed(load_bundle(m), direction) for m in ensemble]
     for b in (first, *others):
         if not b.cfg.decode.exact:
             raise BundleError(
@@ -93,10 +104,9 @@ def store_model(
                 "the model it was made from: an entry is scored with exact search"
             )
     original = join_bundles(first, others) if others else first
-    if len(original.cfg.data.directions) > 1:
-        raise BundleError(f"{model}: a multilingual model; the store takes one direction each")
     root = data_root or Path(original.cfg.data.root)
-    info = {k: v for k, v in first.metadata.items() if k not in _BUNDLE_KEYS}
+    # a compact copy keeps the training facts; save_bundle writes the rest from its config
+    info = {k: v for k, v in training_info(first.metadata).items() if k != "store"}
     places = [f"members/{n}-{b.path.name}" for n, b in enumerate(others, 1)]
     if places:
         info["ensemble_members"] = places
@@ -132,13 +142,37 @@ def store_model(
     return store / name
 
 
+def narrowed(bundle: Bundle, direction: str | None) -> Bundle:
+    """`bundle` translating `direction` alone: a multilingual model's config narrowed to that
+    direction (its sources still read after the target's tag), the directions it was trained
+    on kept in its metadata (`trained_directions`). A bilingual bundle comes back as it is."""
+    data = bundle.cfg.data
+    if direction is None and len(data.directions) > 1:
+        raise BundleError(
+            f"{bundle.path}: a multilingual model ({', '.join(data.directions)}); an entry "
+            "keeps one direction: name it (--direction bn-en)"
+        )
+    if direction is None or direction == data.direction and not data.pairs:
+        return bundle
+    if direction not in data.directions:
+        raise BundleError(
+            f"{bundle.path} does not translate {direction}; its directions: "
+            f"{', '.join(data.directions)}"
+        )
+    src, tgt = direction.split("-")
+    cfg = replace(bundle.cfg, data=replace(data, src_lang=src, tgt_lang=tgt, pairs=[direction]))
+    trained = bundle.metadata.get("trained_directions", data.directions)
+    metadata = bundle.metadata | {"trained_directions": trained}
+    return replace(bundle, cfg=cfg, metadata=metadata, derived={})
+
+
 def _store_members(entry: Path, others: Iterable[tuple[str, Bundle]], weights: str) -> list[dict]:
     """Each further member of an ensemble, stored compact at its place under `entry`, as the
     card names it: where it is, where it came from, its budget."""
     members = []
     for path, bundle in others:
         # its training facts, and the record of the entry it came from (a stored member)
-        info = {k: v for k, v in bundle.metadata.items() if k not in _BUNDLE_KEYS or k == "store"}
+        info = training_info(bundle.metadata)
         info.pop("ensemble_members", None)
         m = bundle.model
         save_bundle(entry / path, m, bundle.cfg, bundle.src_vocab, bundle.tgt_vocab, info, weights)
@@ -306,7 +340,8 @@ def score_entry(entry: Path, what: str, data_root: Path | None = None) -> dict:
 
 def _training_data(root: Path, bundle: Bundle) -> dict:
     """The corpora the model trained on and their licences, as data_prep recorded them."""
-    meta = root / bundle.cfg.data.folder(bundle.cfg.data.direction) / "meta.json"
+    # a multilingual model's: every direction's corpora (multi/meta.json)
+    meta = root / bundle.cfg.data.pair / "meta.json"
     corpora = (
         json.loads(meta.read_text(encoding="utf-8")).get("corpora") if meta.is_file() else None
     )
@@ -404,11 +439,7 @@ def render_card(metadata: dict) -> str:
         "## Model",
         "",
         f"- {_architecture(r['model'])}; {metadata['parameters']:,} parameters.",
-        f"- SentencePiece vocabularies of {metadata['src_vocab_size']:,} and "
-        f"{metadata['tgt_vocab_size']:,} pieces, pinned in the entry (`src.spm.model`, "
-        f"`tgt.spm.model`): `python -m data_prep {metadata['pair']} --tokenizer-from "
-        f"pretrained/{r['name']}` prepares data with them, to continue the model "
-        "(`train.init_from`) or ensemble it with a new run.",
+        _vocabularies(metadata, r["name"]),
         f"- Stored with {c['weights']} weights (stored {r['stored']}), loaded into fp32 for "
         "decoding.",
         f"- Decoding: beam {d['beam_size']}, length penalty {d['length_penalty']}, length "
@@ -513,6 +544,28 @@ def render_card(metadata: dict) -> str:
     lines += [f"- {s['source']} → {s['output']}" for s in r["fixed"]]
     lines += ["", "## What it gets wrong", "", r["notes"] or "Not yet read by eye.", ""]
     return "\n".join(lines)
+
+
+def _vocabularies(metadata: dict, name: str) -> str:
+    """The card's line on the entry's tokenizers, and for a multilingual model what else it
+    was trained to translate."""
+    sizes = f"{metadata['src_vocab_size']:,} and {metadata['tgt_vocab_size']:,} pieces"
+    trained = metadata.get("trained_directions", [])
+    if len(trained) > 1:
+        tag = f"<2{metadata['tgt_lang']}>"
+        return (
+            f"- One multilingual model trained on {len(trained)} directions together "
+            f"({', '.join(d.replace('-', '→') for d in trained)}), stored for "
+            f"{metadata['direction'].replace('-', '→')}: each source is read after `{tag}`. "
+            f"Its joint SentencePiece vocabularies of {sizes} are pinned in the entry "
+            "(`src.spm.model`, `tgt.spm.model`)."
+        )
+    return (
+        f"- SentencePiece vocabularies of {sizes}, pinned in the entry (`src.spm.model`, "
+        f"`tgt.spm.model`): `python -m data_prep {metadata['pair']} --tokenizer-from "
+        f"pretrained/{name}` prepares data with them, to continue the model "
+        "(`train.init_from`) or ensemble it with a new run."
+    )
 
 
 def _averaged(metadata: dict) -> bool:
