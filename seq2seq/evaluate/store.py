@@ -152,8 +152,8 @@ def narrowed(bundle: Bundle, direction: str | None) -> Bundle:
             f"{bundle.path}: a multilingual model ({', '.join(data.directions)}); an entry "
             "keeps one direction: name it (--direction bn-en)"
         )
-    if direction is None or direction == data.direction and not data.pairs:
-        return bundle
+    if direction is None or (direction == data.direction and not data.pairs):
+        return bundle  # bilingual, or already one direction
     if direction not in data.directions:
         raise BundleError(
             f"{bundle.path} does not translate {direction}; its directions: "
