@@ -236,13 +236,12 @@ def render(info: dict[str, str]) -> str:
         same_cpu = joey_b.get("cpu", "?") == ours_b.get("cpu")  # the budget is wall-clock
         for label, theirs, ours in rows:
             points = "BLEU" in label or "chrF" in label
-            compare = (
-                "– (not the same CPU)"
-                if not same_cpu
-                else f"{ours - theirs:+.2f} points"
-                if points and ours is not None and theirs is not None
-                else _ratio(ours, theirs)
-            )
+            if not same_cpu:
+                compare = "– (not the same CPU)"
+            elif points and ours is not None and theirs is not None:
+                compare = f"{ours - theirs:+.2f} points"
+            else:
+                compare = _ratio(ours, theirs)
             lines.append(f"| {label} | {_fmt(theirs)} | {_fmt(ours)} | {compare} |")
         lines += [
             "",

@@ -79,9 +79,8 @@ def profile_beam(args: argparse.Namespace) -> None:
     src = prepared.read(args.test_set, "hi")[: args.sentences]
     tr = Translator.load(args.model, beam_size=args.beam, batch_size=64, **EXACT_SEARCH)
     if "shortlist" in VARIANTS[args.search]:
-        tr.bundle.derived["shortlist"] = build_shortlist(tr.bundle, prepared, PER_PIECE, FREQUENT)[
-            0
-        ]
+        shortlist, _ = build_shortlist(tr.bundle, prepared, PER_PIECE, FREQUENT)
+        tr.bundle.derived["shortlist"] = shortlist
     tr = tr.with_decode(**VARIANTS[args.search])
     tr.translate(src[:64])  # warm-up
     start = time.perf_counter()
