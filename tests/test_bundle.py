@@ -78,6 +78,38 @@ def test_missing_file(tiny_bundle: Path, tmp_path: Path) -> None:
         load_bundle(path)
 
 
+def test_a_bundle_reads_the_tokenizers_of_the_folder_it_names(
+    tiny_bundle: Path, tmp_path: Path
+) -> None:
+    """A member of a stored ensemble keeps no copy of the entry's vocabularies: its metadata
+    names the folder up from it that has them; their checksums still hold, and a name that
+    leaves the entry, or a folder with another vocabulary, is refused in one line."""
+    a = load_bundle(tiny_bundle)
+    entry = _copy(tiny_bundle, tmp_path)
+    member = entry / "members" / "1-m"
+    save_bundle(member, a.model, a.cfg, a.src_vocab, a.tgt_vocab, {}, tokenizers="../..")
+    assert not list(member.glob("*.spm.model"))
+    assert load_bundle(member).tgt_vocab.model_proto == a.tgt_vocab.model_proto
+    meta = json.loads((member / "metadata.json").read_text())
+    (member / "metadata.json").write_text(json.dumps(meta | {"tokenizers": "/tmp"}))
+    with pytest.raises(BundleError, match="not a folder up from the bundle"):
+        load_bundle(member)
+    (member / "metadata.json").write_text(json.dumps(meta))
+    (entry / "tgt.spm.model").write_bytes(b"edited")
+    with pytest.raises(BundleError, match="tgt.spm.model: checksum does not match"):
+        load_bundle(member)
+    with pytest.raises(BundleError, match="missing, or not this model's vocabulary"):
+        save_bundle(
+            tmp_path / "elsewhere" / "m",
+            a.model,
+            a.cfg,
+            a.src_vocab,
+            a.tgt_vocab,
+            {},
+            tokenizers="..",
+        )
+
+
 def test_not_a_bundle(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="no such model folder"):
         load_bundle(tmp_path / "absent")

@@ -120,6 +120,12 @@ def test_an_ensemble_is_stored_as_one_int8_entry(
     (member,) = meta["ensemble_members"]
     assert member.startswith("members/1-") and (entry / member / "model.safetensors").is_file()
     assert read_metadata(entry / member)["weights"] == "int8"
+    # the member reads the entry's tokenizers (the same vocabularies): stored once
+    assert read_metadata(entry / member)["tokenizers"] == "../.."
+    assert not list((entry / member).glob("*.spm.model"))
+    assert load_bundle(entry / member).src_vocab.model_proto == (
+        (entry / "src.spm.model").read_bytes()
+    )
     fp32 = (tiny_bundle / "model.safetensors").stat().st_size
     assert (entry / "model.safetensors").stat().st_size < 0.4 * fp32
     assert size_mb(entry) > size_mb(entry / member) > 0

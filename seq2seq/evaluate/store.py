@@ -174,8 +174,16 @@ def _store_members(entry: Path, others: Iterable[tuple[str, Bundle]], weights: s
         # its training facts, and the record of the entry it came from (a stored member)
         info = training_info(bundle.metadata)
         info.pop("ensemble_members", None)
+        # the entry's own tokenizers serve a member of the same vocabularies: kept once
+        same = all(
+            (entry / f"{side}.spm.model").read_bytes() == vocab.model_proto
+            for side, vocab in (("src", bundle.src_vocab), ("tgt", bundle.tgt_vocab))
+        )
+        shared = "../.." if same else None
         m = bundle.model
-        save_bundle(entry / path, m, bundle.cfg, bundle.src_vocab, bundle.tgt_vocab, info, weights)
+        save_bundle(
+            entry / path, m, bundle.cfg, bundle.src_vocab, bundle.tgt_vocab, info, weights, shared
+        )
         meta = bundle.metadata
         members.append(
             {

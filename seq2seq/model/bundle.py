@@ -6,6 +6,8 @@
       src.spm.model       SentencePiece model of the source language
       tgt.spm.model       SentencePiece model of the target language
       metadata.json       format, direction, sizes, training steps, dev BLEU, file checksums
+                          (and `tokenizers`: the folder, up from this one, that holds the two
+                          .spm.model files instead: an ensemble entry's members share its own)
       shortlist.safetensors  (optional) the vocabulary shortlist, seq2seq speedup
 
 Written to a temporary folder and renamed into place; loading checks every checksum, so a
@@ -25,6 +27,7 @@ import copy
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +52,7 @@ SCALE = ".row_scale"  # int8 weights: the tensor of each matrix's per-row scales
 MODELS = Path("models")
 STORE = Path(__file__).resolve().parents[2] / "pretrained"
 _FILES = ("model.safetensors", "config.json", "src.spm.model", "tgt.spm.model")
+_TOKENIZERS = ("src.spm.model", "tgt.spm.model")
 # The metadata keys save_bundle writes itself; every other key came in its `info`.
 _OWN_KEYS = (
     "format",
@@ -62,6 +66,7 @@ _OWN_KEYS = (
     "src_vocab_size",
     "tgt_vocab_size",
     "parameters",
+    "tokenizers",
     "sha256",
 )
 
@@ -96,10 +101,19 @@ def save_bundle(
     tgt_vocab: Vocab,
     info: dict,
     weights: str = "float32",
+    tokenizers: str | None = None,
 ) -> Path:
     """Write a bundle folder atomically; `info` adds training facts (steps, dev BLEU, ...).
     `weights`: how they are stored: float32, float16 (half the size) or int8 (a quarter, with
-    per-row scales), the last two for the model store."""
+    per-row scales), the last two for the model store. `tokenizers`: a folder up from `path`
+    (`../..`) that already holds these vocabularies' two files: they are not written again,
+    only checksummed (the store's ensemble members)."""
+    protos = dict(zip(_TOKENIZERS, (src_vocab.model_proto, tgt_vocab.model_proto)))
+    if tokenizers is not None:
+        shared = _tokenizer_folder(path, {"tokenizers": tokenizers})
+        for name, proto in protos.items():
+            if not (shared / name).is_file() or (shared / name).read_bytes() != proto:
+                raise BundleError(f"{shared / name}: missing, or not this model's vocabulary")
     remove_stale(path.parent)
     with atomic_dir(path) as tmp:
         if weights == "int8":
@@ -108,8 +122,11 @@ def save_bundle(
             stored = model if weights == "float32" else copy.deepcopy(model).to(WEIGHTS[weights])
             save_model(stored, str(tmp / "model.safetensors"))
         (tmp / "config.json").write_text(config_to_json(cfg) + "\n", encoding="utf-8")
-        (tmp / "src.spm.model").write_bytes(src_vocab.model_proto)
-        (tmp / "tgt.spm.model").write_bytes(tgt_vocab.model_proto)
+        if tokenizers is None:
+            for name, proto in protos.items():
+                (tmp / name).write_bytes(proto)
+        sums = {n: file_sha256(tmp / n) for n in _FILES if n not in protos}
+        sums |= {n: hashlib.sha256(proto).hexdigest() for n, proto in protos.items()}
         metadata = {
             "format": FORMAT,
             "version": VERSION,
@@ -123,12 +140,27 @@ def save_bundle(
             "tgt_vocab_size": len(tgt_vocab),
             "parameters": model.num_parameters(),
             **info,
-            "sha256": {name: file_sha256(tmp / name) for name in _FILES},
+            **({"tokenizers": tokenizers} if tokenizers is not None else {}),
+            "sha256": {name: sums[name] for name in _FILES},
         }
         (tmp / "metadata.json").write_text(
             json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
     return path
+
+
+def _tokenizer_folder(path: Path, metadata: dict) -> Path:
+    """Where a bundle's two .spm.model files are: its own folder, or the one up from it that
+    its metadata names (`tokenizers`, e.g. `../..`: a stored ensemble's member)."""
+    up = metadata.get("tokenizers")
+    if up is None:
+        return path
+    if not isinstance(up, str) or set(Path(up).parts) != {".."}:
+        raise BundleError(
+            f"{path / 'metadata.json'}: tokenizers {up!r} is not a folder up from the bundle "
+            "(such as ../..); copy the bundle again"
+        )
+    return Path(os.path.normpath(path / up))  # lexically: `path` may not exist yet
 
 
 def quantize_int8(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -242,8 +274,9 @@ def load_bundle(path: Path, device: str | torch.device = "cpu") -> Bundle:
     path = find_bundle(path)
     metadata = read_metadata(path)
     # The required files, and any other the bundle lists (a shortlist, seq2seq speedup).
+    shared = _tokenizer_folder(path, metadata)
     for name in dict.fromkeys([*_FILES, *metadata.get("sha256", {})]):
-        file = path / name
+        file = (shared if name in _TOKENIZERS else path) / name
         if not file.is_file():
             raise BundleError(f"{file}: missing from the bundle; train or copy it again")
         if file_sha256(file) != metadata["sha256"].get(name):
@@ -258,8 +291,8 @@ def load_bundle(path: Path, device: str | torch.device = "cpu") -> Bundle:
         )
     except ConfigError as e:
         raise BundleError(str(e)) from None
-    src_vocab = Vocab.from_file(path / "src.spm.model")
-    tgt_vocab = Vocab.from_file(path / "tgt.spm.model")
+    src_vocab = Vocab.from_file(shared / "src.spm.model")
+    tgt_vocab = Vocab.from_file(shared / "tgt.spm.model")
     model = build_model(cfg.model, len(src_vocab), len(tgt_vocab))
     try:  # fp16 weights are cast into the fp32 model's parameters, int8 ones scaled
         if metadata.get("weights") == "int8":
