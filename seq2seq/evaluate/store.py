@@ -47,6 +47,7 @@ from seq2seq.model.bundle import (
     MODELS,
     STORE,
     Bundle,
+    holds_vocabularies,
     load_bundle,
     read_metadata,
     save_bundle,
@@ -175,10 +176,7 @@ def _store_members(entry: Path, others: Iterable[tuple[str, Bundle]], weights: s
         info = training_info(bundle.metadata)
         info.pop("ensemble_members", None)
         # the entry's own tokenizers serve a member of the same vocabularies: kept once
-        same = all(
-            (entry / f"{side}.spm.model").read_bytes() == vocab.model_proto
-            for side, vocab in (("src", bundle.src_vocab), ("tgt", bundle.tgt_vocab))
-        )
+        same = holds_vocabularies(entry, bundle.src_vocab, bundle.tgt_vocab)
         shared = "../.." if same else None
         m = bundle.model
         save_bundle(

@@ -51,8 +51,8 @@ SCALE = ".row_scale"  # int8 weights: the tensor of each matrix's per-row scales
 # Where names are looked up, in order: models trained here, then the store in the repository.
 MODELS = Path("models")
 STORE = Path(__file__).resolve().parents[2] / "pretrained"
-_FILES = ("model.safetensors", "config.json", "src.spm.model", "tgt.spm.model")
 _TOKENIZERS = ("src.spm.model", "tgt.spm.model")
+_FILES = ("model.safetensors", "config.json", *_TOKENIZERS)
 # The metadata keys save_bundle writes itself; every other key came in its `info`.
 _OWN_KEYS = (
     "format",
@@ -111,9 +111,10 @@ def save_bundle(
     protos = dict(zip(_TOKENIZERS, (src_vocab.model_proto, tgt_vocab.model_proto)))
     if tokenizers is not None:
         shared = _tokenizer_folder(path, {"tokenizers": tokenizers})
-        for name, proto in protos.items():
-            if not (shared / name).is_file() or (shared / name).read_bytes() != proto:
-                raise BundleError(f"{shared / name}: missing, or not this model's vocabulary")
+        if not holds_vocabularies(shared, src_vocab, tgt_vocab):
+            raise BundleError(
+                f"{shared}: its .spm.model files missing, or not this model's vocabulary"
+            )
     remove_stale(path.parent)
     with atomic_dir(path) as tmp:
         if weights == "int8":
@@ -147,6 +148,13 @@ def save_bundle(
             json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
     return path
+
+
+def holds_vocabularies(folder: Path, src_vocab: Vocab, tgt_vocab: Vocab) -> bool:
+    """Whether `folder` has these two vocabularies' files, byte for byte (a bundle's
+    tokenizers, which another bundle of the same vocabularies may share)."""
+    protos = dict(zip(_TOKENIZERS, (src_vocab.model_proto, tgt_vocab.model_proto)))
+    return all((folder / n).is_file() and (folder / n).read_bytes() == p for n, p in protos.items())
 
 
 def _tokenizer_folder(path: Path, metadata: dict) -> Path:
